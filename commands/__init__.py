@@ -1,0 +1,1 @@
+"""Command handlers: plain functions from a request to a `Reply`, with no Discord types."""

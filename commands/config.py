@@ -1,0 +1,96 @@
+"""`/config`: a model's configuration, summarised, in full, or one key at a time."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import torch
+from transformers import AutoModel
+
+from commands.context import Context
+from commands.results import Reply, UserError, reply_with_overflow
+from commands.text import in_code
+
+SUMMARY_FIELDS = (
+    ("model type", "model_type"),
+    ("layers", "num_hidden_layers"),
+    ("hidden size", "hidden_size"),
+    ("attention heads", "num_attention_heads"),
+    ("intermediate size", "intermediate_size"),
+    ("vocab size", "vocab_size"),
+    ("max positions", "max_position_embeddings"),
+)
+
+
+def parameter_count(config: Any) -> int | None:
+    """Parameters of `AutoModel` for this config, counted on the meta device (no memory)."""
+    try:
+        with torch.device("meta"):
+            model = AutoModel.from_config(config)
+    except Exception:  # an architecture AutoModel cannot build: the count is unknown
+        return None
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def human_count(count: int) -> str:
+    """`38.5M`, `1.2B`."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if count >= size:
+            return f"{count / size:.1f}{suffix}"
+    return str(count)
+
+
+def summary_lines(config: Any, parameters: int | None) -> list[str]:
+    """`label: value` lines for the fields people look at first."""
+    architectures = ", ".join(getattr(config, "architectures", None) or []) or "—"
+    lines = [f"architecture: {architectures}"]
+    for label, attribute in SUMMARY_FIELDS:
+        value = getattr(config, attribute, None)
+        lines.append(f"{label}: {'—' if value is None else value}")
+    estimate = "unknown" if parameters is None else f"{human_count(parameters)} ({parameters:,})"
+    lines.append(f"parameters (AutoModel, estimated): {estimate}")
+    return lines
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """The config as `print(model.config)` shows it."""
+    return json.loads(config.to_json_string(use_diff=True))
+
+
+def lookup(values: dict[str, Any], key: str) -> Any:
+    """One config field; an unknown key suggests close matches."""
+    if key in values:
+        return values[key]
+    matches = difflib.get_close_matches(key, values.keys(), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(f'`{m}`' for m in matches)}?" if matches else ""
+    raise UserError(f"This config has no key `{in_code(key)}`.{hint}")
+
+
+async def config(ctx: Context, model: str | None = None, key: str | None = None) -> Reply:
+    """Show a model's configuration without loading its weights."""
+    name, hf_config = await ctx.config(model)
+    values = config_dict(hf_config)
+    if key is not None and key.strip():
+        key = key.strip()
+        value = json.dumps(lookup(values, key), indent=2, ensure_ascii=False)
+        return reply_with_overflow(
+            f"**{name}** · `{in_code(key)}`",
+            value,
+            f"{safe_filename(name)}-{safe_filename(key)}.json",
+            language="json",
+        )
+    parameters = await ctx.run(parameter_count, hf_config)
+    header = (
+        f"**{name}** configuration\n```yaml\n"
+        + "\n".join(summary_lines(hf_config, parameters))
+        + "\n```\nFull config:"
+    )
+    full = json.dumps(values, indent=2, ensure_ascii=False)
+    return reply_with_overflow(header, full, f"{safe_filename(name)}-config.json", language="json")
+
+
+def safe_filename(name: str) -> str:
+    """A model name usable as a file name (`hfl/rbt3` → `hfl_rbt3`)."""
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)

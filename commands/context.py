@@ -1,0 +1,87 @@
+"""What handlers need from the runtime: loaded models, an executor and limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+# Tokenizers whose model_max_length is unset report a huge sentinel instead.
+_UNSET_MAX_LENGTH = 1_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one request may ask for."""
+
+    max_input_chars: int = 2000
+    max_heatmap_tokens: int = 64
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A tokenizer and model pair; `lock` serialises tokenizer calls (fast tokenizers are not
+    safe to reconfigure from two threads at once)."""
+
+    name: str
+    tokenizer: Any
+    model: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def config(self) -> Any:
+        return self.model.config
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest input the model accepts, special tokens included."""
+        limits = [getattr(self.config, "max_position_embeddings", None)]
+        tokenizer_max = getattr(self.tokenizer, "model_max_length", None)
+        if tokenizer_max and tokenizer_max < _UNSET_MAX_LENGTH:
+            limits.append(tokenizer_max)
+        known = [int(limit) for limit in limits if limit]
+        return min(known) if known else 512
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One allowlisted model as `/models` shows it."""
+
+    name: str
+    origin: str
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The allowlist, default first."""
+
+    entries: tuple[CatalogEntry, ...]
+
+    @property
+    def default(self) -> str:
+        return self.entries[0].name
+
+
+class Context(Protocol):
+    """The runtime services a handler uses."""
+
+    @property
+    def limits(self) -> Limits: ...
+
+    async def model(self, name: str | None) -> LoadedModel:
+        """The loaded model called `name` (None: the default)."""
+        ...
+
+    async def config(self, name: str | None) -> tuple[str, Any]:
+        """The resolved model name and its `AutoConfig`, without loading weights."""
+        ...
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run blocking work off the event loop."""
+        ...
+
+    def catalog(self) -> Catalog: ...

@@ -1,0 +1,36 @@
+"""Making user-supplied text safe and readable inside Discord messages."""
+
+from __future__ import annotations
+
+import unicodedata
+
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def neutralise(text: str) -> str:
+    """Replace control and format characters (bidi overrides, zero-width tricks) with `\\uXXXX`."""
+    out = []
+    for char in text:
+        if unicodedata.category(char) in {"Cc", "Cf"} and char not in "\n\t":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def in_code(text: str) -> str:
+    """Text that cannot close the code block it is shown in."""
+    return neutralise(text).replace("`", "`" + ZERO_WIDTH_SPACE)
+
+
+def quote_inline(text: str, limit: int = 80) -> str:
+    """A short, single-line, inert rendering of user text for a caption."""
+    flat = " ".join(neutralise(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return "`" + flat.replace("`", "ˋ") + "`"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 token`, `2 tokens`, with thousands separators."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
