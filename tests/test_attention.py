@@ -1,0 +1,91 @@
+"""/attention: the heatmap shows the model's real weights, and bad layers/heads are explained."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from matplotlib import image
+from transformers import AutoModel, AutoTokenizer
+
+from commands.attention import attention, attention_weights, heatmap_for, pick_layer_head
+from commands.encoding import encode
+from commands.results import UserError
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return image.imread(io.BytesIO(data), format="png")
+
+
+async def test_attention_reply_is_a_readable_png(runtime):
+    reply = await attention(runtime, "I am studying NLP.", layer=2)
+    assert reply.content.startswith("**minilm · layer 2/6 · mean of 12 heads** · 8 tokens")
+    (png,) = reply.attachments
+    assert png.filename == "attention.png"
+    pixels = decode_png(png.data)
+    height, width = pixels.shape[:2]
+    assert 500 <= width <= 1600 and 450 <= height <= 1400
+    assert pixels[..., :3].std() > 0.1  # a drawn picture, not a blank canvas
+
+
+async def test_weights_match_the_model_called_directly(runtime, minilm_dir):
+    loaded = await runtime.model("minilm")
+    encoding = encode(loaded, "I am studying NLP.", None, 512)
+    ours = attention_weights(loaded, encoding)
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    model = AutoModel.from_pretrained(minilm_dir, attn_implementation="eager")
+    with torch.inference_mode():
+        outputs = model(
+            **tokenizer("I am studying NLP.", return_tensors="pt"), output_attentions=True
+        )
+    assert ours.shape == (6, 12, 8, 8)
+    np.testing.assert_allclose(ours[3, 5], outputs.attentions[3][0, 5].numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.sum(axis=-1), 1.0, atol=1e-5)  # rows are distributions
+
+    mean = heatmap_for("minilm", "", ours, encoding, layer=4, head=None)
+    one = heatmap_for("minilm", "", ours, encoding, layer=4, head=6)
+    np.testing.assert_allclose(mean.matrix, ours[3].mean(axis=0))
+    np.testing.assert_allclose(one.matrix, ours[3, 5])
+    assert one.title == "minilm · layer 4/6 · head 6/12"
+
+
+@pytest.mark.parametrize(
+    ("layer", "head", "expected"),
+    [(None, None, (3, None)), (1, 12, (1, 12)), (3, 1, (3, 1))],
+)
+def test_layer_and_head_defaults_and_bounds(layer, head, expected):
+    assert pick_layer_head(3, 12, layer, head) == expected
+
+
+@pytest.mark.parametrize(
+    ("layer", "head", "message"),
+    [
+        (4, None, "This model has 3 layers: choose a layer from 1 to 3."),
+        (0, None, "choose a layer from 1 to 3"),
+        (1, 13, "This model has 12 heads per layer: choose a head from 1 to 12"),
+    ],
+)
+async def test_out_of_range_layer_or_head_gives_valid_ranges(runtime, layer, head, message):
+    with pytest.raises(UserError, match=message):
+        await attention(runtime, "我在学习", model="rbt3", layer=layer, head=head)
+
+
+async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime):
+    reply = await attention(
+        runtime, "我在学习自然语言处理", model="rbt3", head=3, text_pair="今天天气很好"
+    )
+    assert "rbt3 · layer 3/3 · head 3/12" in reply.content
+    assert "19 tokens" in reply.content
+    decode_png(reply.attachments[0].data)
+    loaded = await runtime.model("rbt3")
+    encoding = encode(loaded, "我在学习自然语言处理", "今天天气很好", 512)
+    assert encoding.segment_boundary == 12
+
+
+async def test_heatmap_is_capped_at_the_configured_token_limit(runtime):
+    reply = await attention(runtime, "hello world " * 50, model="minilm")
+    assert "Only the first 64 of 102 tokens are shown" in reply.content

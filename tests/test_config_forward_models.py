@@ -1,0 +1,97 @@
+"""/config, /forward and /models as the user reads them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from commands.config import config, human_count
+from commands.forward import forward
+from commands.models import models
+from commands.results import UserError
+
+
+def summary(content: str) -> dict[str, str]:
+    block = content.split("```yaml")[1].split("```")[0].strip().splitlines()
+    return dict(line.split(": ", 1) for line in block)
+
+
+async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(settings):
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)  # a fresh registry, so "loaded" reflects this test alone
+    try:
+        reply = await config(runtime, model="rbt3")
+        fields = summary(reply.content)
+        assert fields["architecture"] == "BertForMaskedLM"
+        assert fields["layers"] == "3" and fields["attention heads"] == "12"
+        assert fields["hidden size"] == "768" and fields["vocab size"] == "21128"
+        assert fields["max positions"] == "512" and fields["intermediate size"] == "3072"
+        assert fields["parameters (AutoModel, estimated)"] == "38.5M (38,476,800)"
+        assert not any(entry.loaded for entry in runtime.catalog().entries)
+    finally:
+        runtime.close()
+
+
+async def test_parameter_estimate_equals_the_real_model(runtime, minilm_dir):
+    reply = await config(runtime, model="minilm")
+    real = sum(p.numel() for p in AutoModel.from_pretrained(minilm_dir).parameters())
+    assert summary(reply.content)["parameters (AutoModel, estimated)"].endswith(f"({real:,})")
+
+
+async def test_full_config_is_valid_json_inline_or_attached(runtime):
+    reply = await config(runtime, model="minilm")
+    if reply.attachments:
+        values = json.loads(reply.attachments[0].data)
+    else:
+        values = json.loads(reply.content.split("```json")[1].split("```")[0])
+    assert values["num_hidden_layers"] == 6 and values["vocab_size"] == 30522
+    assert len(reply.content) <= 2000
+
+
+async def test_config_key_and_typo_suggestion(runtime):
+    reply = await config(runtime, model="rbt3", key="num_attention_heads")
+    assert reply.content.split("```json")[1].strip().startswith("12")
+    with pytest.raises(UserError, match="Did you mean `num_attention_heads`"):
+        await config(runtime, model="rbt3", key="num_attention_head")
+
+
+@pytest.mark.parametrize(("count", "text"), [(999, "999"), (22_713_216, "22.7M"), (7e9, "7.0B")])
+def test_human_count(count, text):
+    assert human_count(int(count)) == text
+
+
+async def test_forward_matches_model_called_directly(runtime, minilm_dir):
+    reply = await forward(runtime, "I am studying NLP.")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    model = AutoModel.from_pretrained(minilm_dir)
+    with torch.inference_mode():
+        outputs = model(**tokenizer("I am studying NLP.", return_tensors="pt"))
+    text = reply.content
+    assert "last_hidden_state: shape (1, 8, 384) float32" in text
+    assert "pooler_output: shape (1, 384) float32" in text
+    first = ", ".join(f"{v:.4f}" for v in outputs.last_hidden_state[0, 0, :6].tolist())
+    assert f"[{first}, …]" in text
+    norms = outputs.last_hidden_state[0].norm(dim=-1).tolist()
+    rows = [line.split() for line in text.split("per token:")[1].splitlines()[1:-1]]
+    assert [row[1] for row in rows] == ["[CLS]", "i", "am", "studying", "nl", "##p", ".", "[SEP]"]
+    assert [float(row[2]) for row in rows] == pytest.approx(norms, abs=1e-3)
+    assert "attentions" not in text
+
+
+async def test_forward_with_attentions_lists_one_tensor_per_layer(runtime):
+    reply = await forward(runtime, "我在学习", model="rbt3", attentions=True)
+    assert "attentions: tuple of 3 × shape (1, 12, 6, 6) float32" in reply.content
+    assert "output_attentions=True" in reply.content
+
+
+async def test_models_lists_allowlist_default_and_loaded(runtime):
+    await runtime.model("tiny")
+    reply = await models(runtime)
+    lines = reply.content.splitlines()
+    assert lines[1].startswith("• `minilm` (local directory) — default")
+    assert "• `tiny` (local directory) — loaded" in lines
+    assert "• `hfl/rbt3` (hub: hfl/rbt3) — not loaded yet" in lines

@@ -1,0 +1,125 @@
+"""The local console: chat syntax in, the same replies out, attachments saved."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.console import Console, Invocation, parse
+from commands.results import UserError
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize(
+    ("line", "invocation"),
+    [
+        ("/models", Invocation("models", {})),
+        (
+            "/attention text:I am studying NLP. layer:2",
+            Invocation("attention", {"text": "I am studying NLP.", "layer": 2}),
+        ),
+        (
+            "attention text:a: b head:3 model:rbt3",
+            Invocation("attention", {"text": "a: b", "head": 3, "model": "rbt3"}),
+        ),
+        (
+            "/forward text:hi attentions:yes",
+            Invocation("forward", {"text": "hi", "attentions": True}),
+        ),
+        ("/config key:vocab_size", Invocation("config", {"key": "vocab_size"})),
+        (
+            "/tokenize text:我在学习 text_pair:今天",
+            Invocation("tokenize", {"text": "我在学习", "text_pair": "今天"}),
+        ),
+    ],
+)
+def test_parse_chat_syntax(line, invocation):
+    assert parse(line) == invocation
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/bogus", "Unknown command. Commands: /tokenize, /attention"),
+        ("/attention layer:2", "/attention needs `text:`"),
+        ("/attention text:x layer:two", "`layer` must be a whole number, got `two`"),
+        ("/forward text:x attentions:maybe", "`attentions` must be true or false"),
+        ("/models please", "`please` is not an option of /models"),
+    ],
+)
+def test_parse_errors_are_explained(line, message):
+    with pytest.raises(UserError, match=message):
+        parse(line)
+
+
+async def test_console_prints_replies_and_saves_attachments(runtime, tmp_path):
+    out = io.StringIO()
+    console = Console(runtime, tmp_path, out)
+    status = await console.run_lines(
+        [
+            "/tokenize text:I am studying NLP.",
+            "",
+            "# a comment",
+            "/attention text:I am studying NLP.",
+        ]
+    )
+    printed = out.getvalue()
+    assert status == 0
+    assert "> /tokenize text:I am studying NLP." in printed and "##p" in printed
+    saved = tmp_path / "001-attention-attention.png"
+    assert f"📎 saved {saved}" in printed
+    assert saved.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_console_reports_errors_and_keeps_going(runtime, tmp_path):
+    out = io.StringIO()
+    status = await Console(runtime, tmp_path, out).run_lines(
+        ["/attention text:x model:gone", "/tokenize text:hello model:tiny"]
+    )
+    assert status == 1
+    assert "⚠️ The model **gone** is configured from a local directory" in out.getvalue()
+    assert "**tiny** · 5 characters → 3 tokens" in out.getvalue()
+
+
+def test_python_m_bot_without_token_runs_the_console(tmp_path, tiny_dir):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "MODELS": f"tiny={tiny_dir}",
+        "CONSOLE_OUTPUT_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input="/attention text:我在学习\n/help\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No DISCORD_TOKEN set: starting the local console instead." in done.stderr
+    assert "**tiny · layer 2/2 · mean of 4 heads** · 6 tokens" in done.stdout
+    assert "/attention text:… [model:…] [layer:…] [head:…] [text_pair:…]" in done.stdout
+    assert (tmp_path / "001-attention-attention.png").is_file()
+    assert "Loading weights" not in done.stderr  # no progress bars in the bot's output
+
+
+def test_bad_setting_stops_with_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "/models"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "WORKER_THREADS": "lots"},
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Configuration error: WORKER_THREADS must be a whole number, got 'lots'"
+    )

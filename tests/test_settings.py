@@ -1,0 +1,85 @@
+"""Settings: every key parsed, bad values stop the start with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ModelSpec, SettingsError, load_settings, parse_model_spec
+
+
+@pytest.mark.parametrize(
+    ("entry", "spec"),
+    [
+        ("hfl/rbt3", ModelSpec("hfl/rbt3", "hfl/rbt3", local=False)),
+        ("rbt3=hfl/rbt3", ModelSpec("rbt3", "hfl/rbt3", local=False)),
+        ("bert-base-uncased", ModelSpec("bert-base-uncased", "bert-base-uncased", local=False)),
+        ("local=/models/rbt3", ModelSpec("local", "/models/rbt3", local=True)),
+        (" spaced = /models/x ", ModelSpec("spaced", "/models/x", local=True)),
+    ],
+)
+def test_model_entries(entry, spec):
+    assert parse_model_spec(entry) == spec
+
+
+def test_relative_and_home_paths_are_resolved():
+    spec = parse_model_spec("mine=./models/rbt3")
+    assert spec.local and spec.source == str(Path("models/rbt3").resolve())
+    assert parse_model_spec("home=~/m").source == str(Path("~/m").expanduser())
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MODELS": "a=hfl/x,a=hfl/y"}, "names must be unique; repeated: a"),
+        ({"MODELS": "x=not a hub id"}, "neither a hub id"),
+        ({"MODELS": "bad name=hfl/x"}, "a name is 1-80"),
+        ({"MODELS": "x="}, "the source after '=' is empty"),
+        ({"WORKER_THREADS": "two"}, "WORKER_THREADS must be a whole number, got 'two'"),
+        ({"WORKER_THREADS": "0"}, "WORKER_THREADS must be between 1 and 64, got 0"),
+        ({"MAX_HEATMAP_TOKENS": "1000"}, "MAX_HEATMAP_TOKENS must be between 2 and 512"),
+        ({"DISCORD_GUILD_IDS": "123,abc"}, "DISCORD_GUILD_IDS must be numeric ids, got 'abc'"),
+        ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE must start with http://"),
+        ({"DISCORD_GATEWAY_URL": "http://x"}, "DISCORD_GATEWAY_URL must start with ws://"),
+    ],
+)
+def test_bad_values_are_refused_with_one_line(env, message):
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings({"MODELS": "hfl/rbt3", **env})
+    assert "\n" not in str(caught.value)
+
+
+def test_full_settings_and_secret_token():
+    settings = load_settings(
+        {
+            "DISCORD_TOKEN": "secret-token-123",
+            "DISCORD_GUILD_IDS": "1, 2",
+            "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
+            "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
+            "MODELS": "rbt3=hfl/rbt3,minilm=/m",
+            "MAX_INPUT_CHARS": "500",
+            "MAX_LOADED_MODELS": "1",
+        }
+    )
+    assert settings.token == "secret-token-123"
+    assert "secret-token-123" not in repr(settings)
+    assert settings.guild_ids == (1, 2)
+    assert settings.api_base == "http://127.0.0.1:9999/api/v10"
+    assert settings.default_model.name == "rbt3"
+    assert settings.limits.max_input_chars == 500 and settings.max_loaded_models == 1
+
+
+def test_default_model_is_the_bundled_minilm(minilm_dir):
+    settings = load_settings({})
+    assert settings.models == (ModelSpec("minilm", str(minilm_dir), local=True),)
+    assert settings.token is None and settings.guild_ids == ()
+
+
+def test_env_example_names_every_setting():
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    keys = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
+    for key in ("DISCORD_TOKEN", "DISCORD_GUILD_IDS", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL",
+                "MODELS", "MAX_INPUT_CHARS", "MAX_HEATMAP_TOKENS", "WORKER_THREADS",
+                "MAX_LOADED_MODELS", "CONSOLE_OUTPUT_DIR"):  # fmt: skip
+        assert key in keys
