@@ -1,0 +1,67 @@
+"""Starting the bot exactly as a user does (`python -m bot run`) against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fake_discord import GUILD_ID, FakeDiscord
+
+ROOT = Path(__file__).parents[1]
+TOKEN = "fake-token-MTIzNDU2Nzg5.recognisable-secret"
+
+
+class BotProcess:
+    """A bot subprocess whose log goes to a file the tests can read."""
+
+    def __init__(self, fake: FakeDiscord, log_path: Path, models: str, **env: str) -> None:
+        self.fake = fake
+        self.log_path = log_path
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_GUILD_IDS": str(GUILD_ID),
+            "DISCORD_API_BASE": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "MODELS": models,
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 90.0) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run",
+                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        waiting = asyncio.gather(self.fake.synced.wait(), self.fake.ready.wait())
+        exited = asyncio.ensure_future(self.process.wait())
+        done, _ = await asyncio.wait({waiting, exited}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if waiting not in done:
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+            raise RuntimeError(f"the bot did not come up:\n{self.log()}")
+        exited.cancel()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def terminate(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            raise

@@ -1,0 +1,609 @@
+"""A fake Discord on loopback: REST under /api/v10 and a gateway websocket, for the real client.
+
+It speaks what discord.py needs to log in, sync commands and answer interactions, records every
+request (files included), enforces the rules of Discord's that a bot can break (3 s to
+acknowledge, 2000-character content, attachment size, 25 autocomplete choices), and injects
+faults on demand (429, 500, slow responses, gateway drops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APPLICATION_ID = 900_000_000_000_000_001
+BOT_USER_ID = APPLICATION_ID
+GUILD_ID = 900_000_000_000_000_100
+CHANNEL_ID = 900_000_000_000_000_200
+USER_ID = 900_000_000_000_000_300
+HEARTBEAT_INTERVAL_MS = 1000
+ACK_DEADLINE_S = 3.0
+CONTENT_LIMIT = 2000
+ATTACHMENT_LIMIT = 10 * 1024 * 1024
+TIMESTAMP = "2026-11-29T10:00:00.000000+00:00"
+
+OPTION_TYPES = {3: str, 4: int, 5: bool}
+
+_snowflakes = itertools.count(900_000_000_000_100_000)
+
+
+def snowflake() -> str:
+    return str(next(_snowflakes))
+
+
+def user_payload(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+    }
+
+
+BOT_USER = user_payload(BOT_USER_ID, "Model Explorer", bot=True)
+HUMAN = user_payload(USER_ID, "ada")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None):
+    # discord.py parses JSON only when Content-Type is exactly application/json.
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+@dataclass
+class Recorded:
+    """One REST request the bot made."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    files: dict[str, tuple[str, bytes]]
+    at: float
+    status: int = 0
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` matching requests with `status` (after `delay` seconds)."""
+
+    method: str
+    pattern: str
+    status: int
+    times: int = 1
+    retry_after: float = 0.3
+    delay: float = 0.0
+
+
+@dataclass
+class Interaction:
+    """An interaction the fake sent, and everything the bot did about it."""
+
+    id: str
+    token: str
+    payload: dict[str, Any]
+    sent_at: float
+    callbacks: list[Recorded] = field(default_factory=list)
+    followups: list[Recorded] = field(default_factory=list)
+    edits: list[Recorded] = field(default_factory=list)
+    deleted_original: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def acknowledged_after(self) -> float | None:
+        """Seconds from dispatch to the first accepted callback."""
+        accepted = [c for c in self.callbacks if c.status < 300]
+        return accepted[0].at - self.sent_at if accepted else None
+
+    def answers(self) -> list[Recorded]:
+        """Messages that carry content to the user: followups, edits and message callbacks."""
+        messages = [c for c in self.callbacks if c.json and c.json.get("type") in (4, 7, 8)]
+        return messages + [r for r in self.followups + self.edits if r.status < 300]
+
+    async def wait(self, predicate, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"interaction {self.payload['data']} got {self.answers()}")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    async def answer(self, timeout: float = 60.0) -> Recorded:
+        """The first delivered answer (waits for it)."""
+        await self.wait(lambda i: bool(i.answers()), timeout)
+        return self.answers()[0]
+
+
+def message_data(record: Recorded) -> dict[str, Any]:
+    """The message body of a callback (its `data`) or of a followup or edit."""
+    body = record.json or {}
+    return body.get("data", body) if "type" in body else body
+
+
+class FakeDiscord:
+    """REST + gateway on 127.0.0.1; start with `await start()`, stop with `await stop()`."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.heartbeats: list[float] = []
+        self.identifies = 0
+        self.resumes = 0
+        self.faults: list[Fault] = []
+        self.ready = asyncio.Event()
+        self.synced = asyncio.Event()
+        self.resumed = asyncio.Event()
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = 0
+        self._session_id = "fake-session-" + snowflake()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- gateway -------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            await self._on_gateway_message(ws, json.loads(message.data))
+        return ws
+
+    async def _on_gateway_message(self, ws: web.WebSocketResponse, payload: dict) -> None:
+        op = payload["op"]
+        if op == 1:
+            self.heartbeats.append(time.monotonic())
+            await ws.send_json({"op": 11})
+        elif op == 2:
+            self.identifies += 1
+            await self._dispatch("READY", self._ready_payload())
+            await self._dispatch("GUILD_CREATE", self._guild_payload())
+            self.ready.set()
+        elif op == 6:
+            self.resumes += 1
+            await self._dispatch("RESUMED", {})
+            self.resumed.set()
+
+    def _ready_payload(self) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": self._session_id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(APPLICATION_ID), "flags": 0},
+            "private_channels": [],
+        }
+
+    def _guild_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(GUILD_ID),
+            "name": "Model Explorer test guild",
+            "owner_id": str(USER_ID),
+            "icon": None,
+            "features": [],
+            "roles": [
+                {
+                    "id": str(GUILD_ID),
+                    "name": "@everyone",
+                    "permissions": "2248473465835073",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "channels": [
+                {
+                    "id": str(CHANNEL_ID),
+                    "type": 0,
+                    "name": "models",
+                    "position": 0,
+                    "permission_overwrites": [],
+                }
+            ],
+            "members": [],
+            "member_count": 2,
+            "emojis": [],
+            "stickers": [],
+            "threads": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": TIMESTAMP,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+        }
+
+    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        assert self._ws is not None, "the bot is not connected to the gateway"
+        self._seq += 1
+        await self._ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close the gateway connection with a resumable code; the client should RESUME."""
+        self.resumed.clear()
+        assert self._ws is not None
+        await self._ws.close(code=code, message=b"fake drop")
+
+    def heartbeat_gaps(self, since: float = 0.0) -> list[float]:
+        """Seconds between consecutive heartbeats received after `since` (monotonic)."""
+        beats = [beat for beat in self.heartbeats if beat >= since]
+        return [later - earlier for earlier, later in itertools.pairwise(beats)]
+
+    # -- interactions --------------------------------------------------------------------------
+
+    def command_schema(self, name: str) -> dict[str, Any]:
+        for schemas in self.commands.values():
+            for schema in schemas:
+                if schema["name"] == name:
+                    return schema
+        raise KeyError(f"command /{name} was not synced; synced: {self.commands}")
+
+    def _options(self, name: str, values: dict[str, Any], focused: str | None = None) -> list:
+        schema = {option["name"]: option for option in self.command_schema(name).get("options", [])}
+        options = []
+        for key, value in values.items():
+            option = {"name": key, "type": schema[key]["type"], "value": value}
+            if key == focused:
+                option["focused"] = True
+            options.append(option)
+        return options
+
+    def _interaction_payload(self, kind: int, data: dict[str, Any], user_id: int) -> dict:
+        return {
+            "id": snowflake(),
+            "application_id": str(APPLICATION_ID),
+            "type": kind,
+            "token": "interaction-token-" + snowflake(),
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "models",
+                "position": 0,
+                "permission_overwrites": [],
+            },
+            "member": {
+                "user": {**HUMAN, "id": str(user_id)},
+                "roles": [],
+                "joined_at": TIMESTAMP,
+                "permissions": "2248473465835073",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "nick": None,
+                "avatar": None,
+            },
+            "data": data,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+            "attachment_size_limit": ATTACHMENT_LIMIT,
+        }
+
+    async def _send_interaction(self, payload: dict[str, Any]) -> Interaction:
+        interaction = Interaction(payload["id"], payload["token"], payload, time.monotonic())
+        self.interactions[interaction.token] = interaction
+        await self._dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    async def slash(self, name: str, user_id: int = USER_ID, **options: Any) -> Interaction:
+        """Fire a slash command (type 2) as a user would."""
+        schema = self.command_schema(name)
+        data = {
+            "id": schema["id"],
+            "name": name,
+            "type": 1,
+            "options": self._options(name, options),
+            "guild_id": str(GUILD_ID),
+        }
+        return await self._send_interaction(self._interaction_payload(2, data, user_id))
+
+    async def autocomplete(self, name: str, focused: str, **options: Any) -> Interaction:
+        """Fire an autocomplete request (type 4) for the `focused` option."""
+        schema = self.command_schema(name)
+        data = {
+            "id": schema["id"],
+            "name": name,
+            "type": 1,
+            "options": self._options(name, options, focused),
+        }
+        return await self._send_interaction(self._interaction_payload(4, data, USER_ID))
+
+    async def press(self, message: dict[str, Any], custom_id: str, values=None) -> Interaction:
+        """Fire a component interaction (type 3) on a message the bot sent."""
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
+        if values is not None:
+            data.update(component_type=3, values=values)
+        payload = self._interaction_payload(3, data, USER_ID)
+        payload["message"] = message
+        return await self._send_interaction(payload)
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+        files: dict[str, tuple[str, bytes]] = {}
+        if request.content_type.startswith("multipart/"):
+            body = None
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "payload_json":
+                    body = json.loads(await part.text())
+                else:
+                    files[part.name] = (part.filename or "", bytes(await part.read()))
+            return body, files
+        if request.can_read_body:
+            text = await request.text()
+            return (json.loads(text) if text else None), files
+        return None, files
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and re.search(fault.pattern, path) and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body, files = await self._read(request)
+        record = Recorded(request.method, path, dict(request.query), body, files, time.monotonic())
+        self.requests.append(record)
+        fault = self._fault_for(request.method, path)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+            if fault.status < 400:
+                fault = None
+        response = self._fault_response(fault) if fault else await self._route(request, record)
+        record.status = response.status
+        self._notify(path)
+        return response
+
+    def _fault_response(self, fault: Fault) -> web.Response:
+        if fault.status == 429:
+            headers = {
+                "Via": "1.1 google",
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(fault.retry_after),
+                "X-RateLimit-Bucket": "fake-bucket",
+                "X-RateLimit-Scope": "user",
+                "Retry-After": str(fault.retry_after),
+            }
+            body = {"message": "You are being rate limited.", "retry_after": fault.retry_after,
+                    "global": False}  # fmt: skip
+            return json_response(body, 429, headers)
+        return json_response({"message": "500: Internal Server Error", "code": 0}, fault.status)
+
+    def _notify(self, path: str) -> None:
+        match = re.match(r"/(?:interactions/\d+|webhooks/\d+)/([^/]+)", path)
+        if match and match.group(1) in self.interactions:
+            self.interactions[match.group(1)].changed.set()
+
+    async def _route(self, request: web.Request, record: Recorded) -> web.Response:
+        path, method = record.path, record.method
+        if path == "/users/@me" and method == "GET":
+            return json_response(BOT_USER)
+        if path == "/oauth2/applications/@me" and method == "GET":
+            return json_response(self._application())
+        if match := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
+            if method == "PUT":
+                return self._sync(int(match.group(2)) if match.group(2) else None, record.json)
+            return json_response(self.commands.get(match.group(2) and int(match.group(2)), []))
+        if match := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path):
+            return self._callback(match.group(2), record)
+        if match := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/@original)?", path):
+            return self._webhook(match.group(2), bool(match.group(3)), record)
+        return json_response({"message": f"404: Not Found ({method} {path})", "code": 0}, 404)
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": str(APPLICATION_ID),
+            "name": "Model Explorer",
+            "description": "",
+            "icon": None,
+            "rpc_origins": [],
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": HUMAN,
+            "summary": "",
+            "verify_key": "0" * 64,
+            "team": None,
+            "flags": 0,
+            "bot": BOT_USER,
+        }
+
+    def _sync(self, guild_id: int | None, schemas: list[dict[str, Any]]) -> web.Response:
+        stored = []
+        for schema in schemas:
+            stored.append(
+                {
+                    **schema,
+                    "id": snowflake(),
+                    "application_id": str(APPLICATION_ID),
+                    "version": snowflake(),
+                    "guild_id": str(guild_id) if guild_id else None,
+                    "default_member_permissions": schema.get("default_member_permissions"),
+                    "type": schema.get("type", 1),
+                }
+            )
+        self.commands[guild_id] = stored
+        self.synced.set()
+        return json_response(stored)
+
+    def _message(self, interaction: Interaction, body: dict[str, Any], files) -> dict[str, Any]:
+        return {
+            "id": snowflake(),
+            "type": 20,
+            "channel_id": str(CHANNEL_ID),
+            "guild_id": str(GUILD_ID),
+            "author": BOT_USER,
+            "content": body.get("content") or "",
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [
+                {
+                    "id": snowflake(),
+                    "filename": filename,
+                    "size": len(data),
+                    "url": f"http://127.0.0.1:{self.port}/cdn/{filename}",
+                    "proxy_url": f"http://127.0.0.1:{self.port}/cdn/{filename}",
+                }
+                for filename, data in files.values()
+            ],
+            "embeds": [],
+            "components": body.get("components", []),
+            "pinned": False,
+            "flags": body.get("flags", 0),
+            "webhook_id": str(APPLICATION_ID),
+            "application_id": str(APPLICATION_ID),
+            "interaction_metadata": {
+                "id": interaction.id,
+                "type": interaction.payload["type"],
+                "user": HUMAN,
+            },
+        }
+
+    def _broken_rule(self, body: dict[str, Any] | None, files) -> web.Response | None:
+        body = body or {}
+        if len(body.get("content") or "") > CONTENT_LIMIT:
+            return json_response(
+                {
+                    "code": 50035,
+                    "message": "Invalid Form Body",
+                    "errors": {
+                        "content": {
+                            "_errors": [
+                                {
+                                    "code": "BASE_TYPE_MAX_LENGTH",
+                                    "message": "Must be 2000 or fewer in length.",
+                                }
+                            ]
+                        }
+                    },
+                },
+                400,
+            )
+        if sum(len(data) for _, data in files.values()) > ATTACHMENT_LIMIT:
+            return json_response({"code": 40005, "message": "Request entity too large"}, 413)
+        if len(body.get("choices") or []) > 25:
+            return json_response({"code": 50035, "message": "Invalid Form Body (choices)"}, 400)
+        return None
+
+    def _callback(self, token: str, record: Recorded) -> web.Response:
+        interaction = self.interactions.get(token)
+        if interaction is None:
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        if interaction.callbacks and any(c.status < 300 for c in interaction.callbacks):
+            record.status = 400
+            interaction.callbacks.append(record)
+            return json_response(
+                {"message": "Interaction has already been acknowledged.", "code": 40060}, 400
+            )
+        interaction.callbacks.append(record)
+        if record.at - interaction.sent_at > ACK_DEADLINE_S:
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        body = record.json or {}
+        data = body.get("data") or {}
+        broken = self._broken_rule(data, record.files)
+        if broken is not None:
+            return broken
+        kind = body.get("type")
+        if kind not in (1, 4, 5, 6, 7, 8, 9):
+            return json_response({"message": f"bad callback type {kind}", "code": 50035}, 400)
+        record.status = 200
+        flags = data.get("flags", 0)
+        response: dict[str, Any] = {
+            "interaction": {
+                "id": interaction.id,
+                "type": interaction.payload["type"],
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(flags & 64),
+            }
+        }
+        if kind in (4, 5, 7):
+            message = self._message(interaction, data, record.files)
+            response["interaction"]["response_message_id"] = message["id"]
+            response["resource"] = {"type": kind, "message": message}
+        if record.query.get("with_response") in ("1", "true", "True"):
+            return json_response(response)
+        return web.Response(status=204)
+
+    def _webhook(self, token: str, original: bool, record: Recorded) -> web.Response:
+        interaction = self.interactions.get(token)
+        if interaction is None:
+            return json_response({"message": "Unknown Webhook", "code": 10015}, 404)
+        if not interaction.callbacks:
+            return json_response({"message": "Unknown Webhook", "code": 10015}, 404)
+        if original and record.method == "DELETE":
+            interaction.deleted_original = True
+            return web.Response(status=204)
+        broken = self._broken_rule(record.json, record.files)
+        if broken is not None:
+            (interaction.edits if original else interaction.followups).append(record)
+            return broken
+        record.status = 200
+        (interaction.edits if original else interaction.followups).append(record)
+        return json_response(self._message(interaction, record.json or {}, record.files))
