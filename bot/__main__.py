@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return _console(settings, [])
     from .app import serve
 
-    asyncio.run(serve(settings))
-    return 0
+    return asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

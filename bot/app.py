@@ -53,7 +53,7 @@ class ExplorerBot(discord.Client):
         log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings) -> int:
     """Run the bot until SIGTERM or SIGINT, then close the connection and the workers."""
     use_endpoints(settings.api_base, settings.gateway_url)
     runtime = Runtime(settings)
@@ -69,9 +69,13 @@ async def serve(settings: Settings) -> None:
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
-                runner.result()
+                runner.result()  # raises what stopped the client
             log.info("shutting down")
             stopper.cancel()
+    except discord.LoginFailure:
+        log.error("Discord rejected the token: check DISCORD_TOKEN (see .env.example)")
+        return 1
     finally:
         runtime.close()
         log.info("stopped")
+    return 0

@@ -237,3 +237,19 @@ def test_fake_enforces_discord_rules():
     assert too_big is not None and too_big.status == 413
     assert fake._broken_rule({"choices": [{}] * 26}, {}).status == 400
     assert fake._broken_rule({"content": "x" * 2000}, {}) is None
+
+
+async def test_rejected_token_stops_with_a_clear_line(tmp_path, tiny_dir):
+    server = FakeDiscord()
+    await server.start()
+    server.faults.append(Fault("GET", r"^/users/@me$", 401))
+    try:
+        process = BotProcess(server, tmp_path / "bot.log", f"tiny={tiny_dir}")
+        with pytest.raises(RuntimeError, match="did not come up"):
+            await process.start(timeout=60)
+        assert process.process.returncode == 1
+        log = process.log()
+        assert "Discord rejected the token: check DISCORD_TOKEN" in log
+        assert "Traceback" not in log and TOKEN not in log
+    finally:
+        await server.stop()
