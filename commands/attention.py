@@ -1,15 +1,35 @@
-"""`/attention`: a heatmap of one head, or the mean of a layer's heads."""
+"""`/attention`: explore a text's attention, one view at a time."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from commands.context import Context, LoadedModel
 from commands.encoding import Encoding, check_text, encode
-from commands.heatmap import Heatmap, render_heatmap
+from commands.explore import (
+    Exploration,
+    ViewState,
+    check_layer_head,
+    exports,
+    find_token,
+    initial_state,
+    render,
+    switch_view,
+)
 from commands.results import Attachment, Reply, UserError
 from commands.text import plural, quote_inline
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the chat layer keeps so that buttons can step the reply: the exploration and the
+    state it shows."""
+
+    exploration: Exploration
+    state: ViewState
 
 
 def attention_weights(loaded: LoadedModel, encoding: Encoding) -> np.ndarray:
@@ -24,59 +44,29 @@ def attention_weights(loaded: LoadedModel, encoding: Encoding) -> np.ndarray:
     return torch.stack(outputs.attentions)[:, 0].float().numpy()
 
 
-def pick_layer_head(
-    layers: int, heads: int, layer: int | None, head: int | None
-) -> tuple[int, int | None]:
-    """Validate 1-based `layer` and `head`; default to the last layer and the head mean."""
-    chosen = layers if layer is None else layer
-    if not 1 <= chosen <= layers:
-        raise UserError(f"This model has {layers} layers: choose a layer from 1 to {layers}.")
-    if head is not None and not 1 <= head <= heads:
-        raise UserError(
-            f"This model has {heads} heads per layer: choose a head from 1 to {heads}, "
-            "or leave it out for the mean of all heads."
-        )
-    return chosen, head
-
-
-def heatmap_for(
-    model: str, caption: str, weights: np.ndarray, encoding: Encoding, layer: int, head: int | None
-) -> Heatmap:
-    """The matrix and captions for a 1-based layer and head (None: mean of heads)."""
-    layers, heads = weights.shape[:2]
-    per_layer = weights[layer - 1]
-    if head is None:
-        matrix, which = per_layer.mean(axis=0), f"mean of {heads} heads"
-    else:
-        matrix, which = per_layer[head - 1], f"head {head}/{heads}"
-    return Heatmap(
-        matrix=matrix,
-        labels=encoding.tokens,
-        title=f"{model} · layer {layer}/{layers} · {which}",
-        subtitle=caption,
-        boundary=encoding.segment_boundary,
-    )
-
-
-def _compute(
-    loaded: LoadedModel,
-    text: str,
-    text_pair: str | None,
-    layer: int | None,
-    head: int | None,
-    max_tokens: int,
-) -> tuple[Heatmap, Encoding]:
-    config = loaded.config
-    chosen_layer, chosen_head = pick_layer_head(
-        config.num_hidden_layers, config.num_attention_heads, layer, head
-    )
+def explore(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: int) -> Exploration:
+    """Tokenise and run the model once; every view is drawn from the result."""
     encoding = encode(loaded, text, text_pair, max_tokens)
-    weights = attention_weights(loaded, encoding)
-    caption = quote_inline(text if text_pair is None else f"{text} ‖ {text_pair}", 70)
-    heatmap = heatmap_for(
-        loaded.name, caption.strip("`"), weights, encoding, chosen_layer, chosen_head
+    caption = quote_inline(text if text_pair is None else f"{text} ‖ {text_pair}", 90)
+    return Exploration(
+        loaded.name, caption.strip("`"), encoding, attention_weights(loaded, encoding)
     )
-    return heatmap, encoding
+
+
+def view_reply(session: Session, export: bool = False) -> Reply:
+    """The message for a session's current state: caption, picture, optional exports."""
+    rendered = render(session.exploration, session.state)
+    encoding = session.exploration.encoding
+    lines = [f"**{rendered.title}** · {plural(len(encoding.tokens), 'token')}"]
+    if encoding.truncated:
+        lines.append(
+            f"⚠️ Only the first {len(encoding.tokens)} of {encoding.untruncated_length} tokens "
+            "are shown."
+        )
+    attachments = (Attachment("attention.png", rendered.png, rendered.title),)
+    if export:
+        attachments += exports(session.exploration, rendered)
+    return Reply("\n".join(lines), attachments, session)
 
 
 async def attention(
@@ -86,19 +76,22 @@ async def attention(
     layer: int | None = None,
     head: int | None = None,
     text_pair: str | None = None,
+    view: str | None = None,
+    token: str | None = None,
+    export: bool = False,
 ) -> Reply:
-    """Render the attention of one head (or the mean of all heads) in one layer."""
+    """Draw the attention of one head, a layer, the whole model, or one token."""
     check_text(text, ctx.limits.max_input_chars)
     if text_pair is not None:
         check_text(text_pair, ctx.limits.max_input_chars, "second text")
+    if view is not None:
+        switch_view(ViewState("mean", 1, 0, 0), view)  # an unknown view fails before any work
     loaded = await ctx.model(model)
+    config = loaded.config
+    layer, head = check_layer_head(
+        config.num_hidden_layers, config.num_attention_heads, layer, head
+    )
     max_tokens = min(loaded.max_tokens, ctx.limits.max_heatmap_tokens)
-    heatmap, encoding = await ctx.run(_compute, loaded, text, text_pair, layer, head, max_tokens)
-    png = await ctx.run(render_heatmap, heatmap)
-    lines = [f"**{heatmap.title}** · {plural(len(encoding.tokens), 'token')}"]
-    if encoding.truncated:
-        lines.append(
-            f"⚠️ Only the first {len(encoding.tokens)} of {encoding.untruncated_length} tokens "
-            f"are shown (limit: {max_tokens} tokens)."
-        )
-    return Reply("\n".join(lines), (Attachment("attention.png", png, heatmap.title),))
+    exploration = await ctx.run(explore, loaded, text, text_pair, max_tokens)
+    state = initial_state(view, layer, head, find_token(exploration.encoding, token))
+    return await ctx.run(view_reply, Session(exploration, state), export)

@@ -59,22 +59,25 @@ def cjk_font() -> font_manager.FontEntry | None:
     return entry
 
 
-def label_families() -> list[str]:
-    """Font families for token labels, in fallback order."""
-    cjk = cjk_font()
-    return [BASE_FAMILY] if cjk is None else [BASE_FAMILY, cjk.name]
+@functools.cache
+def _base_codepoints() -> frozenset[int]:
+    return _charmap(font_manager.findfont(BASE_FAMILY))
 
 
 @functools.cache
-def _drawable_codepoints() -> frozenset[int]:
-    paths = [font_manager.findfont(BASE_FAMILY)]
+def _cjk_codepoints() -> frozenset[int]:
     cjk = cjk_font()
-    if cjk is not None:
-        paths.append(cjk.fname)
-    return frozenset().union(*(_charmap(path) for path in paths))
+    return frozenset() if cjk is None else _charmap(cjk.fname)
+
+
+def needs_cjk(text: str) -> bool:
+    """Whether `text` has characters the base font lacks (and so is drawn with the CJK font)."""
+    base = _base_codepoints()
+    return any(ord(char) not in base and not char.isspace() for char in text)
 
 
 def drawable(text: str) -> bool:
-    """Whether every character of `text` has a glyph in the label fonts."""
-    codepoints = _drawable_codepoints()
-    return all(ord(char) in codepoints or char.isspace() for char in text)
+    """Whether every character of `text` has a glyph in one font: the base or the CJK one."""
+    base, cjk = _base_codepoints(), _cjk_codepoints()
+    visible = [ord(char) for char in text if not char.isspace()]
+    return all(c in base for c in visible) or all(c in cjk for c in visible)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 DISCORD_MESSAGE_LIMIT = 2000
 
@@ -26,6 +27,8 @@ class Reply:
 
     content: str
     attachments: tuple[Attachment, ...] = ()
+    # State the chat layer can attach controls to (an attention `Session`); the console ignores it.
+    session: Any = None
 
 
 def reply_with_overflow(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commands.fonts import cjk_font, drawable
-from commands.heatmap import display_token
+from commands.labels import display_token
 from commands.results import reply_with_overflow
 from commands.text import in_code, neutralise, quote_inline
 

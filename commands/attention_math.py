@@ -1,0 +1,58 @@
+"""Pure functions over attention weights shaped (layers, heads, tokens, tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def rollout(weights: np.ndarray, through_layer: int) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020) through 1-based `through_layer`.
+
+    Each layer's head-mean attention gets the identity added (the residual path) and its rows
+    renormalised; the layers are multiplied from the first upwards. Row i says how much each
+    input token contributes to token i after that many layers.
+    """
+    count = weights.shape[-1]
+    identity = np.eye(count, dtype=np.float64)
+    result = identity
+    for layer in range(through_layer):
+        mixed = weights[layer].mean(axis=0).astype(np.float64) + identity
+        mixed /= mixed.sum(axis=-1, keepdims=True)
+        result = mixed @ result
+    return result.astype(np.float32)
+
+
+def token_profile(weights: np.ndarray, token: int, head: int | None) -> np.ndarray:
+    """What `token` attends to in every layer: (layers, tokens), one head or the head mean."""
+    rows = weights[:, :, token, :]
+    return rows.mean(axis=1) if head is None else rows[:, head - 1, :]
+
+
+@dataclass(frozen=True)
+class HeadStats:
+    """Per-head statistics, each shaped (layers, heads)."""
+
+    entropy: np.ndarray
+    special_share: np.ndarray
+    previous_share: np.ndarray
+
+
+def head_stats(weights: np.ndarray, special: np.ndarray) -> HeadStats:
+    """Mean row entropy in bits; mean share of attention on special tokens and on the
+    previous token. A low-entropy head with a high special share is a `[SEP]`/`[CLS]` sink; a
+    high previous share marks a previous-token head."""
+    clipped = np.clip(weights.astype(np.float64), 1e-12, 1.0)
+    entropy = -(weights * np.log2(clipped)).sum(axis=-1).mean(axis=-1)
+    special_share = weights[..., np.asarray(special, dtype=bool)].sum(axis=-1).mean(axis=-1)
+    count = weights.shape[-1]
+    if count > 1:
+        previous = weights[..., np.arange(1, count), np.arange(count - 1)].mean(axis=-1)
+    else:
+        previous = np.zeros(weights.shape[:2])
+    return HeadStats(
+        entropy.astype(np.float32),
+        special_share.astype(np.float32),
+        previous.astype(np.float32),
+    )

@@ -1,0 +1,352 @@
+"""Attention exploration: the views, how the controls step between them, and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from commands.attention_math import head_stats, rollout, token_profile
+from commands.encoding import Encoding
+from commands.labels import display_token
+from commands.pictures import Grid, Matrix, draw_grid, draw_matrices
+from commands.results import Attachment, UserError
+
+VIEWS: dict[str, str] = {
+    "head": "one head of a layer",
+    "mean": "mean of a layer's heads",
+    "heads": "every head of a layer",
+    "model": "every layer × head",
+    "rollout": "attention rollout",
+    "token": "one token across layers",
+    "summary": "per-head statistics",
+}
+ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+")
+QUERY_KEY_NOTE = "rows: attending token (query) · columns: attended-to token (key)"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What is shown: a view, a 1-based layer and head (0: mean of heads), a token position."""
+
+    view: str
+    layer: int
+    head: int
+    token: int
+
+
+@dataclass(frozen=True, eq=False)
+class Exploration:
+    """One text's attention, computed once, from which every view is drawn."""
+
+    model: str
+    caption: str
+    encoding: Encoding
+    weights: np.ndarray  # (layers, heads, tokens, tokens)
+
+    @property
+    def layers(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def heads(self) -> int:
+        return int(self.weights.shape[1])
+
+    @property
+    def tokens(self) -> int:
+        return int(self.weights.shape[2])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(display_token(t, i) for i, t in enumerate(self.encoding.tokens))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A view drawn: PNG bytes, its title, and its data as CSV."""
+
+    png: bytes
+    title: str
+    csv_name: str
+    csv_text: str
+
+
+def enabled(state: ViewState) -> frozenset[str]:
+    """The actions that change something in this view."""
+    actions = set()
+    if state.view in {"head", "mean", "heads", "rollout", "token"}:
+        actions |= {"layer-", "layer+"}
+    if state.view in {"head", "mean", "token"}:
+        actions |= {"head-", "head+"}
+    if state.view == "token":
+        actions |= {"token-", "token+"}
+    return frozenset(actions)
+
+
+def step(state: ViewState, action: str, exploration: Exploration) -> ViewState:
+    """The state after pressing `action`; layers, heads and tokens wrap around.
+
+    In the mean view, head ▶ and ◀ open the head view at the first and last head; in the token
+    view the head cycles through the mean (0) and every head.
+    """
+    if action not in enabled(state):
+        return state
+    delta = 1 if action.endswith("+") else -1
+    if action.startswith("layer"):
+        return replace(state, layer=(state.layer - 1 + delta) % exploration.layers + 1)
+    if action.startswith("token"):
+        return replace(state, token=(state.token + delta) % exploration.tokens)
+    if state.view == "mean":
+        return replace(state, view="head", head=1 if delta > 0 else exploration.heads)
+    if state.view == "token":
+        return replace(state, head=(state.head + delta) % (exploration.heads + 1))
+    return replace(state, head=(state.head - 1 + delta) % exploration.heads + 1)
+
+
+def switch_view(state: ViewState, view: str) -> ViewState:
+    """The state shown after choosing `view` in the menu."""
+    if view not in VIEWS:
+        raise UserError(f"Unknown view `{view}`. Views: {', '.join(VIEWS)}.")
+    if view == "head" and state.head == 0:
+        return replace(state, view=view, head=1)
+    return replace(state, view=view)
+
+
+def find_token(encoding: Encoding, wanted: str | None) -> int:
+    """A token position from a number (as `/tokenize` lists them) or the token's text;
+    default: the first token that is not special."""
+    tokens = encoding.tokens
+    if wanted is None or not wanted.strip():
+        return next((i for i, special in enumerate(encoding.special) if not special), 0)
+    wanted = wanted.strip()
+    if wanted.isdigit():
+        position = int(wanted)
+        if position >= len(tokens):
+            raise UserError(
+                f"There are {len(tokens)} tokens: choose a position from 0 to "
+                f"{len(tokens) - 1}, as `/tokenize` lists them."
+            )
+        return position
+    plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in tokens]
+    if wanted.lower() in plain:
+        return plain.index(wanted.lower())
+    shown = ", ".join(f"{i}:{t}" for i, t in enumerate(tokens[:30]))
+    raise UserError(f"No token `{wanted[:40]}` in this text. Tokens: {shown}.")
+
+
+def check_layer_head(
+    layers: int, heads: int, layer: int | None, head: int | None
+) -> tuple[int, int]:
+    """Validate a 1-based layer and head; default to the last layer and the mean (head 0)."""
+    chosen = layers if layer is None else layer
+    if not 1 <= chosen <= layers:
+        raise UserError(f"This model has {layers} layers: choose a layer from 1 to {layers}.")
+    if head is not None and not 1 <= head <= heads:
+        raise UserError(
+            f"This model has {heads} heads per layer: choose a head from 1 to {heads}, "
+            "or leave it out for the mean of all heads."
+        )
+    return chosen, head or 0
+
+
+def initial_state(view: str | None, layer: int, head: int, token: int) -> ViewState:
+    """The first view: as asked, else one head if a head was given, else the head mean."""
+    chosen = view or ("head" if head else "mean")
+    return switch_view(ViewState(chosen, layer, head, token), chosen)
+
+
+def _head_name(exploration: Exploration, head: int) -> str:
+    return f"mean of {exploration.heads} heads" if head == 0 else f"head {head}/{exploration.heads}"
+
+
+def title(exploration: Exploration, state: ViewState) -> str:
+    """The caption naming model, view, layer and head."""
+    layer = f"layer {state.layer}/{exploration.layers}"
+    shape = f"{exploration.layers} layers × {exploration.heads} heads"
+    match state.view:
+        case "head":
+            detail = f"{layer} · {_head_name(exploration, state.head)}"
+        case "mean":
+            detail = f"{layer} · {_head_name(exploration, 0)}"
+        case "heads":
+            detail = f"{layer} · all {exploration.heads} heads"
+        case "model":
+            detail = shape
+        case "rollout":
+            detail = f"attention rollout through layers 1–{state.layer}"
+        case "token":
+            label = exploration.labels[state.token]
+            detail = f"token {state.token} “{label}” · {_head_name(exploration, state.head)}"
+        case _:
+            detail = f"per-head statistics · {shape}"
+    return f"{exploration.model} · {detail}"
+
+
+def _square(exploration: Exploration, values: np.ndarray, scale_label: str) -> Matrix:
+    encoding = exploration.encoding
+    return Matrix(
+        values=values,
+        rows=exploration.labels,
+        cols=exploration.labels,
+        scale_label=scale_label,
+        row_special=encoding.special,
+        col_special=encoding.special,
+        row_boundary=encoding.segment_boundary,
+        col_boundary=encoding.segment_boundary,
+    )
+
+
+def _layer_names(count: int) -> tuple[str, ...]:
+    return tuple(f"layer {i}" for i in range(1, count + 1))
+
+
+def _head_names(count: int) -> tuple[str, ...]:
+    return tuple(f"h{i}" for i in range(1, count + 1))
+
+
+def _matrix_csv(matrix: np.ndarray, rows: tuple[str, ...], cols: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["", *cols])
+    for label, values in zip(rows, matrix, strict=True):
+        writer.writerow([label, *(f"{v:.6f}" for v in values)])
+    return buffer.getvalue()
+
+
+def _long_csv(exploration: Exploration, layers: range) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    tokens = exploration.encoding.tokens
+    writer.writerow(["layer", "head", "query", "query_token", "key", "key_token", "weight"])
+    for layer in layers:
+        for head in range(exploration.heads):
+            for (query, key), value in np.ndenumerate(exploration.weights[layer, head]):
+                writer.writerow(
+                    [layer + 1, head + 1, query, tokens[query], key, tokens[key], f"{value:.6f}"]
+                )
+    return buffer.getvalue()
+
+
+def render(exploration: Exploration, state: ViewState) -> Rendered:
+    """Draw the view `state` asks for."""
+    heading = title(exploration, state)
+    weights, layer = exploration.weights, state.layer - 1
+    labels = exploration.labels
+    if state.view in {"head", "mean", "rollout"}:
+        if state.view == "head":
+            values, scale = weights[layer, state.head - 1], "attention weight"
+        elif state.view == "mean":
+            values, scale = weights[layer].mean(axis=0), "attention weight (mean of heads)"
+        else:
+            values, scale = rollout(weights, state.layer), "share of each input token (rollout)"
+        png = draw_matrices(
+            heading,
+            exploration.caption,
+            [("", _square(exploration, values, scale))],
+            note=QUERY_KEY_NOTE,
+        )
+        return Rendered(png, heading, f"{state.view}.csv", _matrix_csv(values, labels, labels))
+    if state.view == "token":
+        head = state.head or None
+        values = token_profile(weights, state.token, head)
+        matrix = Matrix(
+            values,
+            _layer_names(exploration.layers),
+            labels,
+            f"attention from token {state.token} to each token",
+            col_special=exploration.encoding.special,
+            col_boundary=exploration.encoding.segment_boundary,
+        )
+        png = draw_matrices(heading, exploration.caption, [("", matrix)])
+        csv_text = _matrix_csv(values, _layer_names(exploration.layers), labels)
+        return Rendered(png, heading, "token.csv", csv_text)
+    if state.view == "heads":
+        columns = math.ceil(math.sqrt(exploration.heads))
+        panels = [weights[layer, h] for h in range(exploration.heads)]
+        names = [f"head {h + 1}" for h in range(exploration.heads)]
+        rows = [tuple(panels[i : i + columns]) for i in range(0, len(panels), columns)]
+        titles = [tuple(names[i : i + columns]) for i in range(0, len(names), columns)]
+        if len(rows[-1]) < columns:  # pad the last row so the grid stays rectangular
+            blank = np.zeros_like(panels[0])
+            rows[-1] += (blank,) * (columns - len(rows[-1]))
+            titles[-1] += ("",) * (columns - len(titles[-1]))
+        grid = Grid(tuple(rows), tuple(titles), tokens=labels, special=exploration.encoding.special)
+        png = draw_grid(heading, exploration.caption, grid, note=QUERY_KEY_NOTE)
+        return Rendered(png, heading, "heads.csv", _long_csv(exploration, range(layer, layer + 1)))
+    if state.view == "model":
+        grid = Grid(
+            tuple(
+                tuple(weights[layer_index, h] for h in range(exploration.heads))
+                for layer_index in range(exploration.layers)
+            ),
+            row_headers=_layer_names(exploration.layers),
+            col_headers=_head_names(exploration.heads),
+            shared_scale=False,
+        )
+        png = draw_grid(
+            heading,
+            exploration.caption,
+            grid,
+            target=64,
+            note="each thumbnail is scaled to its own maximum",
+        )
+        return Rendered(
+            png, heading, "model.csv", _long_csv(exploration, range(exploration.layers))
+        )
+    stats = head_stats(weights, np.asarray(exploration.encoding.special))
+    layer_names, head_names = _layer_names(exploration.layers), _head_names(exploration.heads)
+    blocks = [
+        (
+            "entropy (bits): low = focused",
+            Matrix(
+                stats.entropy,
+                layer_names,
+                head_names,
+                "bits",
+                number_format="{:.1f}",
+                annotate=True,
+            ),
+        ),
+        (
+            "share of attention on special tokens ([CLS], [SEP]…): high = sink",
+            Matrix(stats.special_share, layer_names, head_names, "share", vmax=1.0, annotate=True),
+        ),
+        (
+            "share of attention on the previous token: high = previous-token head",
+            Matrix(stats.previous_share, layer_names, head_names, "share", vmax=1.0, annotate=True),
+        ),
+    ]
+    png = draw_matrices(heading, exploration.caption, blocks, target=480)
+    return Rendered(png, heading, "summary.csv", _summary_csv(stats))
+
+
+def _summary_csv(stats) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["layer", "head", "entropy_bits", "special_share", "previous_token_share"])
+    for (layer, head), entropy in np.ndenumerate(stats.entropy):
+        writer.writerow(
+            [
+                layer + 1,
+                head + 1,
+                f"{entropy:.4f}",
+                f"{stats.special_share[layer, head]:.4f}",
+                f"{stats.previous_share[layer, head]:.4f}",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def exports(exploration: Exploration, rendered: Rendered) -> tuple[Attachment, ...]:
+    """The full attention tensor as `.npy` and the shown data as CSV."""
+    buffer = io.BytesIO()
+    np.save(buffer, exploration.weights.astype(np.float32))
+    return (
+        Attachment(
+            "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
+        ),
+        Attachment(rendered.csv_name, rendered.csv_text.encode(), "the shown data"),
+    )

@@ -1,0 +1,196 @@
+"""Attention exploration: views, stepping, statistics and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+from commands.attention import Session, attention, explore, view_reply
+from commands.attention_math import head_stats, rollout, token_profile
+from commands.encoding import Encoding
+from commands.explore import (
+    VIEWS,
+    Exploration,
+    ViewState,
+    enabled,
+    find_token,
+    render,
+    step,
+    switch_view,
+)
+from commands.results import UserError
+
+
+def synthetic(layers: int = 2, heads: int = 3, tokens: int = 5) -> Exploration:
+    rng = np.random.default_rng(0)
+    weights = rng.random((layers, heads, tokens, tokens)).astype(np.float32)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    names = ("[CLS]", "the", "cat", "##s", "[SEP]", "x", "y", "z")[:tokens]
+    encoding = Encoding(
+        tokens=names,
+        input_ids=tuple(range(tokens)),
+        token_type_ids=(0,) * tokens,
+        attention_mask=(1,) * tokens,
+        special=tuple(name.startswith("[") for name in names),
+        untruncated_length=tokens,
+    )
+    return Exploration("toy", "the cats", encoding, weights)
+
+
+TOY = synthetic()
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "expected"),
+    [
+        (ViewState("head", 1, 1, 0), "layer+", ViewState("head", 2, 1, 0)),
+        (ViewState("head", 2, 1, 0), "layer+", ViewState("head", 1, 1, 0)),  # wraps
+        (ViewState("head", 1, 1, 0), "layer-", ViewState("head", 2, 1, 0)),
+        (ViewState("head", 1, 3, 0), "head+", ViewState("head", 1, 1, 0)),
+        (ViewState("head", 1, 1, 0), "head-", ViewState("head", 1, 3, 0)),
+        (ViewState("mean", 1, 0, 0), "head+", ViewState("head", 1, 1, 0)),
+        (ViewState("mean", 1, 0, 0), "head-", ViewState("head", 1, 3, 0)),
+        (ViewState("token", 1, 3, 2), "head+", ViewState("token", 1, 0, 2)),  # back to the mean
+        (ViewState("token", 1, 0, 4), "token+", ViewState("token", 1, 0, 0)),
+        (ViewState("token", 1, 0, 0), "token-", ViewState("token", 1, 0, 4)),
+        (ViewState("model", 1, 0, 0), "layer+", ViewState("model", 1, 0, 0)),  # not enabled
+        (ViewState("heads", 1, 0, 0), "head+", ViewState("heads", 1, 0, 0)),
+        (ViewState("rollout", 2, 0, 0), "layer+", ViewState("rollout", 1, 0, 0)),
+    ],
+)
+def test_step(state, action, expected):
+    assert step(state, action, TOY) == expected
+
+
+@pytest.mark.parametrize(
+    ("view", "actions"),
+    [
+        ("head", {"layer-", "layer+", "head-", "head+"}),
+        ("mean", {"layer-", "layer+", "head-", "head+"}),
+        ("heads", {"layer-", "layer+"}),
+        ("rollout", {"layer-", "layer+"}),
+        ("token", {"layer-", "layer+", "head-", "head+", "token-", "token+"}),
+        ("model", set()),
+        ("summary", set()),
+    ],
+)
+def test_enabled_controls(view, actions):
+    assert enabled(ViewState(view, 1, 1, 0)) == actions
+
+
+def test_switching_to_head_view_from_the_mean_picks_head_one():
+    assert switch_view(ViewState("mean", 2, 0, 0), "head") == ViewState("head", 2, 1, 0)
+    with pytest.raises(UserError, match="Unknown view `bogus`"):
+        switch_view(ViewState("mean", 2, 0, 0), "bogus")
+
+
+def test_rollout_of_pure_self_attention_is_identity_and_rows_are_distributions():
+    eye = np.broadcast_to(np.eye(4, dtype=np.float32), (3, 2, 4, 4))
+    np.testing.assert_allclose(rollout(eye, 3), np.eye(4), atol=1e-6)
+    rolled = rollout(TOY.weights, 2)
+    np.testing.assert_allclose(rolled.sum(axis=-1), 1.0, atol=1e-5)
+    first = (TOY.weights[0].mean(axis=0) + np.eye(5)) / 2
+    second = (TOY.weights[1].mean(axis=0) + np.eye(5)) / 2
+    np.testing.assert_allclose(rolled, second @ first, atol=1e-5)
+
+
+def test_token_profile():
+    np.testing.assert_allclose(token_profile(TOY.weights, 2, None), TOY.weights[:, :, 2].mean(1))
+    np.testing.assert_allclose(token_profile(TOY.weights, 2, 3), TOY.weights[:, 2, 2])
+
+
+def test_head_stats_spot_previous_token_and_sink_heads():
+    count = 6
+    previous = np.zeros((count, count), dtype=np.float32)
+    previous[0, 0] = 1.0
+    previous[np.arange(1, count), np.arange(count - 1)] = 1.0
+    sink = np.zeros((count, count), dtype=np.float32)
+    sink[:, -1] = 1.0
+    uniform = np.full((count, count), 1.0 / count, dtype=np.float32)
+    weights = np.stack([previous, sink, uniform])[None]  # 1 layer × 3 heads
+    special = np.array([True, False, False, False, False, True])
+    stats = head_stats(weights, special)
+    np.testing.assert_allclose(stats.previous_share[0], [1.0, 0.0, 1 / 6], atol=1e-6)
+    np.testing.assert_allclose(stats.special_share[0], [2 / 6, 1.0, 2 / 6], atol=1e-6)
+    np.testing.assert_allclose(stats.entropy[0], [0.0, 0.0, np.log2(count)], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "position"),
+    [(None, 1), ("", 1), ("0", 0), ("3", 3), ("cat", 2), ("s", 3), ("CAT", 2)],
+)
+def test_find_token(wanted, position):
+    assert find_token(TOY.encoding, wanted) == position
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [("9", "There are 5 tokens: choose a position from 0 to 4"), ("dog", "No token `dog`")],
+)
+def test_find_token_errors(wanted, message):
+    with pytest.raises(UserError, match=message):
+        find_token(TOY.encoding, wanted)
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_every_view_renders_a_titled_png_with_its_data(view):
+    rendered = render(TOY, ViewState(view, 2, 1, 2))
+    pixels = image.imread(io.BytesIO(rendered.png), format="png")
+    assert pixels.shape[0] > 150 and pixels.shape[1] > 240
+    assert rendered.title.startswith("toy · ")
+    rows = list(csv.reader(io.StringIO(rendered.csv_text)))
+    expected_rows = {
+        "head": 1 + 5, "mean": 1 + 5, "rollout": 1 + 5, "token": 1 + 2,
+        "heads": 1 + 3 * 25, "model": 1 + 2 * 3 * 25, "summary": 1 + 2 * 3,
+    }  # fmt: skip
+    assert len(rows) == expected_rows[view]
+
+
+def test_titles_name_model_view_layer_and_head():
+    assert render(TOY, ViewState("head", 2, 3, 0)).title == "toy · layer 2/2 · head 3/3"
+    assert render(TOY, ViewState("mean", 1, 3, 0)).title == "toy · layer 1/2 · mean of 3 heads"
+    assert render(TOY, ViewState("token", 1, 0, 2)).title == "toy · token 2 “cat” · mean of 3 heads"
+    assert render(TOY, ViewState("rollout", 1, 0, 0)).title == (
+        "toy · attention rollout through layers 1–1"
+    )
+
+
+def test_head_csv_holds_the_shown_matrix():
+    rendered = render(TOY, ViewState("head", 2, 3, 0))
+    rows = list(csv.reader(io.StringIO(rendered.csv_text)))
+    assert rows[0] == ["", "[CLS]", "the", "cat", "##s", "[SEP]"]
+    values = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    np.testing.assert_allclose(values, TOY.weights[1, 2], atol=1e-6)
+
+
+async def test_export_attaches_the_tensor_and_csv(runtime):
+    reply = await attention(runtime, "I am studying NLP.", view="heads", layer=3, export=True)
+    names = [a.filename for a in reply.attachments]
+    assert names == ["attention.png", "attention.npy", "heads.csv"]
+    tensor = np.load(io.BytesIO(reply.attachments[1].data))
+    assert tensor.shape == (6, 12, 8, 8) and tensor.dtype == np.float32
+    rows = list(csv.reader(io.StringIO(reply.attachments[2].data.decode())))
+    assert rows[1][:6] == ["3", "1", "0", "[CLS]", "0", "[CLS]"]
+    assert float(rows[1][6]) == pytest.approx(float(tensor[2, 0, 0, 0]), abs=1e-6)
+
+
+async def test_every_view_on_rbt3_shaped_model_with_chinese(runtime):
+    loaded = await runtime.model("rbt3")
+    exploration = explore(loaded, "我在学习自然语言处理", "今天天气很好", 64)
+    assert exploration.weights.shape == (3, 12, 19, 19)
+    for view in VIEWS:
+        reply = view_reply(Session(exploration, ViewState(view, 3, 1, 4)))
+        assert reply.content.startswith("**rbt3 · ")
+        assert reply.attachments[0].data.startswith(b"\x89PNG")
+
+
+async def test_view_and_token_options(runtime):
+    reply = await attention(runtime, "The cat sat on the mat", view="token", token="mat")
+    assert reply.content.startswith("**minilm · token 6 “mat” · mean of 12 heads**")
+    assert reply.session.state == ViewState("token", 6, 0, 6)
+    with pytest.raises(UserError, match="Unknown view"):
+        await attention(runtime, "x", view="sideways", model="gone")  # refused before loading
