@@ -13,6 +13,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from . import slash
+from .explorer import Explorer, StepButton, ViewMenu
 from .replies import NO_MENTIONS
 from .runtime import Runtime
 from .settings import Settings
@@ -36,9 +37,13 @@ class ExplorerBot(discord.Client):
         self.settings = settings
         self.runtime = runtime
         self.tree = app_commands.CommandTree(self)
-        slash.install(self.tree, runtime)
+        self.explorer = Explorer(runtime, settings.exploration_idle_seconds)
+        slash.install(self.tree, runtime, self.explorer)
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(StepButton, ViewMenu)
+        self._sweeper = asyncio.create_task(self.explorer.run_sweeper())
         if self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
@@ -48,6 +53,11 @@ class ExplorerBot(discord.Client):
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")

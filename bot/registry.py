@@ -121,6 +121,13 @@ class ModelRegistry:
             log.info("evicted model %s (keeping %d in memory)", evicted, self._capacity)
         return loaded
 
+    def peek(self, name: str | None) -> LoadedModel | None:
+        """The model if it is loaded now (never loads; unknown names give None)."""
+        try:
+            return self._loaded.get(self.resolve(name).name)
+        except UserError:
+            return None
+
     def catalog(self) -> Catalog:
         return Catalog(
             tuple(

@@ -23,10 +23,15 @@ def to_files(reply: Reply) -> list[discord.File]:
     ]
 
 
-async def send_followup(interaction: discord.Interaction, reply: Reply) -> None:
+async def send_followup(
+    interaction: discord.Interaction, reply: Reply, view: discord.ui.View | None = None
+) -> None:
     """Answer a deferred interaction with the reply, never pinging anyone."""
     await interaction.followup.send(
-        reply.content, files=to_files(reply), allowed_mentions=NO_MENTIONS
+        reply.content,
+        files=to_files(reply),
+        allowed_mentions=NO_MENTIONS,
+        **({"view": view} if view is not None else {}),
     )
 
 
@@ -58,8 +63,9 @@ async def answer_error(interaction: discord.Interaction, error: Exception) -> No
                 message, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
-        # The first followup after a public defer would inherit its visibility.
-        await interaction.delete_original_response()
+        if interaction.type is discord.InteractionType.application_command:
+            # The first followup after a public defer would inherit its visibility.
+            await interaction.delete_original_response()
         await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException:
         log.warning("could not deliver an error reply for interaction %s", interaction.id)

@@ -45,6 +45,7 @@ class Settings:
     limits: Limits
     workers: int
     max_loaded_models: int
+    exploration_idle_seconds: int
     output_dir: Path
 
     @property
@@ -149,5 +150,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         workers=_int(env, "WORKER_THREADS", 2, 1, 64),
         max_loaded_models=_int(env, "MAX_LOADED_MODELS", 2, 1, 64),
+        # Discord interaction tokens expire after 15 minutes; controls must close before.
+        exploration_idle_seconds=_int(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
     )

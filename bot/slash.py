@@ -10,8 +10,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from commands.encoding import encode
+from commands.explore import VIEWS
 from commands.handlers import HANDLERS
 
+from .explorer import Explorer, controls
 from .replies import answer_error, send_followup
 from .runtime import Runtime
 
@@ -29,15 +32,25 @@ def user_tag(user_id: int) -> str:
 
 
 async def respond(
-    interaction: discord.Interaction, runtime: Runtime, command: str, **arguments: Any
+    interaction: discord.Interaction,
+    runtime: Runtime,
+    command: str,
+    explorer: Explorer | None = None,
+    **arguments: Any,
 ) -> None:
-    """Defer within Discord's 3 seconds, run the handler off the loop, answer with a followup."""
+    """Defer within Discord's 3 seconds, run the handler off the loop, answer with a followup
+    (with stepping controls when the reply is an exploration)."""
     started = time.perf_counter()
     await interaction.response.defer(thinking=True)
     outcome = "ok"
     try:
         reply = await HANDLERS[command](runtime, **arguments)
-        await send_followup(interaction, reply)
+        if explorer is not None and reply.session is not None:
+            key = explorer.new_key()
+            await send_followup(interaction, reply, controls(key, reply.session))
+            explorer.keep(key, reply.session, interaction)
+        else:
+            await send_followup(interaction, reply)
     except Exception as error:
         outcome = type(error).__name__
         raise
@@ -52,8 +65,13 @@ async def respond(
         )
 
 
-def install(tree: app_commands.CommandTree, runtime: Runtime) -> None:
-    """Add every command, the model autocomplete and the error path to `tree`."""
+VIEW_CHOICES = [
+    app_commands.Choice(name=f"{name}: {text}", value=name) for name, text in VIEWS.items()
+]
+
+
+def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer) -> None:
+    """Add every command, the autocompletes and the error path to `tree`."""
 
     async def model_names(
         interaction: discord.Interaction, current: str
@@ -63,6 +81,23 @@ def install(tree: app_commands.CommandTree, runtime: Runtime) -> None:
             app_commands.Choice(name=entry.name, value=entry.name)
             for entry in runtime.catalog().entries
             if needle in entry.name.lower()
+        ][:25]
+
+    async def token_positions(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The tokens of the text typed so far, if its model is already loaded."""
+        text = getattr(interaction.namespace, "text", None)
+        loaded = runtime.registry.peek(getattr(interaction.namespace, "model", None))
+        if not text or loaded is None or len(text) > runtime.limits.max_input_chars:
+            return []
+        limit = min(loaded.max_tokens, runtime.limits.max_heatmap_tokens)
+        encoding = await runtime.run(encode, loaded, text, None, limit)
+        needle = current.strip().lower()
+        return [
+            app_commands.Choice(name=f"{index}: {token}"[:100], value=str(index))
+            for index, token in enumerate(encoding.tokens)
+            if needle in token.lower() or needle == str(index)
         ][:25]
 
     @tree.command(name="tokenize")
@@ -88,8 +123,12 @@ def install(tree: app_commands.CommandTree, runtime: Runtime) -> None:
         layer="Layer, 1 = first (default: the last layer)",
         head="Head, 1 = first (default: the mean of all heads)",
         text_pair="An optional second sentence; a dashed line marks the boundary",
+        view="What to draw (default: one head if given, else the mean of the layer's heads)",
+        token="For the token view: a position as /tokenize lists it, or the token's text",
+        export="Also attach the attention tensor (.npy) and the shown data (.csv)",
     )
-    @app_commands.autocomplete(model=model_names)
+    @app_commands.choices(view=VIEW_CHOICES)
+    @app_commands.autocomplete(model=model_names, token=token_positions)
     async def attention_command(
         interaction: discord.Interaction,
         text: Text,
@@ -97,17 +136,24 @@ def install(tree: app_commands.CommandTree, runtime: Runtime) -> None:
         layer: Layer | None = None,
         head: Head | None = None,
         text_pair: Text | None = None,
+        view: str | None = None,
+        token: str | None = None,
+        export: bool = False,
     ) -> None:
-        """Draw a heatmap of one attention head, or the mean of a layer's heads."""
+        """Explore attention: one head, a layer, the whole model or one token, with buttons."""
         await respond(
             interaction,
             runtime,
             "attention",
+            explorer,
             text=text,
             model=model,
             layer=layer,
             head=head,
             text_pair=text_pair,
+            view=view,
+            token=token,
+            export=export,
         )
 
     @tree.command(name="config")

@@ -18,6 +18,7 @@ from commands.explore import (
     initial_state,
     render,
     switch_view,
+    title,
 )
 from commands.results import Attachment, Reply, UserError
 from commands.text import plural, quote_inline
@@ -53,20 +54,27 @@ def explore(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: i
     )
 
 
-def view_reply(session: Session, export: bool = False) -> Reply:
-    """The message for a session's current state: caption, picture, optional exports."""
-    rendered = render(session.exploration, session.state)
+def caption(session: Session) -> str:
+    """The message text above the picture: what is shown, and whether tokens were cut."""
     encoding = session.exploration.encoding
-    lines = [f"**{rendered.title}** · {plural(len(encoding.tokens), 'token')}"]
+    lines = [
+        f"**{title(session.exploration, session.state)}** · {plural(len(encoding.tokens), 'token')}"
+    ]
     if encoding.truncated:
         lines.append(
             f"⚠️ Only the first {len(encoding.tokens)} of {encoding.untruncated_length} tokens "
             "are shown."
         )
+    return "\n".join(lines)
+
+
+def view_reply(session: Session, export: bool = False) -> Reply:
+    """The message for a session's current state: caption, picture, optional exports."""
+    rendered = render(session.exploration, session.state)
     attachments = (Attachment("attention.png", rendered.png, rendered.title),)
     if export:
         attachments += exports(session.exploration, rendered)
-    return Reply("\n".join(lines), attachments, session)
+    return Reply(caption(session), attachments, session)
 
 
 async def attention(

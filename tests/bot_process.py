@@ -36,6 +36,8 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, timeout: float = 90.0) -> None:
+        self.fake.ready.clear()
+        self.fake.synced.clear()
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run",

@@ -23,7 +23,7 @@ BOT_USER_ID = APPLICATION_ID
 GUILD_ID = 900_000_000_000_000_100
 CHANNEL_ID = 900_000_000_000_000_200
 USER_ID = 900_000_000_000_000_300
-HEARTBEAT_INTERVAL_MS = 1000
+HEARTBEAT_INTERVAL_MS = 250
 ACK_DEADLINE_S = 3.0
 CONTENT_LIMIT = 2000
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
@@ -74,6 +74,7 @@ class Recorded:
     files: dict[str, tuple[str, bytes]]
     at: float
     status: int = 0
+    response: dict[str, Any] | None = None  # the message Discord returned, if any
 
 
 @dataclass
@@ -277,10 +278,18 @@ class FakeDiscord:
         assert self._ws is not None
         await self._ws.close(code=code, message=b"fake drop")
 
-    def heartbeat_gaps(self, since: float = 0.0) -> list[float]:
-        """Seconds between consecutive heartbeats received after `since` (monotonic)."""
-        beats = [beat for beat in self.heartbeats if beat >= since]
-        return [later - earlier for earlier, later in itertools.pairwise(beats)]
+    def heartbeat_gaps(self, since: float, until: float) -> list[float]:
+        """Seconds between consecutive heartbeats, for every gap overlapping [since, until]."""
+        gaps = itertools.pairwise(self.heartbeats)
+        return [later - earlier for earlier, later in gaps if later >= since and earlier <= until]
+
+    async def heartbeat_after(self, moment: float, timeout: float = 10.0) -> None:
+        """Wait for a heartbeat later than `moment` (so the gap spanning it is complete)."""
+        deadline = time.monotonic() + timeout
+        while not self.heartbeats or self.heartbeats[-1] <= moment:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no heartbeat: the bot's event loop or gateway is stuck")
+            await asyncio.sleep(0.05)
 
     # -- interactions --------------------------------------------------------------------------
 
@@ -585,6 +594,7 @@ class FakeDiscord:
         }
         if kind in (4, 5, 7):
             message = self._message(interaction, data, record.files)
+            record.response = message
             response["interaction"]["response_message_id"] = message["id"]
             response["resource"] = {"type": kind, "message": message}
         if record.query.get("with_response") in ("1", "true", "True"):
@@ -605,5 +615,6 @@ class FakeDiscord:
             (interaction.edits if original else interaction.followups).append(record)
             return broken
         record.status = 200
+        record.response = self._message(interaction, record.json or {}, record.files)
         (interaction.edits if original else interaction.followups).append(record)
-        return json_response(self._message(interaction, record.json or {}, record.files))
+        return json_response(record.response)

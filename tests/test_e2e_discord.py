@@ -50,7 +50,7 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
     assert set(schemas) == {"tokenize", "attention", "config", "forward", "models"}
     assert schemas["attention"]["description"] == (
-        "Draw a heatmap of one attention head, or the mean of a layer's heads."
+        "Explore attention: one head, a layer, the whole model or one token, with buttons."
     )
     options = {option["name"]: option for option in schemas["attention"]["options"]}
     assert options["text"] == {
@@ -60,6 +60,11 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     assert options["layer"]["type"] == 4 and options["layer"]["min_value"] == 1
     assert not options["layer"].get("required", False)
     assert options["model"]["autocomplete"] is True
+    assert options["token"]["autocomplete"] is True
+    assert [choice["value"] for choice in options["view"]["choices"]] == [
+        "head", "mean", "heads", "model", "rollout", "token", "summary"
+    ]  # fmt: skip
+    assert options["export"]["type"] == 5
     assert all(
         option.get("autocomplete") for name in ("tokenize", "config", "forward")
         for option in schemas[name]["options"] if option["name"] == "model"
@@ -86,7 +91,7 @@ async def test_attention_end_to_end_attaches_a_png(fake, bot):
     ((filename, data),) = answer.files.values()
     assert filename == "attention.png"
     width, height = png_size(data)
-    assert 600 <= width <= 1400 and 500 <= height <= 1200
+    assert 400 <= width <= 1400 and 400 <= height <= 1200
     assert message_data(answer)["attachments"][0]["filename"] == "attention.png"
 
 
@@ -155,9 +160,12 @@ async def test_mentions_in_user_text_never_ping(fake, bot):
 async def test_thirty_at_once_are_acknowledged_in_time_and_answered(fake, bot):
     await (await fake.slash("attention", text="warm up", model="minilm")).answer()
     started = time.monotonic()
-    texts = [f"Request number {i} about attention." for i in range(30)]
+    story = " The cat sat on the mat because it was tired of attention." * 4
+    texts = [f"Request number {i} about attention.{story}" for i in range(30)]
     commands = [
-        fake.slash("attention" if i % 2 else "tokenize", text=text, model="minilm")
+        fake.slash("attention", text=text, model="minilm", view="heads")
+        if i % 2
+        else fake.slash("tokenize", text=text, model="minilm")
         for i, text in enumerate(texts)
     ]
     interactions = await asyncio.gather(*commands)
@@ -168,14 +176,18 @@ async def test_thirty_at_once_are_acknowledged_in_time_and_answered(fake, bot):
         content = message_data(answer)["content"]
         assert not message_data(answer).get("flags", 0) & EPHEMERAL
         if i % 2:
-            assert content.startswith("**minilm · layer 6/6 · mean of 12 heads**")
+            assert content.startswith("**minilm · layer 6/6 · all 12 heads**")
         else:  # each table holds its own request's number: answers are not mixed up
-            tokens = [row.split()[1] for row in content.split("```")[1].strip().splitlines()[1:]]
+            table = (
+                answer.files["files[0]"][1].decode() if answer.files else content.split("```")[1]
+            )
+            tokens = [row.split()[1] for row in table.strip().splitlines()[1:]]
             number = tokens[tokens.index("number") + 1 : tokens.index("about")]
             assert "".join(number).replace("##", "") == str(i)
-    assert sum(1 for answer in answers if answer.files) == 15
-    gaps = fake.heartbeat_gaps(since=started)
-    assert gaps, "no heartbeats during the load"
+    assert sum(1 for a in answers if a.files and "attention" in a.files["files[0]"][0]) == 15
+    finished = time.monotonic()
+    await fake.heartbeat_after(finished)
+    gaps = fake.heartbeat_gaps(started, finished)
     late = max(gaps) - HEARTBEAT_INTERVAL_MS / 1000
     assert late < 0.5, f"heartbeat {late:.3f}s late: the event loop was blocked"
 
@@ -253,3 +265,115 @@ async def test_rejected_token_stops_with_a_clear_line(tmp_path, tiny_dir):
         assert "Traceback" not in log and TOKEN not in log
     finally:
         await server.stop()
+
+
+def components(message: dict) -> dict[str, dict]:
+    """The message's buttons and menus by the action at the end of their custom id."""
+    found = {}
+    for row in message["components"]:
+        for component in row["components"]:
+            found[component["custom_id"].rsplit(":", 1)[1]] = component
+    return found
+
+
+async def explore(fake, **options) -> tuple[object, dict]:
+    interaction = await fake.slash("attention", **options)
+    answer = await interaction.answer()
+    return interaction, answer.response
+
+
+async def press(fake, message: dict, action: str, values=None):
+    """Press a control as a user would; returns the interaction and the edited message."""
+    interaction = await fake.press(message, components(message)[action]["custom_id"], values)
+    await interaction.wait(lambda i: bool(i.edits) or bool(i.followups) or any(
+        c.json.get("type") == 4 for c in i.callbacks))  # fmt: skip
+    return interaction, (interaction.edits[-1].response if interaction.edits else None)
+
+
+async def test_attention_reply_carries_view_menu_and_stepping_buttons(fake, bot):
+    _, message = await explore(fake, text="I am studying NLP.", layer=2)
+    controls = components(message)
+    assert set(controls) == {"view", "layer-", "layer+", "head-", "head+"}
+    assert [o["value"] for o in controls["view"]["options"]] == [
+        "head", "mean", "heads", "model", "rollout", "token", "summary"
+    ]  # fmt: skip
+    assert [o.get("default", False) for o in controls["view"]["options"]][:2] == [False, True]
+    assert controls["layer+"]["label"] == "layer ▶" and not controls["layer+"].get("disabled")
+    assert all(len(c["custom_id"]) <= 100 for c in controls.values())
+
+
+async def test_buttons_step_the_same_message_in_place(fake, bot):
+    _, message = await explore(fake, text="I am studying NLP.", layer=2)
+    interaction, edited = await press(fake, message, "layer+")
+    assert interaction.callbacks[0].json == {"type": 6}  # acknowledged as a deferred update
+    assert interaction.acknowledged_after < 3.0
+    assert interaction.followups == []  # no new message: the shared one is edited
+    assert edited["content"].startswith("**minilm · layer 3/6 · mean of 12 heads**")
+    ((filename, data),) = interaction.edits[-1].files.values()
+    assert filename == "attention.png" and png_size(data)[0] > 300
+    _, edited = await press(fake, edited, "head+")
+    assert edited["content"].startswith("**minilm · layer 3/6 · head 1/12**")
+    _, edited = await press(fake, edited, "head-")
+    assert edited["content"].startswith("**minilm · layer 3/6 · head 12/12**")
+    _, edited = await press(fake, edited, "layer-")
+    assert edited["content"].startswith("**minilm · layer 2/6 · head 12/12**")
+
+
+async def test_view_menu_switches_view_and_controls_follow(fake, bot):
+    _, message = await explore(fake, text="The cat sat on the mat", model="rbt3")
+    _, edited = await press(fake, message, "view", values=["heads"])
+    assert edited["content"].startswith("**rbt3 · layer 3/3 · all 12 heads**")
+    assert components(edited)["head+"].get("disabled") is True
+    _, edited = await press(fake, edited, "view", values=["token"])
+    assert {"token-", "token+"} <= set(components(edited))
+    _, edited = await press(fake, edited, "token+")
+    assert edited["content"].startswith("**rbt3 · token 2 ")
+
+
+async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot):
+    _, message = await explore(fake, text="I am studying NLP.")
+    busy = [fake.slash("attention", text=f"Busy request {i}.", view="heads") for i in range(8)]
+    presses = [fake.press(message, components(message)["layer-"]["custom_id"]) for _ in range(4)]
+    fired = await asyncio.gather(*busy, *presses)
+    pressed = fired[8:]
+    for interaction in pressed:
+        await interaction.wait(lambda i: bool(i.edits))
+        assert interaction.acknowledged_after < 3.0
+    layers = sorted(i.edits[-1].response["content"].split(" · ")[1] for i in pressed)
+    assert layers == ["layer 2/6", "layer 3/6", "layer 4/6", "layer 5/6"]  # applied in turn
+    await asyncio.gather(*(i.answer(timeout=120) for i in fired[:8]))
+
+
+async def test_idle_controls_close_and_old_buttons_expire_after_a_restart(tmp_path, tiny_dir):
+    server = FakeDiscord()
+    await server.start()
+    try:
+        first = BotProcess(server, tmp_path / "first.log", f"tiny={tiny_dir}",
+                           EXPLORATION_IDLE_SECONDS="2")  # fmt: skip
+        await first.start()
+        interaction, message = await explore(server, text="hello world", model="tiny")
+        await interaction.wait(lambda i: bool(i.edits), timeout=30)
+        closed = interaction.edits[-1].response
+        assert "Controls closed after 1 min without use" in closed["content"]
+        assert all(c.get("disabled") for c in components(closed).values())
+        assert await first.terminate() == 0
+
+        second = BotProcess(server, tmp_path / "second.log", f"tiny={tiny_dir}")
+        await second.start()
+        pressed, _ = await press(server, message, "layer+")
+        (callback,) = pressed.callbacks
+        assert callback.json["type"] == 4
+        assert callback.json["data"]["flags"] & EPHEMERAL
+        assert "This exploration has expired" in callback.json["data"]["content"]
+        assert await second.terminate() == 0
+    finally:
+        await server.stop()
+
+
+async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):
+    await (await fake.slash("tokenize", text="warm", model="minilm")).answer()
+    interaction = await fake.autocomplete(
+        "attention", "token", text="I am studying NLP.", model="minilm", token="st"
+    )
+    answer = await interaction.answer()
+    assert answer.json["data"]["choices"] == [{"name": "3: studying", "value": "3"}]
