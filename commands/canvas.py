@@ -26,6 +26,22 @@ def _lut(name: str = COLORMAP) -> np.ndarray:
     return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
+@functools.cache
+def _palette() -> Image.Image:
+    """176 colour-map steps, 56 greys (text on white) and 24 tints of the special-token colour:
+    every colour these pictures draw, within a step too small to see."""
+    # Pillow maps colours through a coarse lookup: keep no grey close to white but white.
+    levels = np.append(np.linspace(0, 240, 55), 255)
+    greys = np.repeat(levels.round()[:, None], 3, axis=1)
+    mix = np.linspace(0.0, 1.0, 24)[:, None]
+    tints = np.array(SPECIAL, dtype=float) * (1 - mix) + np.array(BACKGROUND, dtype=float) * mix
+    steps = colormaps[COLORMAP](np.linspace(0.0, 1.0, 176))[:, :3] * 255
+    colours = np.concatenate([steps, greys, tints]).round().astype(np.uint8)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colours.flatten().tolist())
+    return palette
+
+
 def colourise(matrix: np.ndarray, vmax: float, vmin: float = 0.0) -> np.ndarray:
     """RGB pixels (rows, cols, 3) for `matrix` on the colour map, scaled to [vmin, vmax]."""
     span = max(vmax - vmin, 1e-9)
@@ -101,8 +117,11 @@ class Canvas:
                 self.draw.line([(x0 + offset, y0), (x0 + stop, y0)], fill=BACKGROUND, width=2)
 
     def png(self) -> bytes:
+        """PNG bytes, mapped onto a fixed palette first: encoding a palette image is several
+        times faster than RGB, and the file about half the size."""
+        indexed = self.image.quantize(palette=_palette(), dither=Image.Dither.NONE)
         buffer = io.BytesIO()
-        self.image.save(buffer, format="PNG", compress_level=1)
+        indexed.save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
 
 

@@ -153,7 +153,7 @@ def draw_matrices(
     subtitle: str,
     blocks: Sequence[tuple[str, Matrix]],
     note: str = "",
-    target: int = 640,
+    target: int = 520,
 ) -> bytes:
     """One or more labelled matrices stacked vertically, each with a heading and colour scale."""
     layouts = [_layout(matrix, target) for _, matrix in blocks]

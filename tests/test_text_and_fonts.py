@@ -60,3 +60,16 @@ def test_glyphs_no_font_has_become_an_index():
 def test_chinese_tokens_are_drawn_with_a_cjk_font():
     assert drawable("自然语言处理")
     assert display_token("学", 3) == "学"
+
+
+def test_without_a_cjk_font_chinese_tokens_are_labelled_by_position(monkeypatch):
+    from commands import fonts
+
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
+    fonts._cjk_codepoints.cache_clear()
+    try:
+        assert display_token("学", 3) == "#3"
+        assert display_token("[CLS]", 0) == "[CLS]"
+    finally:
+        monkeypatch.undo()
+        fonts._cjk_codepoints.cache_clear()
