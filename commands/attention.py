@@ -72,9 +72,12 @@ def view_reply(session: Session, export: bool = False) -> Reply:
     """The message for a session's current state: caption, picture, optional exports."""
     rendered = render(session.exploration, session.state)
     attachments = (Attachment("attention.png", rendered.png, rendered.title),)
+    content = caption(session)
     if export:
-        attachments += exports(session.exploration, rendered)
-    return Reply(caption(session), attachments, session)
+        files, note = exports(session.exploration, rendered)
+        attachments += files
+        content += f"\n{note}" if note else ""
+    return Reply(content, attachments, session)
 
 
 async def attention(

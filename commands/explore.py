@@ -25,6 +25,8 @@ VIEWS: dict[str, str] = {
     "summary": "per-head statistics",
 }
 ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+")
+# Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
+EXPORT_LIMIT = 8 * 2**20
 QUERY_KEY_NOTE = "rows: attending token (query) · columns: attended-to token (key)"
 
 
@@ -340,13 +342,20 @@ def _summary_csv(stats) -> str:
     return buffer.getvalue()
 
 
-def exports(exploration: Exploration, rendered: Rendered) -> tuple[Attachment, ...]:
-    """The full attention tensor as `.npy` and the shown data as CSV."""
+def exports(exploration: Exploration, rendered: Rendered) -> tuple[tuple[Attachment, ...], str]:
+    """The full attention tensor as `.npy` and the shown data as CSV, within Discord's upload
+    limit; returns the attachments and a note when the CSV had to be left out."""
     buffer = io.BytesIO()
     np.save(buffer, exploration.weights.astype(np.float32))
-    return (
-        Attachment(
-            "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
-        ),
-        Attachment(rendered.csv_name, rendered.csv_text.encode(), "the shown data"),
+    tensor = Attachment(
+        "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
     )
+    table = rendered.csv_text.encode()
+    if len(tensor.data) + len(table) > EXPORT_LIMIT:
+        size = len(table) / 2**20
+        return (
+            (tensor,),
+            f"The {rendered.csv_name} ({size:.0f} MiB) is over Discord's upload "
+            "limit: the .npy holds the same numbers.",
+        )
+    return (tensor, Attachment(rendered.csv_name, table, "the shown data")), ""

@@ -194,3 +194,11 @@ async def test_view_and_token_options(runtime):
     assert reply.session.state == ViewState("token", 6, 0, 6)
     with pytest.raises(UserError, match="Unknown view"):
         await attention(runtime, "x", view="sideways", model="gone")  # refused before loading
+
+
+async def test_export_too_large_for_discord_keeps_the_tensor_and_says_why(runtime):
+    text = "attention " * 70  # 64 tokens after truncation: the model view's CSV is ~12 MiB
+    reply = await attention(runtime, text, view="model", export=True)
+    assert [a.filename for a in reply.attachments] == ["attention.png", "attention.npy"]
+    assert "model.csv" in reply.content and "over Discord's upload limit" in reply.content
+    assert sum(len(a.data) for a in reply.attachments) < 10 * 2**20
