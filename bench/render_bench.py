@@ -26,9 +26,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bot.batching import run_batch
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from commands.attention import Session, explore, view_reply
+from commands.attention import Session, exploration_for, view_reply
+from commands.encoding import encode
 from commands.explore import ViewState, render
 
 REPEATS = 30
@@ -78,8 +80,14 @@ def pyplot_grid(matrices: np.ndarray, labels: list[str]) -> bytes:
 async def main() -> dict:
     settings = load_settings({})
     runtime = Runtime(settings)
-    loaded = await runtime.model(None)
-    exploration = explore(loaded, TEXT16, None, 64)
+    loaded = await runtime.registry.model(None)
+
+    def explore():
+        encoding = encode(loaded, TEXT16, None, 64)
+        output = run_batch(loaded, [encoding], True)[0]
+        return exploration_for(loaded.name, TEXT16, None, encoding, output)
+
+    exploration = explore()
     count = exploration.tokens
     labels = list(exploration.labels)
     head = ViewState("head", 3, 4, 0)
@@ -91,7 +99,7 @@ async def main() -> dict:
     naive_grid = best_and_median(lambda: pyplot_grid(exploration.weights[2], labels), 5)
 
     # /attention's total time, split: tokenise + forward, then rendering.
-    compute = best_and_median(lambda: explore(loaded, TEXT16, None, 64))
+    compute = best_and_median(explore)
     reply = best_and_median(lambda: view_reply(Session(exploration, head)))
     runtime.close()
     result = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 
 import discord
@@ -11,6 +12,8 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+
+from commands.results import UserError
 
 from . import slash
 from .explorer import Explorer, StepButton, ViewMenu
@@ -64,10 +67,18 @@ class ExplorerBot(discord.Client):
 
 
 async def serve(settings: Settings) -> int:
-    """Run the bot until SIGTERM or SIGINT, then close the connection and the workers."""
+    """Run the bot until SIGTERM or SIGINT; then take no new work, let running commands
+    finish (up to SHUTDOWN_GRACE_SECONDS), and close the connection and the workers."""
     use_endpoints(settings.api_base, settings.gateway_url)
     runtime = Runtime(settings)
+    if settings.preload_default_model:
+        log.info("preloading the default model %s", settings.default_model.name)
+        try:
+            await runtime.registry.model(None)
+        except UserError as error:
+            log.warning("could not preload the default model: %s", error)
     client = ExplorerBot(settings, runtime)
+    runtime.gateway_latency = lambda: client.latency if math.isfinite(client.latency) else None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -80,8 +91,11 @@ async def serve(settings: Settings) -> int:
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
                 runner.result()  # raises what stopped the client
-            log.info("shutting down")
             stopper.cancel()
+            log.info("shutting down: finishing %d running command(s)", runtime.admission.running)
+            if not await runtime.admission.drain(settings.shutdown_grace_seconds):
+                log.warning("gave up waiting for running commands after %ss",
+                            settings.shutdown_grace_seconds)  # fmt: skip
     except discord.LoginFailure:
         log.error("Discord rejected the token: check DISCORD_TOKEN (see .env.example)")
         return 1

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from commands.handlers import HANDLERS, Handler, describe
 from commands.results import Reply, UserError
 
-from .runtime import Runtime
+from .runtime import Job, Runtime
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,9 +127,10 @@ class Console:
         if line.strip() in {"/help", "help"}:
             print(help_text(), file=self._out)
             return True
+        job = Job(self._runtime)
         try:
             invocation = parse(line)
-            reply = await HANDLERS[invocation.command](self._runtime, **invocation.arguments)
+            reply = await HANDLERS[invocation.command](job, **invocation.arguments)
         except UserError as error:
             print(f"⚠️ {error}", file=self._out)
             return False

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from commands.context import Catalog, CatalogEntry, LoadedModel
+from commands.config import parameter_count
+from commands.context import Catalog, CatalogEntry, LoadedModel, ModelMemory
 from commands.results import UserError
 
 from .settings import ModelSpec
@@ -20,12 +22,24 @@ Runner = Callable[..., Awaitable[Any]]
 
 
 def _check_local(spec: ModelSpec) -> None:
-    if spec.local and not (Path(spec.source) / "config.json").is_file():
+    """A local model's directory exists, and no file in it (a symlink) points outside it."""
+    if not spec.local:
+        return
+    root = Path(spec.source)
+    if not (root / "config.json").is_file():
         log.error("model %s: no config.json in %s", spec.name, spec.source)
         raise UserError(
             f"The model **{spec.name}** is configured from a local directory that is missing "
             "on this server. Ask the bot's operator to check the MODELS setting."
         )
+    real_root = root.resolve()
+    for path in root.rglob("*"):
+        if not path.resolve().is_relative_to(real_root):
+            log.error("model %s: %s points outside %s", spec.name, path, real_root)
+            raise UserError(
+                f"The model **{spec.name}** was not loaded: a file in its directory points "
+                "outside it. Ask the bot's operator to check it."
+            )
 
 
 def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
@@ -62,19 +76,31 @@ def read_model(spec: ModelSpec) -> LoadedModel:
     except (OSError, ValueError, KeyError) as exc:
         raise _load_failure(spec, exc) from exc
     model.eval()
-    return LoadedModel(name=spec.name, tokenizer=tokenizer, model=model)
+    tensors = [*model.parameters(), *model.buffers()]
+    nbytes = sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+    return LoadedModel(name=spec.name, tokenizer=tokenizer, model=model, nbytes=nbytes)
 
 
 class ModelRegistry:
-    """Allowlisted models; each is loaded at most once at a time and kept in an LRU."""
+    """Allowlisted models: loaded one at a time, each at most once, kept in memory within a
+    count and a byte budget, least recently used evicted first, never while a job holds it."""
 
-    def __init__(self, specs: tuple[ModelSpec, ...], capacity: int, run: Runner) -> None:
+    def __init__(
+        self,
+        specs: tuple[ModelSpec, ...],
+        capacity: int,
+        run: Runner,
+        memory_budget: int = 4 * 2**30,
+    ) -> None:
         self._specs = {spec.name: spec for spec in specs}
         self._default = specs[0].name
         self._capacity = capacity
+        self._budget = memory_budget
         self._run = run
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
         self._loading: dict[str, asyncio.Future[LoadedModel]] = {}
+        self._load_lock = asyncio.Lock()
+        self._holds: Counter[str] = Counter()
         self._configs: dict[str, Any] = {}
 
     def resolve(self, name: str | None) -> ModelSpec:
@@ -98,6 +124,7 @@ class ModelRegistry:
         return spec.name, self._configs[spec.name]
 
     async def model(self, name: str | None) -> LoadedModel:
+        """The loaded model, loading it first if needed (waiting for a load in progress)."""
         spec = self.resolve(name)
         loaded = self._loaded.get(spec.name)
         if loaded is not None:
@@ -109,17 +136,75 @@ class ModelRegistry:
             self._loading[spec.name] = pending
         return await asyncio.shield(pending)
 
+    async def acquire(self, name: str | None) -> LoadedModel:
+        """Like `model`, and the model cannot be evicted until `release`."""
+        loaded = await self.model(name)
+        self._holds[loaded.name] += 1
+        return loaded
+
+    def release(self, loaded: LoadedModel) -> None:
+        self._holds[loaded.name] -= 1
+        if self._holds[loaded.name] <= 0:
+            del self._holds[loaded.name]
+            self._evict()
+
+    async def _check_fits(self, spec: ModelSpec) -> None:
+        _, config = await self.config(spec.name)
+        parameters = await self._run(parameter_count, config)
+        if parameters is not None and parameters * 4 > self._budget:
+            raise UserError(
+                f"The model **{spec.name}** needs about {parameters * 4 / 2**30:.1f} GiB, more "
+                f"than this bot's model memory ({self._budget / 2**30:.1f} GiB)."
+            )
+
     async def _load(self, spec: ModelSpec) -> LoadedModel:
         try:
-            log.info("loading model %s (%s)", spec.name, spec.origin)
-            loaded = await self._run(read_model, spec)
+            async with self._load_lock:  # one load at a time: loads are memory spikes
+                await self._check_fits(spec)
+                log.info("loading model %s (%s)", spec.name, spec.origin)
+                loaded = await self._run(read_model, spec)
+                self._loaded[spec.name] = loaded
+                self._evict()
+                # Models add ~10^5 long-lived objects; freezing them keeps later full garbage
+                # collections (which pause every thread, the event loop too) short.
+                gc.collect()
+                gc.freeze()
         finally:
             del self._loading[spec.name]
-        self._loaded[spec.name] = loaded
-        while len(self._loaded) > self._capacity:
-            evicted, _ = self._loaded.popitem(last=False)
-            log.info("evicted model %s (keeping %d in memory)", evicted, self._capacity)
+        log.info("loaded model %s (%.0f MiB)", spec.name, loaded.nbytes / 2**20)
         return loaded
+
+    def _over_budget(self) -> bool:
+        used = sum(model.nbytes for model in self._loaded.values())
+        return len(self._loaded) > self._capacity or used > self._budget
+
+    def _evict(self) -> None:
+        """Drop the least recently used models that no job holds until within the count and
+        byte budget; the most recently used model always stays."""
+        while len(self._loaded) > 1 and self._over_budget():
+            newest = next(reversed(self._loaded))
+            victim = next(
+                (name for name in self._loaded if name != newest and not self._holds[name]), None
+            )
+            if victim is None:
+                log.warning("over the model budget while models are in use; evicting later")
+                return
+            del self._loaded[victim]
+            log.info("evicted model %s", victim)
+
+    def unload(self, name: str | None) -> str:
+        """Drop a loaded model from memory; refused while a command uses it."""
+        spec = self.resolve(name)
+        if spec.name not in self._loaded:
+            raise UserError(f"The model **{spec.name}** is not loaded.")
+        if self._holds[spec.name]:
+            raise UserError(
+                f"The model **{spec.name}** is in use by {self._holds[spec.name]} running "
+                "command(s); try again when they finish."
+            )
+        del self._loaded[spec.name]
+        gc.collect()
+        return spec.name
 
     def peek(self, name: str | None) -> LoadedModel | None:
         """The model if it is loaded now (never loads; unknown names give None)."""
@@ -127,6 +212,13 @@ class ModelRegistry:
             return self._loaded.get(self.resolve(name).name)
         except UserError:
             return None
+
+    def memory(self) -> tuple[ModelMemory, ...]:
+        """Loaded models, most recently used last, with their bytes and current holds."""
+        return tuple(
+            ModelMemory(name, model.nbytes, self._holds[name])
+            for name, model in self._loaded.items()
+        )
 
     def catalog(self) -> Catalog:
         return Catalog(

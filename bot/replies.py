@@ -47,6 +47,8 @@ def error_message(error: Exception) -> str:
         return f"⚠️ {error}"
     if isinstance(error, app_commands.TransformerError):
         return f"⚠️ `{error.value}` is not a valid value for this option."
+    if isinstance(error, app_commands.MissingPermissions):
+        return "⚠️ This command needs the Manage Server permission."
     if isinstance(error, app_commands.CheckFailure):
         return "⚠️ You are not allowed to use this command here."
     reference = secrets.token_hex(4)

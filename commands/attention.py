@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from commands.context import Context, LoadedModel
+from commands.context import Context, ForwardOutput
 from commands.encoding import Encoding, check_text, encode
 from commands.explore import (
     Exploration,
@@ -33,25 +33,23 @@ class Session:
     state: ViewState
 
 
-def attention_weights(loaded: LoadedModel, encoding: Encoding) -> np.ndarray:
-    """All attention weights as an array of shape (layers, heads, tokens, tokens)."""
-    with torch.inference_mode():
-        outputs = loaded.model(**encoding.model_inputs(), output_attentions=True)
-    if not outputs.attentions:
+def attention_array(output: ForwardOutput, model: str) -> np.ndarray:
+    """All attention weights of one input as (layers, heads, tokens, tokens)."""
+    attentions = output.fields.get("attentions")
+    if not attentions:
         raise UserError(
-            f"The model **{loaded.name}** returned no attention weights "
+            f"The model **{model}** returned no attention weights "
             "(its attention implementation does not expose them)."
         )
-    return torch.stack(outputs.attentions)[:, 0].float().numpy()
+    return torch.stack(attentions)[:, 0].float().numpy()
 
 
-def explore(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: int) -> Exploration:
-    """Tokenise and run the model once; every view is drawn from the result."""
-    encoding = encode(loaded, text, text_pair, max_tokens)
-    caption = quote_inline(text if text_pair is None else f"{text} ‖ {text_pair}", 90)
-    return Exploration(
-        loaded.name, caption.strip("`"), encoding, attention_weights(loaded, encoding)
-    )
+def exploration_for(
+    model: str, text: str, text_pair: str | None, encoding: Encoding, output: ForwardOutput
+) -> Exploration:
+    """Everything every view is drawn from."""
+    caption_text = quote_inline(text if text_pair is None else f"{text} ‖ {text_pair}", 90)
+    return Exploration(model, caption_text.strip("`"), encoding, attention_array(output, model))
 
 
 def caption(session: Session) -> str:
@@ -103,6 +101,9 @@ async def attention(
         config.num_hidden_layers, config.num_attention_heads, layer, head
     )
     max_tokens = min(loaded.max_tokens, ctx.limits.max_heatmap_tokens)
-    exploration = await ctx.run(explore, loaded, text, text_pair, max_tokens)
-    state = initial_state(view, layer, head, find_token(exploration.encoding, token))
-    return await ctx.run(view_reply, Session(exploration, state), export)
+    encoding = await ctx.run(encode, loaded, text, text_pair, max_tokens)
+    ctx.record(tokens=len(encoding.input_ids))
+    output = await ctx.forward(loaded, encoding, True)
+    exploration = exploration_for(loaded.name, text, text_pair, encoding, output)
+    state = initial_state(view, layer, head, find_token(encoding, token))
+    return await ctx.render(view_reply, Session(exploration, state), export)

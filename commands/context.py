@@ -29,6 +29,7 @@ class LoadedModel:
     name: str
     tokenizer: Any
     model: Any
+    nbytes: int = 0  # parameters and buffers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -66,6 +67,48 @@ class Catalog:
         return self.entries[0].name
 
 
+@dataclass(frozen=True)
+class ModelMemory:
+    """A loaded model's size and how many running commands hold it."""
+
+    name: str
+    nbytes: int
+    holds: int
+
+
+@dataclass(frozen=True)
+class CommandLatency:
+    """End-to-end latency of one command since start."""
+
+    command: str
+    count: int
+    failed: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The runtime's state, as `/status` shows it."""
+
+    uptime_s: float
+    gateway_latency_ms: float | None
+    models: tuple[ModelMemory, ...]
+    memory_budget: int
+    running: int
+    waiting: int
+    latencies: tuple[CommandLatency, ...]
+    internals: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ForwardOutput:
+    """One input's share of `model(**inputs)`: the output class name and its fields."""
+
+    type_name: str
+    fields: dict[str, Any]
+
+
 class Context(Protocol):
     """The runtime services a handler uses."""
 
@@ -84,4 +127,26 @@ class Context(Protocol):
         """Run blocking work off the event loop."""
         ...
 
+    async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run drawing work off the event loop (timed apart from computing)."""
+        ...
+
+    async def forward(self, loaded: LoadedModel, encoding: Any, attentions: bool) -> ForwardOutput:
+        """`model(**inputs)` for one encoded input, batched with concurrent requests."""
+        ...
+
+    def record(self, **fields: Any) -> None:
+        """Note facts about this request (e.g. its token count) for the command's log line."""
+        ...
+
     def catalog(self) -> Catalog: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    async def load(self, name: str | None) -> LoadedModel:
+        """Load a model now (management)."""
+        ...
+
+    def unload(self, name: str | None) -> str:
+        """Drop a loaded model (management); returns its name."""
+        ...

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from commands.context import Context, LoadedModel
+from commands.context import Context, ForwardOutput
 from commands.encoding import Encoding, check_text, encode
 from commands.results import Reply, reply_with_overflow
 from commands.text import in_code, plural
@@ -58,15 +58,12 @@ class ForwardResult:
     encoding: Encoding
 
 
-def run_forward(loaded: LoadedModel, text: str, max_tokens: int, attentions: bool) -> ForwardResult:
-    """`model(**inputs)` under inference mode, summarised."""
-    encoding = encode(loaded, text, None, max_tokens)
-    with torch.inference_mode():
-        outputs = loaded.model(**encoding.model_inputs(), output_attentions=attentions)
-    fields = tuple(summarise_field(name, value) for name, value in outputs.items())
-    hidden = outputs.get("last_hidden_state")
+def summarise(output: ForwardOutput, encoding: Encoding) -> ForwardResult:
+    """Each output field, and the per-token L2 norm of `last_hidden_state`."""
+    fields = tuple(summarise_field(name, value) for name, value in output.fields.items())
+    hidden = output.fields.get("last_hidden_state")
     norms = () if hidden is None else tuple(hidden[0].float().norm(dim=-1).tolist())
-    return ForwardResult(type(outputs).__name__, fields, norms, encoding)
+    return ForwardResult(output.type_name, fields, norms, encoding)
 
 
 def format_result(result: ForwardResult) -> str:
@@ -92,7 +89,10 @@ async def forward(
     """Run the model on text and show what it returns."""
     check_text(text, ctx.limits.max_input_chars)
     loaded = await ctx.model(model)
-    result = await ctx.run(run_forward, loaded, text, loaded.max_tokens, attentions)
+    encoding = await ctx.run(encode, loaded, text, None, loaded.max_tokens)
+    ctx.record(tokens=len(encoding.input_ids))
+    output = await ctx.forward(loaded, encoding, attentions)
+    result = summarise(output, encoding)
     header = (
         f"**{loaded.name}** · `model(**inputs"
         f"{', output_attentions=True' if attentions else ''})` on "

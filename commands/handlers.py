@@ -10,6 +10,7 @@ from commands.config import config
 from commands.forward import forward
 from commands.models import models
 from commands.results import Reply
+from commands.status import internals, load, status, unload
 from commands.tokenize import tokenize
 
 Handler = Callable[..., Awaitable[Reply]]
@@ -20,7 +21,13 @@ HANDLERS: dict[str, Handler] = {
     "config": config,
     "forward": forward,
     "models": models,
+    "status": status,
+    "load": load,
+    "unload": unload,
+    "internals": internals,
 }
+# Commands that change or reveal the bot's internals: Manage Server only on Discord.
+MANAGEMENT = frozenset({"load", "unload", "internals"})
 
 
 def describe(handler: Callable[..., Any]) -> str:

@@ -55,6 +55,7 @@ async def tokenize(
         check_text(text_pair, ctx.limits.max_input_chars, "second text")
     loaded = await ctx.model(model)
     encoding = await ctx.run(encode, loaded, text, text_pair, loaded.max_tokens)
+    ctx.record(tokens=len(encoding.input_ids))
     return reply_with_overflow(
         summary(loaded.name, text, text_pair, encoding),
         token_table(encoding),

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
 
-from bot.runtime import Runtime
+from bot.runtime import Job, Runtime
 from bot.settings import Settings, load_settings
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -96,3 +96,11 @@ def runtime(settings: Settings):
     runtime = Runtime(settings)
     yield runtime
     runtime.close()
+
+
+@pytest.fixture
+def ctx(runtime):
+    """One command's context, as the bot gives each command."""
+    job = Job(runtime)
+    yield job
+    job.close()

@@ -10,7 +10,8 @@ import torch
 from matplotlib import image
 from transformers import AutoModel, AutoTokenizer
 
-from commands.attention import attention, attention_weights
+from bot.batching import run_batch
+from commands.attention import attention, attention_array
 from commands.encoding import encode
 from commands.explore import check_layer_head
 from commands.results import UserError
@@ -21,8 +22,8 @@ def decode_png(data: bytes) -> np.ndarray:
     return image.imread(io.BytesIO(data), format="png")
 
 
-async def test_attention_reply_is_a_readable_png(runtime):
-    reply = await attention(runtime, "I am studying NLP.", layer=2)
+async def test_attention_reply_is_a_readable_png(ctx):
+    reply = await attention(ctx, "I am studying NLP.", layer=2)
     assert reply.content.startswith("**minilm · layer 2/6 · mean of 12 heads** · 8 tokens")
     (png,) = reply.attachments
     assert png.filename == "attention.png"
@@ -33,9 +34,9 @@ async def test_attention_reply_is_a_readable_png(runtime):
 
 
 async def test_weights_match_the_model_called_directly(runtime, minilm_dir):
-    loaded = await runtime.model("minilm")
+    loaded = await runtime.registry.model("minilm")
     encoding = encode(loaded, "I am studying NLP.", None, 512)
-    ours = attention_weights(loaded, encoding)
+    ours = attention_array(run_batch(loaded, [encoding], True)[0], loaded.name)
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     model = AutoModel.from_pretrained(minilm_dir, attn_implementation="eager")
@@ -64,25 +65,25 @@ def test_layer_and_head_defaults_and_bounds(layer, head, expected):
         (1, 13, "This model has 12 heads per layer: choose a head from 1 to 12"),
     ],
 )
-async def test_out_of_range_layer_or_head_gives_valid_ranges(runtime, layer, head, message):
+async def test_out_of_range_layer_or_head_gives_valid_ranges(ctx, layer, head, message):
     with pytest.raises(UserError, match=message):
-        await attention(runtime, "我在学习", model="rbt3", layer=layer, head=head)
+        await attention(ctx, "我在学习", model="rbt3", layer=layer, head=head)
 
 
-async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime):
+async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
     reply = await attention(
-        runtime, "我在学习自然语言处理", model="rbt3", head=3, text_pair="今天天气很好"
+        ctx, "我在学习自然语言处理", model="rbt3", head=3, text_pair="今天天气很好"
     )
     assert "rbt3 · layer 3/3 · head 3/12" in reply.content
     assert "19 tokens" in reply.content
     decode_png(reply.attachments[0].data)
-    loaded = await runtime.model("rbt3")
+    loaded = await runtime.registry.model("rbt3")
     encoding = encode(loaded, "我在学习自然语言处理", "今天天气很好", 512)
     assert encoding.segment_boundary == 12
 
 
-async def test_heatmap_is_capped_at_the_configured_token_limit(runtime):
-    reply = await attention(runtime, "hello world " * 50, model="minilm")
+async def test_heatmap_is_capped_at_the_configured_token_limit(ctx):
+    reply = await attention(ctx, "hello world " * 50, model="minilm")
     assert "Only the first 64 of 102 tokens are shown" in reply.content
     width, height = decode_png(reply.attachments[0].data).shape[1::-1]
     assert width <= 1200 and height <= 1200

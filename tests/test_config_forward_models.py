@@ -20,30 +20,30 @@ def summary(content: str) -> dict[str, str]:
 
 
 async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(settings):
-    from bot.runtime import Runtime
+    from bot.runtime import Job, Runtime
 
     runtime = Runtime(settings)  # a fresh registry, so "loaded" reflects this test alone
     try:
-        reply = await config(runtime, model="rbt3")
+        reply = await config(Job(runtime), model="rbt3")
         fields = summary(reply.content)
         assert fields["architecture"] == "BertForMaskedLM"
         assert fields["layers"] == "3" and fields["attention heads"] == "12"
         assert fields["hidden size"] == "768" and fields["vocab size"] == "21128"
         assert fields["max positions"] == "512" and fields["intermediate size"] == "3072"
         assert fields["parameters (AutoModel, estimated)"] == "38.5M (38,476,800)"
-        assert not any(entry.loaded for entry in runtime.catalog().entries)
+        assert not any(entry.loaded for entry in runtime.registry.catalog().entries)
     finally:
         runtime.close()
 
 
-async def test_parameter_estimate_equals_the_real_model(runtime, minilm_dir):
-    reply = await config(runtime, model="minilm")
+async def test_parameter_estimate_equals_the_real_model(ctx, minilm_dir):
+    reply = await config(ctx, model="minilm")
     real = sum(p.numel() for p in AutoModel.from_pretrained(minilm_dir).parameters())
     assert summary(reply.content)["parameters (AutoModel, estimated)"].endswith(f"({real:,})")
 
 
-async def test_full_config_is_valid_json_inline_or_attached(runtime):
-    reply = await config(runtime, model="minilm")
+async def test_full_config_is_valid_json_inline_or_attached(ctx):
+    reply = await config(ctx, model="minilm")
     if reply.attachments:
         values = json.loads(reply.attachments[0].data)
     else:
@@ -52,11 +52,11 @@ async def test_full_config_is_valid_json_inline_or_attached(runtime):
     assert len(reply.content) <= 2000
 
 
-async def test_config_key_and_typo_suggestion(runtime):
-    reply = await config(runtime, model="rbt3", key="num_attention_heads")
+async def test_config_key_and_typo_suggestion(ctx):
+    reply = await config(ctx, model="rbt3", key="num_attention_heads")
     assert reply.content.split("```json")[1].strip().startswith("12")
     with pytest.raises(UserError, match="Did you mean `num_attention_heads`"):
-        await config(runtime, model="rbt3", key="num_attention_head")
+        await config(ctx, model="rbt3", key="num_attention_head")
 
 
 @pytest.mark.parametrize(("count", "text"), [(999, "999"), (22_713_216, "22.7M"), (7e9, "7.0B")])
@@ -64,8 +64,8 @@ def test_human_count(count, text):
     assert human_count(int(count)) == text
 
 
-async def test_forward_matches_model_called_directly(runtime, minilm_dir):
-    reply = await forward(runtime, "I am studying NLP.")
+async def test_forward_matches_model_called_directly(ctx, minilm_dir):
+    reply = await forward(ctx, "I am studying NLP.")
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     model = AutoModel.from_pretrained(minilm_dir)
     with torch.inference_mode():
@@ -82,15 +82,15 @@ async def test_forward_matches_model_called_directly(runtime, minilm_dir):
     assert "attentions" not in text
 
 
-async def test_forward_with_attentions_lists_one_tensor_per_layer(runtime):
-    reply = await forward(runtime, "我在学习", model="rbt3", attentions=True)
+async def test_forward_with_attentions_lists_one_tensor_per_layer(ctx):
+    reply = await forward(ctx, "我在学习", model="rbt3", attentions=True)
     assert "attentions: tuple of 3 × shape (1, 12, 6, 6) float32" in reply.content
     assert "output_attentions=True" in reply.content
 
 
-async def test_models_lists_allowlist_default_and_loaded(runtime):
-    await runtime.model("tiny")
-    reply = await models(runtime)
+async def test_models_lists_allowlist_default_and_loaded(runtime, ctx):
+    await runtime.registry.model("tiny")
+    reply = await models(ctx)
     lines = reply.content.splitlines()
     assert lines[1].startswith("• `minilm` (local directory) — default")
     assert "• `tiny` (local directory) — loaded" in lines

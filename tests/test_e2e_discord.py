@@ -34,6 +34,9 @@ async def bot(fake, tmp_path_factory, minilm_dir, tiny_dir, rbt3_dir):
         fake,
         tmp_path_factory.mktemp("bot") / "bot.log",
         f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},gone=/nonexistent/explorer-model",
+        # One fake user fires most of these tests back to back: no cooldown for them.
+        USER_COOLDOWN_SECONDS="0",
+        USER_MAX_JOBS="100",
     )
     await process.start()
     yield process
@@ -48,7 +51,14 @@ def png_size(data: bytes) -> tuple[int, int]:
 async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot):
     assert set(fake.commands) == {GUILD_ID}
     schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
-    assert set(schemas) == {"tokenize", "attention", "config", "forward", "models"}
+    assert set(schemas) == {
+        "tokenize", "attention", "config", "forward", "models", "status", "admin"
+    }  # fmt: skip
+    admin = schemas["admin"]
+    assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert admin["dm_permission"] is False
+    assert [option["name"] for option in admin["options"]] == ["load", "unload", "internals"]
+    assert schemas["status"].get("default_member_permissions") is None
     assert schemas["attention"]["description"] == (
         "Explore attention: one head, a layer, the whole model or one token, with buttons."
     )

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from commands.attention import Session, attention, explore, view_reply
+from bot.batching import run_batch
+from commands.attention import Session, attention, exploration_for, view_reply
 from commands.attention_math import head_stats, rollout, token_profile
-from commands.encoding import Encoding
+from commands.encoding import Encoding, encode
 from commands.explore import (
     VIEWS,
     Exploration,
@@ -167,8 +168,8 @@ def test_head_csv_holds_the_shown_matrix():
     np.testing.assert_allclose(values, TOY.weights[1, 2], atol=1e-6)
 
 
-async def test_export_attaches_the_tensor_and_csv(runtime):
-    reply = await attention(runtime, "I am studying NLP.", view="heads", layer=3, export=True)
+async def test_export_attaches_the_tensor_and_csv(ctx):
+    reply = await attention(ctx, "I am studying NLP.", view="heads", layer=3, export=True)
     names = [a.filename for a in reply.attachments]
     assert names == ["attention.png", "attention.npy", "heads.csv"]
     tensor = np.load(io.BytesIO(reply.attachments[1].data))
@@ -179,8 +180,10 @@ async def test_export_attaches_the_tensor_and_csv(runtime):
 
 
 async def test_every_view_on_rbt3_shaped_model_with_chinese(runtime):
-    loaded = await runtime.model("rbt3")
-    exploration = explore(loaded, "我在学习自然语言处理", "今天天气很好", 64)
+    loaded = await runtime.registry.model("rbt3")
+    encoding = encode(loaded, "我在学习自然语言处理", "今天天气很好", 64)
+    output = run_batch(loaded, [encoding], True)[0]
+    exploration = exploration_for("rbt3", "我在学习自然语言处理", "今天天气很好", encoding, output)
     assert exploration.weights.shape == (3, 12, 19, 19)
     for view in VIEWS:
         reply = view_reply(Session(exploration, ViewState(view, 3, 1, 4)))
@@ -188,17 +191,17 @@ async def test_every_view_on_rbt3_shaped_model_with_chinese(runtime):
         assert reply.attachments[0].data.startswith(b"\x89PNG")
 
 
-async def test_view_and_token_options(runtime):
-    reply = await attention(runtime, "The cat sat on the mat", view="token", token="mat")
+async def test_view_and_token_options(ctx):
+    reply = await attention(ctx, "The cat sat on the mat", view="token", token="mat")
     assert reply.content.startswith("**minilm · token 6 “mat” · mean of 12 heads**")
     assert reply.session.state == ViewState("token", 6, 0, 6)
     with pytest.raises(UserError, match="Unknown view"):
-        await attention(runtime, "x", view="sideways", model="gone")  # refused before loading
+        await attention(ctx, "x", view="sideways", model="gone")  # refused before loading
 
 
-async def test_export_too_large_for_discord_keeps_the_tensor_and_says_why(runtime):
+async def test_export_too_large_for_discord_keeps_the_tensor_and_says_why(ctx):
     text = "attention " * 70  # 64 tokens after truncation: the model view's CSV is ~12 MiB
-    reply = await attention(runtime, text, view="model", export=True)
+    reply = await attention(ctx, text, view="model", export=True)
     assert [a.filename for a in reply.attachments] == ["attention.png", "attention.npy"]
     assert "model.csv" in reply.content and "over Discord's upload limit" in reply.content
     assert sum(len(a.data) for a in reply.attachments) < 10 * 2**20

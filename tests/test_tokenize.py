@@ -18,8 +18,8 @@ def table_rows(content: str) -> list[list[str]]:
     return [row.split() for row in block]
 
 
-async def test_tutorial_sentence_token_by_token(runtime, minilm_dir):
-    reply = await tokenize(runtime, SENTENCE)
+async def test_tutorial_sentence_token_by_token(ctx, minilm_dir):
+    reply = await tokenize(ctx, SENTENCE)
     expected = AutoTokenizer.from_pretrained(minilm_dir)(SENTENCE)
     tokens = AutoTokenizer.from_pretrained(minilm_dir).convert_ids_to_tokens(expected["input_ids"])
     rows = table_rows(reply.content)
@@ -33,8 +33,8 @@ async def test_tutorial_sentence_token_by_token(runtime, minilm_dir):
     assert reply.attachments == ()
 
 
-async def test_sentence_pair_marks_second_segment(runtime):
-    reply = await tokenize(runtime, "我在学习", model="rbt3", text_pair="今天天气很好")
+async def test_sentence_pair_marks_second_segment(ctx):
+    reply = await tokenize(ctx, "我在学习", model="rbt3", text_pair="今天天气很好")
     rows = table_rows(reply.content)
     assert [row[1] for row in rows] == [
         "[CLS]*", "我", "在", "学", "习", "[SEP]*", "今", "天", "天", "气", "很", "好", "[SEP]*"
@@ -43,15 +43,15 @@ async def test_sentence_pair_marks_second_segment(runtime):
     assert "sentence pair" in reply.content
 
 
-async def test_long_input_is_truncated_to_model_maximum_with_notice(runtime):
+async def test_long_input_is_truncated_to_model_maximum_with_notice(ctx):
     text = "hello world " * 40  # 80 words for a model with 32 positions
-    reply = await tokenize(runtime, text, model="tiny")
+    reply = await tokenize(ctx, text, model="tiny")
     assert len(table_rows(reply.content)) == 32
     assert "truncated to 32 tokens (it had 82)" in reply.content
 
 
-async def test_table_too_long_for_discord_comes_as_a_file(runtime):
-    reply = await tokenize(runtime, "hello world " * 150, model="minilm")
+async def test_table_too_long_for_discord_comes_as_a_file(ctx):
+    reply = await tokenize(ctx, "hello world " * 150, model="minilm")
     assert len(reply.content) <= 2000
     assert [a.filename for a in reply.attachments] == ["tokens.txt"]
     lines = reply.attachments[0].data.decode().splitlines()
@@ -66,11 +66,11 @@ async def test_table_too_long_for_discord_comes_as_a_file(runtime):
         ("x" * 2001, "2,001 characters long; the limit is 2,000"),
     ],
 )
-async def test_bad_text_is_refused_before_any_work(runtime, text, message):
+async def test_bad_text_is_refused_before_any_work(ctx, text, message):
     with pytest.raises(UserError, match=re.escape(message)):
-        await tokenize(runtime, text, model="gone")  # the model is never touched
+        await tokenize(ctx, text, model="gone")  # the model is never touched
 
 
-async def test_backticks_in_tokens_cannot_break_the_code_block(runtime):
-    reply = await tokenize(runtime, "```@everyone```", model="minilm")
+async def test_backticks_in_tokens_cannot_break_the_code_block(ctx):
+    reply = await tokenize(ctx, "```@everyone```", model="minilm")
     assert reply.content.count("```") == 2

@@ -1,0 +1,112 @@
+"""Admission control: a bounded queue of commands, per-user limits, and draining on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from commands.results import UserError
+from commands.text import plural
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How much work the bot takes on at once, and from one user."""
+
+    active_jobs: int = 16
+    queue_size: int = 32
+    per_user_jobs: int = 3
+    cooldown_seconds: float = 1.0
+    timeout_seconds: float = 60.0
+
+
+@dataclass
+class Ticket:
+    """One admitted command: how long it waited for a slot."""
+
+    queue_wait: float = 0.0
+
+
+class Admission:
+    """Admits a command, queues it (bounded) until a slot is free, and refuses politely
+    when the queue is full, the user is over their limits, or the bot is shutting down."""
+
+    def __init__(self, capacity: Capacity, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self._clock = clock
+        self._slots = asyncio.Semaphore(capacity.active_jobs)
+        self._waiting = 0
+        self._running = 0
+        self._per_user: Counter[int] = Counter()
+        self._last_start: dict[int, float] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.draining = False
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def _refuse_early(self, user: int, now: float) -> None:
+        if self.draining:
+            raise UserError("The bot is restarting and takes no new work; try again in a minute.")
+        last = self._last_start.get(user)
+        if last is not None and now - last < self.capacity.cooldown_seconds:
+            wait = self.capacity.cooldown_seconds - (now - last)
+            raise UserError(f"Slow down a little: try again in {wait:.1f} s.")
+        if self._per_user[user] >= self.capacity.per_user_jobs:
+            raise UserError(
+                f"You already have {plural(self._per_user[user], 'command')} running; "
+                "please wait for one to finish."
+            )
+        if self._waiting >= self.capacity.queue_size:
+            ahead = self._waiting + self._running
+            raise UserError(
+                f"🚦 Busy — {plural(ahead, 'request')} ahead of you. Please try again shortly."
+            )
+
+    @asynccontextmanager
+    async def job(self, user: int) -> AsyncIterator[Ticket]:
+        """Hold a slot for one command of `user`, waiting in the bounded queue if needed."""
+        now = self._clock()
+        self._refuse_early(user, now)
+        self._per_user[user] += 1
+        self._last_start[user] = now
+        self._waiting += 1
+        self._idle.clear()
+        ticket = Ticket()
+        try:
+            try:
+                await self._slots.acquire()
+            finally:
+                self._waiting -= 1
+            self._running += 1
+            ticket.queue_wait = self._clock() - now
+            try:
+                yield ticket
+            finally:
+                self._running -= 1
+                self._slots.release()
+        finally:
+            self._per_user[user] -= 1
+            if not self._per_user[user]:
+                del self._per_user[user]
+            if self._waiting == 0 and self._running == 0:
+                self._idle.set()
+
+    async def drain(self, grace: float) -> bool:
+        """Refuse new work and wait up to `grace` seconds for admitted work; True if all done."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,68 @@
+"""`/status` and the management commands: what the bot is doing, and loading or unloading."""
+
+from __future__ import annotations
+
+from commands.context import Context, Snapshot
+from commands.results import Reply, reply_with_overflow
+
+
+def duration(seconds: float) -> str:
+    """`3d 4h 05m`, `2h 03m 07s`, `42s`."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def status_text(snapshot: Snapshot) -> str:
+    """Uptime, gateway latency, queue, models in memory and latency per command."""
+    latency = (
+        "—" if snapshot.gateway_latency_ms is None else f"{snapshot.gateway_latency_ms:.0f} ms"
+    )
+    used = sum(model.nbytes for model in snapshot.models)
+    lines = [
+        f"uptime          {duration(snapshot.uptime_s)}",
+        f"gateway latency {latency}",
+        f"queue           {snapshot.running} running, {snapshot.waiting} waiting",
+        f"model memory    {used / 2**20:.0f} of {snapshot.memory_budget / 2**20:.0f} MiB",
+    ]
+    for model in snapshot.models:
+        use = f", in use by {model.holds}" if model.holds else ""
+        lines.append(f"  {model.name:<14}{model.nbytes / 2**20:8.0f} MiB{use}")
+    if snapshot.latencies:
+        lines += ["", f"{'command':<12}{'count':>7}{'failed':>8}{'p50 ms':>9}{'p95 ms':>9}"]
+        for row in snapshot.latencies:
+            lines.append(
+                f"{row.command:<12}{row.count:>7}{row.failed:>8}{row.p50_ms:>9.0f}{row.p95_ms:>9.0f}"
+            )
+    return "\n".join(lines)
+
+
+async def status(ctx: Context) -> Reply:
+    """Show uptime, latency, loaded models, the queue and command latencies."""
+    return reply_with_overflow(
+        "**Model Explorer status**", status_text(ctx.snapshot()), "status.txt"
+    )
+
+
+async def load(ctx: Context, model: str) -> Reply:
+    """Load a model into memory now, so the next command on it is fast."""
+    loaded = await ctx.load(model)
+    return Reply(f"✅ **{loaded.name}** is loaded ({loaded.nbytes / 2**20:.0f} MiB).")
+
+
+async def unload(ctx: Context, model: str) -> Reply:
+    """Drop a loaded model from memory."""
+    return Reply(f"✅ **{ctx.unload(model)}** was unloaded.")
+
+
+async def internals(ctx: Context) -> Reply:
+    """Show the runtime's internals: threads, batching, garbage collector, memory."""
+    rows = ctx.snapshot().internals
+    width = max(len(key) for key in rows)
+    table = "\n".join(f"{key:<{width}}  {value}" for key, value in rows.items())
+    return reply_with_overflow("**Internals**", table, "internals.txt")
