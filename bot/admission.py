@@ -58,15 +58,15 @@ class Admission:
     def _refuse_early(self, user: int, now: float) -> None:
         if self.draining:
             raise UserError("The bot is restarting and takes no new work; try again in a minute.")
-        last = self._last_start.get(user)
-        if last is not None and now - last < self.capacity.cooldown_seconds:
-            wait = self.capacity.cooldown_seconds - (now - last)
-            raise UserError(f"Slow down a little: try again in {wait:.1f} s.")
         if self._per_user[user] >= self.capacity.per_user_jobs:
             raise UserError(
                 f"You already have {plural(self._per_user[user], 'command')} running; "
                 "please wait for one to finish."
             )
+        last = self._last_start.get(user)
+        if last is not None and now - last < self.capacity.cooldown_seconds:
+            wait = self.capacity.cooldown_seconds - (now - last)
+            raise UserError(f"Slow down a little: try again in {wait:.1f} s.")
         if self._waiting >= self.capacity.queue_size:
             ahead = self._waiting + self._running
             raise UserError(

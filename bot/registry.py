@@ -81,6 +81,11 @@ def read_model(spec: ModelSpec) -> LoadedModel:
     return LoadedModel(name=spec.name, tokenizer=tokenizer, model=model, nbytes=nbytes)
 
 
+def size(nbytes: float) -> str:
+    """`147 MiB`, `27.9 GiB`."""
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f} MiB"
+
+
 class ModelRegistry:
     """Allowlisted models: loaded one at a time, each at most once, kept in memory within a
     count and a byte budget, least recently used evicted first, never while a job holds it."""
@@ -153,8 +158,8 @@ class ModelRegistry:
         parameters = await self._run(parameter_count, config)
         if parameters is not None and parameters * 4 > self._budget:
             raise UserError(
-                f"The model **{spec.name}** needs about {parameters * 4 / 2**30:.1f} GiB, more "
-                f"than this bot's model memory ({self._budget / 2**30:.1f} GiB)."
+                f"The model **{spec.name}** needs about {size(parameters * 4)}, more than this "
+                f"bot's model memory ({size(self._budget)})."
             )
 
     async def _load(self, spec: ModelSpec) -> LoadedModel:
@@ -171,7 +176,7 @@ class ModelRegistry:
                 gc.freeze()
         finally:
             del self._loading[spec.name]
-        log.info("loaded model %s (%.0f MiB)", spec.name, loaded.nbytes / 2**20)
+        log.info("loaded model %s (%s)", spec.name, size(loaded.nbytes))
         return loaded
 
     def _over_budget(self) -> bool:

@@ -28,6 +28,8 @@ ACK_DEADLINE_S = 3.0
 CONTENT_LIMIT = 2000
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
 TIMESTAMP = "2026-11-29T10:00:00.000000+00:00"
+ALL_PERMISSIONS = str(2248473465835073 | (1 << 5))  # a server manager: Manage Server included
+MEMBER_PERMISSIONS = str((1 << 31) | (1 << 11) | (1 << 15))  # use commands, send, attach
 
 OPTION_TYPES = {3: str, 4: int, 5: bool}
 
@@ -310,7 +312,9 @@ class FakeDiscord:
             options.append(option)
         return options
 
-    def _interaction_payload(self, kind: int, data: dict[str, Any], user_id: int) -> dict:
+    def _interaction_payload(
+        self, kind: int, data: dict[str, Any], user_id: int, permissions: str = ALL_PERMISSIONS
+    ) -> dict:
         return {
             "id": snowflake(),
             "application_id": str(APPLICATION_ID),
@@ -331,7 +335,7 @@ class FakeDiscord:
                 "user": {**HUMAN, "id": str(user_id)},
                 "roles": [],
                 "joined_at": TIMESTAMP,
-                "permissions": "2248473465835073",
+                "permissions": permissions,
                 "deaf": False,
                 "mute": False,
                 "flags": 0,
@@ -354,17 +358,36 @@ class FakeDiscord:
         await self._dispatch("INTERACTION_CREATE", payload)
         return interaction
 
-    async def slash(self, name: str, user_id: int = USER_ID, **options: Any) -> Interaction:
-        """Fire a slash command (type 2) as a user would."""
+    async def slash(
+        self,
+        name: str,
+        user_id: int = USER_ID,
+        permissions: str = ALL_PERMISSIONS,
+        subcommand: str | None = None,
+        **options: Any,
+    ) -> Interaction:
+        """Fire a slash command (type 2) as a user with `permissions` would."""
         schema = self.command_schema(name)
+        if subcommand is None:
+            command_options = self._options(name, options)
+        else:
+            sub = next(o for o in schema["options"] if o["name"] == subcommand)
+            kinds = {option["name"]: option["type"] for option in sub.get("options", [])}
+            command_options = [
+                {"name": subcommand, "type": 1, "options": [
+                    {"name": key, "type": kinds[key], "value": value}
+                    for key, value in options.items()
+                ]}
+            ]  # fmt: skip
         data = {
             "id": schema["id"],
             "name": name,
             "type": 1,
-            "options": self._options(name, options),
+            "options": command_options,
             "guild_id": str(GUILD_ID),
         }
-        return await self._send_interaction(self._interaction_payload(2, data, user_id))
+        payload = self._interaction_payload(2, data, user_id, permissions)
+        return await self._send_interaction(payload)
 
     async def autocomplete(self, name: str, focused: str, **options: Any) -> Interaction:
         """Fire an autocomplete request (type 4) for the `focused` option."""

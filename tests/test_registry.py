@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
 from collections import Counter
 
 import pytest
@@ -85,3 +86,80 @@ async def test_config_needs_no_weights(tiny_dir):
     name, hf_config = await models.config(None)
     assert (name, hf_config.num_hidden_layers) == ("tiny", 2)
     assert runner.calls == Counter({"read_config": 1})
+
+
+class ConcurrencyRunner(CountingRunner):
+    """Also records how many `read_model` calls ran at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = 0
+        self.most = 0
+
+    async def __call__(self, fn, /, *args):
+        if fn.__name__ != "read_model":
+            return await super().__call__(fn, *args)
+        self.active += 1
+        self.most = max(self.most, self.active)
+        try:
+            return await super().__call__(fn, *args)
+        finally:
+            self.active -= 1
+
+
+async def test_loads_happen_one_at_a_time(tiny_dir, rbt3_dir):
+    runner = ConcurrencyRunner()
+    models = ModelRegistry(parse_models(f"a={tiny_dir},b={rbt3_dir},c={tiny_dir}"), 3, runner)
+    await asyncio.gather(models.model("a"), models.model("b"), models.model("c"))
+    assert runner.calls["read_model"] == 3 and runner.most == 1
+
+
+async def test_byte_budget_evicts_least_recently_used(tiny_dir):
+    probe, _ = registry(f"a={tiny_dir}")
+    one = (await probe.model("a")).nbytes
+    runner = CountingRunner()
+    models = ModelRegistry(parse_models(f"a={tiny_dir},b={tiny_dir}"), 10, runner, int(one * 1.5))
+    await models.model("a")
+    await models.model("b")
+    assert [m.name for m in models.memory()] == ["b"]
+
+
+async def test_a_model_in_use_is_never_evicted(tiny_dir):
+    runner = CountingRunner()
+    models = ModelRegistry(parse_models(f"a={tiny_dir},b={tiny_dir},c={tiny_dir}"), 1, runner)
+    held = await models.acquire("a")
+    await models.model("b")
+    assert {m.name for m in models.memory()} == {"a", "b"}  # over the count, a is held
+    with pytest.raises(UserError, match="in use by 1 running command"):
+        models.unload("a")
+    models.release(held)
+    assert [m.name for m in models.memory()] == ["b"]  # evicted once released
+
+
+async def test_a_model_too_big_for_the_budget_is_refused_before_loading(rbt3_dir):
+    runner = CountingRunner()
+    models = ModelRegistry(parse_models(f"big={rbt3_dir}"), 2, runner, 100 * 2**20)
+    with pytest.raises(UserError, match=r"needs about 147 MiB, more than this bot's model memory "
+                       r"\(100 MiB\)"):  # fmt: skip
+        await models.model("big")
+    assert runner.calls["read_model"] == 0
+
+
+async def test_unload_and_memory_report(tiny_dir):
+    models, _ = registry(f"a={tiny_dir}")
+    loaded = await models.model("a")
+    assert models.memory()[0].nbytes == loaded.nbytes > 0
+    assert models.unload("a") == "a" and models.memory() == ()
+    with pytest.raises(UserError, match="is not loaded"):
+        models.unload("a")
+
+
+async def test_a_local_model_cannot_reach_outside_its_directory(tiny_dir, tmp_path):
+    escaped = tmp_path / "escaped"
+    shutil.copytree(tiny_dir, escaped)
+    (escaped / "tokenizer.json").unlink()
+    (escaped / "tokenizer.json").symlink_to("/etc/hostname")
+    models, runner = registry(f"escaped={escaped}")
+    with pytest.raises(UserError, match="a file in its directory points outside it"):
+        await models.model("escaped")
+    assert runner.calls["read_model"] == 0  # refused while reading its config, before weights

@@ -81,5 +81,32 @@ def test_env_example_names_every_setting():
     keys = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
     for key in ("DISCORD_TOKEN", "DISCORD_GUILD_IDS", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL",
                 "MODELS", "MAX_INPUT_CHARS", "MAX_HEATMAP_TOKENS", "WORKER_THREADS",
-                "MAX_LOADED_MODELS", "CONSOLE_OUTPUT_DIR"):  # fmt: skip
+                "MAX_LOADED_MODELS", "CONSOLE_OUTPUT_DIR", "MODEL_MEMORY_MB", "MODELS_DIR",
+                "MAX_ACTIVE_JOBS", "QUEUE_SIZE", "USER_MAX_JOBS", "USER_COOLDOWN_SECONDS",
+                "JOB_TIMEOUT_SECONDS", "BATCH_WINDOW_MS", "MAX_BATCH", "PRELOAD_DEFAULT_MODEL",
+                "SHUTDOWN_GRACE_SECONDS", "EXPLORATION_IDLE_SECONDS"):  # fmt: skip
         assert key in keys
+
+
+def test_models_dir_confines_local_sources(tmp_path):
+    (tmp_path / "rbt3").mkdir()
+    settings = load_settings({"MODELS_DIR": str(tmp_path), "MODELS": "rbt3=./rbt3,hub=hfl/rbt3"})
+    assert settings.models[0] == ModelSpec("rbt3", str(tmp_path / "rbt3"), local=True)
+    with pytest.raises(SettingsError, match="is outside MODELS_DIR"):
+        load_settings({"MODELS_DIR": str(tmp_path), "MODELS": "etc=../../etc"})
+    with pytest.raises(SettingsError, match="MODELS_DIR '/nonexistent' is not a directory"):
+        load_settings({"MODELS_DIR": "/nonexistent", "MODELS": "hfl/rbt3"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"USER_COOLDOWN_SECONDS": "soon"}, "USER_COOLDOWN_SECONDS must be a number"),
+        ({"JOB_TIMEOUT_SECONDS": "0"}, "JOB_TIMEOUT_SECONDS must be between"),
+        ({"PRELOAD_DEFAULT_MODEL": "perhaps"}, "PRELOAD_DEFAULT_MODEL must be true or false"),
+        ({"EXPLORATION_IDLE_SECONDS": "900"}, "EXPLORATION_IDLE_SECONDS must be between 1 and 840"),
+    ],
+)
+def test_load_and_timing_settings_are_checked(env, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"MODELS": "hfl/rbt3", **env})
