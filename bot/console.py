@@ -141,6 +141,8 @@ class Console:
                 file=self._out,
             )
             return False
+        finally:
+            job.close()
         print(reply.content, file=self._out)
         for path in self._save(reply, invocation.command):
             print(f"📎 saved {path}", file=self._out)

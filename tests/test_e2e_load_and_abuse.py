@@ -56,8 +56,11 @@ async def only_answer(interaction) -> dict:
 async def test_a_full_queue_answers_busy_with_the_count_ahead(fake, strict):
     first = await fake.slash("tokenize", user_id=USER_ID + 1, text="cold start", model="rbt3")
     others = await asyncio.gather(
-        *(fake.slash("tokenize", user_id=USER_ID + n, text="hello", model="tiny") for n in range(2, 7))
-    )  # fmt: skip
+        *(
+            fake.slash("tokenize", user_id=USER_ID + n, text="hello", model="tiny")
+            for n in range(2, 7)
+        )
+    )
     answers = [await only_answer(i) for i in (first, *others)]
     assert answers[0]["content"].startswith("**rbt3**")
     assert answers[1]["content"].startswith("**tiny**")  # queued behind the first, then served
