@@ -66,21 +66,26 @@ def run_batch(
 
 
 @dataclass(eq=False)
-class _Batch:
+class _Queue:
+    """Requests for one model waiting for the next pass, and whether a pass is running."""
+
     loaded: LoadedModel
     attentions: bool
     items: list[tuple[Encoding, asyncio.Future[ForwardOutput]]] = field(default_factory=list)
-    sent: bool = False
+    running: bool = False
+    scheduled: bool = False
 
 
 class Batcher:
-    """Collects forward requests per model for `window_ms`, then runs them as one batch."""
+    """Runs forward passes per model, batching the requests that arrive while a pass runs
+    or within `window_ms` of an idle model's first request. A lone request waits at most the
+    window; under load, batches fill by themselves. `max_batch=1` turns batching off."""
 
     def __init__(self, run: Runner, window_ms: int, max_batch: int) -> None:
         self._run = run
         self._window = window_ms / 1000
         self._max = max_batch
-        self._open: dict[tuple[int, bool], _Batch] = {}
+        self._queues: dict[tuple[int, bool], _Queue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.requests = 0
@@ -88,43 +93,50 @@ class Batcher:
     async def forward(
         self, loaded: LoadedModel, encoding: Encoding, attentions: bool
     ) -> ForwardOutput:
-        if self._window <= 0 or self._max <= 1:
+        if self._max <= 1:
             self.batches += 1
             self.requests += 1
             return (await self._run(run_batch, loaded, [encoding], attentions))[0]
         loop = asyncio.get_running_loop()
         key = (id(loaded), attentions)
-        batch = self._open.get(key)
-        if batch is None:
-            batch = self._open[key] = _Batch(loaded, attentions)
-            loop.call_later(self._window, self._send, key, batch)
+        queue = self._queues.setdefault(key, _Queue(loaded, attentions))
         future: asyncio.Future[ForwardOutput] = loop.create_future()
-        batch.items.append((encoding, future))
-        if len(batch.items) >= self._max:
-            self._send(key, batch)
+        queue.items.append((encoding, future))
+        if not queue.running and len(queue.items) >= self._max:
+            self._start(key)  # a full batch does not wait for the window
+        elif not queue.running and not queue.scheduled:
+            queue.scheduled = True
+            loop.call_later(self._window, self._start, key)
         return await future
 
-    def _send(self, key: tuple[int, bool], batch: _Batch) -> None:
-        if self._open.get(key) is batch:
-            del self._open[key]
-        if batch.sent:
+    def _start(self, key: tuple[int, bool]) -> None:
+        queue = self._queues[key]
+        queue.scheduled = False
+        if queue.running or not queue.items:
             return
-        batch.sent = True
-        task = asyncio.ensure_future(self._execute(batch))
+        batch, queue.items = queue.items[: self._max], queue.items[self._max :]
+        queue.running = True
+        task = asyncio.ensure_future(self._execute(key, queue, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, batch: _Batch) -> None:
-        encodings = [encoding for encoding, _ in batch.items]
+    async def _execute(self, key: tuple[int, bool], queue: _Queue, batch: list) -> None:
+        encodings = [encoding for encoding, _ in batch]
         self.batches += 1
         self.requests += len(encodings)
         try:
-            outputs = await self._run(run_batch, batch.loaded, encodings, batch.attentions)
+            outputs = await self._run(run_batch, queue.loaded, encodings, queue.attentions)
         except Exception as error:  # every waiter sees the failure
-            for _, future in batch.items:
+            for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
-            return
-        for (_, future), output in zip(batch.items, outputs, strict=True):
-            if not future.done():  # a waiter that timed out is gone
-                future.set_result(output)
+        else:
+            for (_, future), output in zip(batch, outputs, strict=True):
+                if not future.done():  # a waiter that timed out is gone
+                    future.set_result(output)
+        finally:
+            queue.running = False
+            if queue.items:  # what arrived during this pass goes next, at once
+                self._start(key)
+            else:
+                del self._queues[key]

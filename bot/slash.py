@@ -61,11 +61,12 @@ async def respond(
     command: str,
     **arguments: Any,
 ) -> None:
-    """Acknowledge within Discord's 3 seconds, wait for a slot in the bounded queue (model
-    work only), run the handler with a time limit, and answer with a followup (with stepping
-    controls when the reply is an exploration). Logs one line whatever happens."""
+    """Acknowledge within Discord's 3 seconds while the work starts, wait for a slot in the
+    bounded queue (model work only), run the handler with a time limit, and answer with a
+    followup (with stepping controls for an exploration). Logs one line whatever happens."""
     started = time.perf_counter()
-    await interaction.response.defer(thinking=True)
+    # The acknowledgement's round trip overlaps the work instead of preceding it.
+    acknowledged = asyncio.create_task(interaction.response.defer(thinking=True))
     job, outcome, queue_wait = Job(runtime), "ok", 0.0
     limit = runtime.settings.capacity.timeout_seconds
     try:
@@ -81,6 +82,7 @@ async def respond(
                     f"This took longer than {limit:g} s and was stopped. "
                     "Try a shorter text or a smaller model."
                 ) from None
+            await acknowledged
             if reply.session is not None:
                 key = explorer.new_key()
                 await send_followup(interaction, reply, controls(key, reply.session))
@@ -89,6 +91,7 @@ async def respond(
                 await send_followup(interaction, reply)
     except Exception as error:
         outcome = type(error).__name__
+        await asyncio.gather(acknowledged, return_exceptions=True)  # the error path needs it
         raise
     finally:
         job.close()

@@ -62,17 +62,27 @@ async def test_concurrent_requests_share_one_forward_pass(runtime):
         )
 
 
-async def test_full_batches_go_at_once_and_window_zero_disables(runtime):
+async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
     loaded = await runtime.registry.model("tiny")
     encodings = [encode(loaded, "hello world", None, 32) for _ in range(5)]
     capped = Batcher(runtime.run, window_ms=1000, max_batch=2)
     started = asyncio.get_running_loop().time()
     await asyncio.gather(*(capped.forward(loaded, e, False) for e in encodings[:4]))
     assert asyncio.get_running_loop().time() - started < 0.9  # full batches did not wait
-    assert capped.batches == 2
-    off = Batcher(runtime.run, window_ms=0, max_batch=16)
+    assert (capped.batches, capped.requests) == (2, 4)
+    off = Batcher(runtime.run, window_ms=0, max_batch=1)
     await asyncio.gather(*(off.forward(loaded, e, False) for e in encodings))
     assert (off.batches, off.requests) == (5, 5)
+
+
+async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
+    loaded = await runtime.registry.model("minilm")
+    batcher = Batcher(runtime.run, window_ms=0, max_batch=16)
+    first = asyncio.create_task(batcher.forward(loaded, encode(loaded, "first", None, 64), False))
+    await asyncio.sleep(0.002)  # the first pass is running now
+    later = [encode(loaded, f"later request {i}", None, 64) for i in range(5)]
+    await asyncio.gather(first, *(batcher.forward(loaded, e, False) for e in later))
+    assert (batcher.batches, batcher.requests) == (2, 6)
 
 
 async def test_a_failing_batch_fails_each_request(runtime):
