@@ -190,8 +190,8 @@ class Explorer:
         idle = [key for key, e in self._entries.items() if now - e.last_used >= self._idle]
         for key in idle:
             entry = self._entries.pop(key)
-            minutes = max(1, round(self._idle / 60))
-            note = f"\n⌛ Controls closed after {minutes} min without use: run `/attention` again."
+            idle_for = f"{self._idle} s" if self._idle < 60 else f"{round(self._idle / 60)} min"
+            note = f"\n⌛ Controls closed after {idle_for} without use: run `/attention` again."
             try:
                 await entry.interaction.edit_original_response(
                     content=caption(entry.session) + note,

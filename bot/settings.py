@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from commands.context import Limits
 
@@ -110,27 +111,18 @@ def parse_models(raw: str | None, models_dir: Path | None = None) -> tuple[Model
     return specs
 
 
-def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+def _number(
+    env: Mapping[str, str], key: str, default: float, low: float, high: float, kind: type = int
+) -> Any:
+    """A bounded number from `env`; `kind` int or float."""
     raw = env.get(key, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{key} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{key} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{key} must be a number, got {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{key} must be {what}, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
     return value
@@ -193,24 +185,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
         models=parse_models(env.get("MODELS"), _models_dir(env)),
         limits=Limits(
-            max_input_chars=_int(env, "MAX_INPUT_CHARS", 2000, 1, 100_000),
-            max_heatmap_tokens=_int(env, "MAX_HEATMAP_TOKENS", 64, 2, 512),
+            max_input_chars=_number(env, "MAX_INPUT_CHARS", 2000, 1, 100_000),
+            max_heatmap_tokens=_number(env, "MAX_HEATMAP_TOKENS", 64, 2, 512),
         ),
-        workers=_int(env, "WORKER_THREADS", 2, 1, 64),
-        max_loaded_models=_int(env, "MAX_LOADED_MODELS", 2, 1, 64),
-        model_memory_mb=_int(env, "MODEL_MEMORY_MB", 4096, 16, 1_048_576),
+        workers=_number(env, "WORKER_THREADS", 2, 1, 64),
+        max_loaded_models=_number(env, "MAX_LOADED_MODELS", 2, 1, 64),
+        model_memory_mb=_number(env, "MODEL_MEMORY_MB", 4096, 16, 1_048_576),
         capacity=Capacity(
-            active_jobs=_int(env, "MAX_ACTIVE_JOBS", 16, 1, 1024),
-            queue_size=_int(env, "QUEUE_SIZE", 32, 0, 10_000),
-            per_user_jobs=_int(env, "USER_MAX_JOBS", 3, 1, 1024),
-            cooldown_seconds=_float(env, "USER_COOLDOWN_SECONDS", 1.0, 0.0, 3600.0),
-            timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 60.0, 0.001, 3600.0),
+            active_jobs=_number(env, "MAX_ACTIVE_JOBS", 16, 1, 1024),
+            queue_size=_number(env, "QUEUE_SIZE", 32, 0, 10_000),
+            per_user_jobs=_number(env, "USER_MAX_JOBS", 3, 1, 1024),
+            cooldown_seconds=_number(env, "USER_COOLDOWN_SECONDS", 1.0, 0, 3600, float),
+            timeout_seconds=_number(env, "JOB_TIMEOUT_SECONDS", 60.0, 0.001, 3600, float),
         ),
-        batch_window_ms=_int(env, "BATCH_WINDOW_MS", 0, 0, 1000),
-        max_batch=_int(env, "MAX_BATCH", 16, 1, 256),
+        batch_window_ms=_number(env, "BATCH_WINDOW_MS", 0, 0, 1000),
+        max_batch=_number(env, "MAX_BATCH", 16, 1, 256),
         preload_default_model=_bool(env, "PRELOAD_DEFAULT_MODEL", True),
-        shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
+        shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
         # Discord interaction tokens expire after 15 minutes; controls must close before.
-        exploration_idle_seconds=_int(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
+        exploration_idle_seconds=_number(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
     )

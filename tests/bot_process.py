@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.fake_discord import GUILD_ID, FakeDiscord
@@ -67,3 +69,22 @@ class BotProcess:
             self.process.kill()
             await self.process.wait()
             raise
+
+
+@asynccontextmanager
+async def fresh_bot(
+    log_path: Path, models: str, start: bool = True, **env: str
+) -> AsyncIterator[tuple[FakeDiscord, BotProcess]]:
+    """A fake Discord of its own and a bot process on it (started unless `start` is False);
+    both are stopped afterwards."""
+    server = FakeDiscord()
+    await server.start()
+    process = BotProcess(server, log_path, models, **env)
+    try:
+        if start:
+            await process.start()
+        yield server, process
+    finally:
+        if process.process is not None and process.process.returncode is None:
+            await process.terminate()
+        await server.stop()

@@ -104,3 +104,14 @@ def ctx(runtime):
     job = Job(runtime)
     yield job
     job.close()
+
+
+@pytest.fixture(scope="module")
+async def fake():
+    """A fake Discord server on loopback, shared by one test module."""
+    from tests.fake_discord import FakeDiscord
+
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.stop()

@@ -14,18 +14,10 @@ import time
 import pytest
 from matplotlib import image
 
-from tests.bot_process import TOKEN, BotProcess
-from tests.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, FakeDiscord, Fault, message_data
+from tests.bot_process import TOKEN, BotProcess, fresh_bot
+from tests.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, Fault, message_data
 
 EPHEMERAL = 64
-
-
-@pytest.fixture(scope="module")
-async def fake():
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -232,19 +224,13 @@ async def test_gateway_drop_is_resumed_and_commands_keep_working(fake, bot):
 
 
 async def test_sigterm_exits_cleanly(tmp_path, tiny_dir):
-    server = FakeDiscord()
-    await server.start()
-    try:
-        process = BotProcess(server, tmp_path / "bot.log", f"tiny={tiny_dir}")
-        await process.start()
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}") as (server, process):
         answer = await (await server.slash("tokenize", text="bye", model="tiny")).answer()
         assert "**tiny**" in message_data(answer)["content"]
         assert await process.terminate(timeout=20) == 0
         log = process.log()
         assert "shutting down" in log and "stopped" in log
         assert "Traceback" not in log and TOKEN not in log
-    finally:
-        await server.stop()
 
 
 def test_fake_enforces_discord_rules():
@@ -262,19 +248,17 @@ def test_fake_enforces_discord_rules():
 
 
 async def test_rejected_token_stops_with_a_clear_line(tmp_path, tiny_dir):
-    server = FakeDiscord()
-    await server.start()
-    server.faults.append(Fault("GET", r"^/users/@me$", 401))
-    try:
-        process = BotProcess(server, tmp_path / "bot.log", f"tiny={tiny_dir}")
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False) as (
+        server,
+        process,
+    ):
+        server.faults.append(Fault("GET", r"^/users/@me$", 401))
         with pytest.raises(RuntimeError, match="did not come up"):
             await process.start(timeout=60)
         assert process.process.returncode == 1
         log = process.log()
         assert "Discord rejected the token: check DISCORD_TOKEN" in log
         assert "Traceback" not in log and TOKEN not in log
-    finally:
-        await server.stop()
 
 
 def components(message: dict) -> dict[str, dict]:
@@ -355,16 +339,12 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
 
 
 async def test_idle_controls_close_and_old_buttons_expire_after_a_restart(tmp_path, tiny_dir):
-    server = FakeDiscord()
-    await server.start()
-    try:
-        first = BotProcess(server, tmp_path / "first.log", f"tiny={tiny_dir}",
-                           EXPLORATION_IDLE_SECONDS="2")  # fmt: skip
-        await first.start()
+    async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}",
+                         EXPLORATION_IDLE_SECONDS="2") as (server, first):  # fmt: skip
         interaction, message = await explore(server, text="hello world", model="tiny")
         await interaction.wait(lambda i: bool(i.edits), timeout=30)
         closed = interaction.edits[-1].response
-        assert "Controls closed after 1 min without use" in closed["content"]
+        assert "Controls closed after 2 s without use" in closed["content"]
         assert all(c.get("disabled") for c in components(closed).values())
         assert await first.terminate() == 0
 
@@ -376,8 +356,6 @@ async def test_idle_controls_close_and_old_buttons_expire_after_a_restart(tmp_pa
         assert callback.json["data"]["flags"] & EPHEMERAL
         assert "This exploration has expired" in callback.json["data"]["content"]
         assert await second.terminate() == 0
-    finally:
-        await server.stop()
 
 
 async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):

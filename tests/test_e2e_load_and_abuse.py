@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.bot_process import TOKEN, BotProcess
-from tests.fake_discord import MEMBER_PERMISSIONS, USER_ID, FakeDiscord, message_data
+from tests.bot_process import TOKEN, BotProcess, fresh_bot
+from tests.fake_discord import MEMBER_PERMISSIONS, USER_ID, message_data
 
 EPHEMERAL = 64
 STRICT = {
@@ -19,14 +19,6 @@ STRICT = {
     "USER_COOLDOWN_SECONDS": "30",
     "MAX_LOADED_MODELS": "1",
 }
-
-
-@pytest.fixture(scope="module")
-async def fake():
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +119,8 @@ async def test_every_command_logs_one_structured_line_without_secrets(fake, stri
 
 
 async def test_a_command_over_its_time_limit_is_stopped_and_reported(tmp_path, tiny_dir):
-    server = FakeDiscord()
-    await server.start()
-    try:
-        bot = BotProcess(server, tmp_path / "bot.log", f"tiny={tiny_dir}",
-                         PRELOAD_DEFAULT_MODEL="false", JOB_TIMEOUT_SECONDS="0.5")  # fmt: skip
-        await bot.start()
+    settings = {"PRELOAD_DEFAULT_MODEL": "false", "JOB_TIMEOUT_SECONDS": "0.5"}
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **settings) as (server, bot):
         slow = await only_answer(await server.slash("tokenize", text="cold", model="tiny"))
         assert slow["content"] == (
             "⚠️ This took longer than 0.5 s and was stopped. Try a shorter text or a smaller model."
@@ -143,17 +131,11 @@ async def test_a_command_over_its_time_limit_is_stopped_and_reported(tmp_path, t
         assert warm["content"].startswith("**tiny**")
         assert "outcome=UserError" in bot.log()
         assert await bot.terminate() == 0
-    finally:
-        await server.stop()
 
 
 async def test_sigterm_finishes_running_work_and_refuses_new(tmp_path, tiny_dir):
-    server = FakeDiscord()
-    await server.start()
-    try:
-        bot = BotProcess(server, tmp_path / "bot.log", f"tiny={tiny_dir}",
-                         PRELOAD_DEFAULT_MODEL="false", USER_COOLDOWN_SECONDS="0")  # fmt: skip
-        await bot.start()
+    settings = {"PRELOAD_DEFAULT_MODEL": "false", "USER_COOLDOWN_SECONDS": "0"}
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **settings) as (server, bot):
         running = await server.slash("tokenize", text="cold start during shutdown", model="tiny")
         await running.wait(lambda i: bool(i.callbacks))
         await asyncio.sleep(0.3)
@@ -170,5 +152,3 @@ async def test_sigterm_finishes_running_work_and_refuses_new(tmp_path, tiny_dir)
         assert "shutting down: finishing 1 running command(s)" in log
         assert log.index("outcome=ok") < log.index("bot.app: stopped")
         assert "Traceback" not in log
-    finally:
-        await server.stop()
