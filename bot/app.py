@@ -38,7 +38,6 @@ class ExplorerBot(discord.Client):
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
         self.settings = settings
-        self.runtime = runtime
         self.tree = app_commands.CommandTree(self)
         self.explorer = Explorer(runtime, settings.exploration_idle_seconds)
         slash.install(self.tree, runtime, self.explorer)

@@ -133,9 +133,6 @@ class Explorer:
         self._capacity = capacity
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     @staticmethod
     def new_key() -> str:
         return secrets.token_urlsafe(6)

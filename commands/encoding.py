@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from commands.context import LoadedModel
 from commands.results import UserError
 from commands.text import plural
@@ -35,16 +33,6 @@ class Encoding:
             if type_id != self.token_type_ids[0]:
                 return index
         return None
-
-    def model_inputs(self) -> dict[str, torch.Tensor]:
-        """A batch of one, as `model(**inputs)` expects."""
-        inputs = {
-            "input_ids": torch.tensor([self.input_ids]),
-            "attention_mask": torch.tensor([self.attention_mask]),
-        }
-        if self.token_type_ids is not None:
-            inputs["token_type_ids"] = torch.tensor([self.token_type_ids])
-        return inputs
 
     def truncation_notice(self) -> str:
         if not self.truncated:
