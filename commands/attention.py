@@ -72,7 +72,7 @@ def view_reply(session: Session, export: bool = False) -> Reply:
     attachments = (Attachment("attention.png", rendered.png, rendered.title),)
     content = caption(session)
     if export:
-        files, note = exports(session.exploration, rendered)
+        files, note = exports(session.exploration, session.state)
         attachments += files
         content += f"\n{note}" if note else ""
     return Reply(content, attachments, session)

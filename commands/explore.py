@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from commands.attention_math import head_stats, rollout, token_profile
+from commands.attention_math import HeadStats, head_stats, rollout, token_profile
 from commands.encoding import Encoding
 from commands.labels import display_token
 from commands.pictures import Grid, Matrix, draw_grid, draw_matrices
@@ -68,12 +68,10 @@ class Exploration:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A view drawn: PNG bytes, its title, and its data as CSV."""
+    """A view drawn: PNG bytes and its title."""
 
     png: bytes
     title: str
-    csv_name: str
-    csv_text: str
 
 
 def enabled(state: ViewState) -> frozenset[str]:
@@ -232,100 +230,90 @@ def _long_csv(exploration: Exploration, layers: range) -> str:
     return buffer.getvalue()
 
 
-def render(exploration: Exploration, state: ViewState) -> Rendered:
-    """Draw the view `state` asks for."""
-    heading = title(exploration, state)
+def _square_values(exploration: Exploration, state: ViewState) -> tuple[np.ndarray, str]:
+    """The token × token matrix of the head, mean and rollout views, and its scale label."""
     weights, layer = exploration.weights, state.layer - 1
-    labels = exploration.labels
-    if state.view in {"head", "mean", "rollout"}:
-        if state.view == "head":
-            values, scale = weights[layer, state.head - 1], "attention weight"
-        elif state.view == "mean":
-            values, scale = weights[layer].mean(axis=0), "attention weight (mean of heads)"
-        else:
-            values, scale = rollout(weights, state.layer), "share of each input token (rollout)"
-        png = draw_matrices(
-            heading,
-            exploration.caption,
-            [("", _square(exploration, values, scale))],
-            note=QUERY_KEY_NOTE,
-        )
-        return Rendered(png, heading, f"{state.view}.csv", _matrix_csv(values, labels, labels))
-    if state.view == "token":
-        head = state.head or None
-        values = token_profile(weights, state.token, head)
-        matrix = Matrix(
-            values,
-            _layer_names(exploration.layers),
-            labels,
-            f"attention from token {state.token} to each token",
-            col_special=exploration.encoding.special,
-            col_boundary=exploration.encoding.segment_boundary,
-        )
-        png = draw_matrices(heading, exploration.caption, [("", matrix)])
-        csv_text = _matrix_csv(values, _layer_names(exploration.layers), labels)
-        return Rendered(png, heading, "token.csv", csv_text)
-    if state.view == "heads":
-        columns = math.ceil(math.sqrt(exploration.heads))
-        panels = [weights[layer, h] for h in range(exploration.heads)]
-        names = [f"head {h + 1}" for h in range(exploration.heads)]
-        rows = [tuple(panels[i : i + columns]) for i in range(0, len(panels), columns)]
-        titles = [tuple(names[i : i + columns]) for i in range(0, len(names), columns)]
-        if len(rows[-1]) < columns:  # pad the last row so the grid stays rectangular
-            blank = np.zeros_like(panels[0])
-            rows[-1] += (blank,) * (columns - len(rows[-1]))
-            titles[-1] += ("",) * (columns - len(titles[-1]))
-        grid = Grid(tuple(rows), tuple(titles), tokens=labels, special=exploration.encoding.special)
-        png = draw_grid(heading, exploration.caption, grid, note=QUERY_KEY_NOTE)
-        return Rendered(png, heading, "heads.csv", _long_csv(exploration, range(layer, layer + 1)))
-    if state.view == "model":
-        grid = Grid(
-            tuple(
-                tuple(weights[layer_index, h] for h in range(exploration.heads))
-                for layer_index in range(exploration.layers)
-            ),
-            row_headers=_layer_names(exploration.layers),
-            col_headers=_head_names(exploration.heads),
-            shared_scale=False,
-        )
-        png = draw_grid(
-            heading,
-            exploration.caption,
-            grid,
-            target=64,
-            note="each thumbnail is scaled to its own maximum",
-        )
-        return Rendered(
-            png, heading, "model.csv", _long_csv(exploration, range(exploration.layers))
-        )
-    stats = head_stats(weights, np.asarray(exploration.encoding.special))
-    layer_names, head_names = _layer_names(exploration.layers), _head_names(exploration.heads)
-    blocks = [
+    if state.view == "head":
+        return weights[layer, state.head - 1], "attention weight"
+    if state.view == "mean":
+        return weights[layer].mean(axis=0), "attention weight (mean of heads)"
+    return rollout(weights, state.layer), "share of each input token (rollout)"
+
+
+def _heads_grid(exploration: Exploration, layer: int) -> Grid:
+    columns = math.ceil(math.sqrt(exploration.heads))
+    panels = [exploration.weights[layer, h] for h in range(exploration.heads)]
+    names = [f"head {h + 1}" for h in range(exploration.heads)]
+    rows = [tuple(panels[i : i + columns]) for i in range(0, len(panels), columns)]
+    titles = [tuple(names[i : i + columns]) for i in range(0, len(names), columns)]
+    if len(rows[-1]) < columns:  # pad the last row so the grid stays rectangular
+        blank = np.zeros_like(panels[0])
+        rows[-1] += (blank,) * (columns - len(rows[-1]))
+        titles[-1] += ("",) * (columns - len(titles[-1]))
+    return Grid(
+        tuple(rows), tuple(titles), tokens=exploration.labels, special=exploration.encoding.special
+    )
+
+
+def _summary_blocks(exploration: Exploration) -> list[tuple[str, Matrix]]:
+    stats = head_stats(exploration.weights, np.asarray(exploration.encoding.special))
+    layers, heads = _layer_names(exploration.layers), _head_names(exploration.heads)
+    return [
         (
             "entropy (bits): low = focused",
-            Matrix(
-                stats.entropy,
-                layer_names,
-                head_names,
-                "bits",
-                number_format="{:.1f}",
-                annotate=True,
-            ),
+            Matrix(stats.entropy, layers, heads, "bits", number_format="{:.1f}", annotate=True),
         ),
         (
             "share of attention on special tokens ([CLS], [SEP]…): high = sink",
-            Matrix(stats.special_share, layer_names, head_names, "share", vmax=1.0, annotate=True),
+            Matrix(stats.special_share, layers, heads, "share", vmax=1.0, annotate=True),
         ),
         (
             "share of attention on the previous token: high = previous-token head",
-            Matrix(stats.previous_share, layer_names, head_names, "share", vmax=1.0, annotate=True),
+            Matrix(stats.previous_share, layers, heads, "share", vmax=1.0, annotate=True),
         ),
     ]
-    png = draw_matrices(heading, exploration.caption, blocks, target=480)
-    return Rendered(png, heading, "summary.csv", _summary_csv(stats))
 
 
-def _summary_csv(stats) -> str:
+def render(exploration: Exploration, state: ViewState) -> Rendered:
+    """Draw the view `state` asks for."""
+    heading = title(exploration, state)
+    caption = exploration.caption
+    match state.view:
+        case "head" | "mean" | "rollout":
+            values, scale = _square_values(exploration, state)
+            square = _square(exploration, values, scale)
+            png = draw_matrices(heading, caption, [("", square)], note=QUERY_KEY_NOTE)
+        case "token":
+            matrix = Matrix(
+                token_profile(exploration.weights, state.token, state.head or None),
+                _layer_names(exploration.layers),
+                exploration.labels,
+                f"attention from token {state.token} to each token",
+                col_special=exploration.encoding.special,
+                col_boundary=exploration.encoding.segment_boundary,
+            )
+            png = draw_matrices(heading, caption, [("", matrix)])
+        case "heads":
+            grid = _heads_grid(exploration, state.layer - 1)
+            png = draw_grid(heading, caption, grid, note=QUERY_KEY_NOTE)
+        case "model":
+            grid = Grid(
+                tuple(
+                    tuple(exploration.weights[layer, h] for h in range(exploration.heads))
+                    for layer in range(exploration.layers)
+                ),
+                row_headers=_layer_names(exploration.layers),
+                col_headers=_head_names(exploration.heads),
+                shared_scale=False,
+            )
+            note = "each thumbnail is scaled to its own maximum"
+            png = draw_grid(heading, caption, grid, note=note, target=64)
+        case _:
+            png = draw_matrices(heading, caption, _summary_blocks(exploration), target=480)
+    return Rendered(png, heading)
+
+
+def _summary_csv(stats: HeadStats) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["layer", "head", "entropy_bits", "special_share", "previous_token_share"])
@@ -342,7 +330,26 @@ def _summary_csv(stats) -> str:
     return buffer.getvalue()
 
 
-def exports(exploration: Exploration, rendered: Rendered) -> tuple[tuple[Attachment, ...], str]:
+def table(exploration: Exploration, state: ViewState) -> tuple[str, str]:
+    """The data of the view `state` shows, as a CSV file name and text (for exports only)."""
+    labels = exploration.labels
+    match state.view:
+        case "head" | "mean" | "rollout":
+            values, _ = _square_values(exploration, state)
+            return f"{state.view}.csv", _matrix_csv(values, labels, labels)
+        case "token":
+            values = token_profile(exploration.weights, state.token, state.head or None)
+            return "token.csv", _matrix_csv(values, _layer_names(exploration.layers), labels)
+        case "heads":
+            return "heads.csv", _long_csv(exploration, range(state.layer - 1, state.layer))
+        case "model":
+            return "model.csv", _long_csv(exploration, range(exploration.layers))
+        case _:
+            stats = head_stats(exploration.weights, np.asarray(exploration.encoding.special))
+            return "summary.csv", _summary_csv(stats)
+
+
+def exports(exploration: Exploration, state: ViewState) -> tuple[tuple[Attachment, ...], str]:
     """The full attention tensor as `.npy` and the shown data as CSV, within Discord's upload
     limit; returns the attachments and a note when the CSV had to be left out."""
     buffer = io.BytesIO()
@@ -350,12 +357,12 @@ def exports(exploration: Exploration, rendered: Rendered) -> tuple[tuple[Attachm
     tensor = Attachment(
         "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
     )
-    table = rendered.csv_text.encode()
-    if len(tensor.data) + len(table) > EXPORT_LIMIT:
-        size = len(table) / 2**20
-        return (
-            (tensor,),
-            f"The {rendered.csv_name} ({size:.0f} MiB) is over Discord's upload "
-            "limit: the .npy holds the same numbers.",
+    name, text = table(exploration, state)
+    data = text.encode()
+    if len(tensor.data) + len(data) > EXPORT_LIMIT:
+        note = (
+            f"The {name} ({len(data) / 2**20:.0f} MiB) is over Discord's upload limit: "
+            "the .npy holds the same numbers."
         )
-    return (tensor, Attachment(rendered.csv_name, table, "the shown data")), ""
+        return (tensor,), note
+    return (tensor, Attachment(name, data, "the shown data")), ""

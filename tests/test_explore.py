@@ -22,6 +22,7 @@ from commands.explore import (
     render,
     step,
     switch_view,
+    table,
 )
 from commands.results import UserError
 
@@ -139,11 +140,14 @@ def test_find_token_errors(wanted, message):
 
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_every_view_renders_a_titled_png_with_its_data(view):
-    rendered = render(TOY, ViewState(view, 2, 1, 2))
+    state = ViewState(view, 2, 1, 2)
+    rendered = render(TOY, state)
     pixels = image.imread(io.BytesIO(rendered.png), format="png")
     assert pixels.shape[0] > 150 and pixels.shape[1] > 240
     assert rendered.title.startswith("toy · ")
-    rows = list(csv.reader(io.StringIO(rendered.csv_text)))
+    name, text = table(TOY, state)
+    assert name == f"{view}.csv"
+    rows = list(csv.reader(io.StringIO(text)))
     expected_rows = {
         "head": 1 + 5, "mean": 1 + 5, "rollout": 1 + 5, "token": 1 + 2,
         "heads": 1 + 3 * 25, "model": 1 + 2 * 3 * 25, "summary": 1 + 2 * 3,
@@ -161,8 +165,7 @@ def test_titles_name_model_view_layer_and_head():
 
 
 def test_head_csv_holds_the_shown_matrix():
-    rendered = render(TOY, ViewState("head", 2, 3, 0))
-    rows = list(csv.reader(io.StringIO(rendered.csv_text)))
+    rows = list(csv.reader(io.StringIO(table(TOY, ViewState("head", 2, 3, 0))[1])))
     assert rows[0] == ["", "[CLS]", "the", "cat", "##s", "[SEP]"]
     values = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
     np.testing.assert_allclose(values, TOY.weights[1, 2], atol=1e-6)
