@@ -67,24 +67,26 @@ def run_batch(
 
 @dataclass(eq=False)
 class _Queue:
-    """Requests for one model waiting for the next pass, and whether a pass is running."""
+    """Requests for one model waiting for the next pass, and how many passes are running."""
 
     loaded: LoadedModel
     attentions: bool
     items: list[tuple[Encoding, asyncio.Future[ForwardOutput]]] = field(default_factory=list)
-    running: bool = False
+    running: int = 0
     scheduled: bool = False
 
 
 class Batcher:
-    """Runs forward passes per model, batching the requests that arrive while a pass runs
-    or within `window_ms` of an idle model's first request. A lone request waits at most the
-    window; under load, batches fill by themselves. `max_batch=1` turns batching off."""
+    """Runs forward passes per model, at most `parallel` at once (one per worker thread),
+    batching the requests that arrive while they run or within `window_ms` of a free slot's
+    first request. A lone request waits at most the window; under load, batches fill by
+    themselves. `max_batch=1` turns batching off."""
 
-    def __init__(self, run: Runner, window_ms: int, max_batch: int) -> None:
+    def __init__(self, run: Runner, window_ms: int, max_batch: int, parallel: int = 1) -> None:
         self._run = run
         self._window = window_ms / 1000
         self._max = max_batch
+        self._parallel = parallel
         self._queues: dict[tuple[int, bool], _Queue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
@@ -102,20 +104,30 @@ class Batcher:
         queue = self._queues.setdefault(key, _Queue(loaded, attentions))
         future: asyncio.Future[ForwardOutput] = loop.create_future()
         queue.items.append((encoding, future))
-        if not queue.running and len(queue.items) >= self._max:
+        free = queue.running < self._parallel
+        if free and len(queue.items) >= self._max:
             self._start(key)  # a full batch does not wait for the window
-        elif not queue.running and not queue.scheduled:
+        elif free and not queue.scheduled:
             queue.scheduled = True
-            loop.call_later(self._window, self._start, key)
+            loop.call_later(self._window, self._on_timer, key)
         return await future
+
+    def _on_timer(self, key: tuple[int, bool]) -> None:
+        queue = self._queues[key]
+        queue.scheduled = False
+        self._start(key)
+        self._forget_if_idle(key, queue)
+
+    def _forget_if_idle(self, key: tuple[int, bool], queue: _Queue) -> None:
+        if not queue.items and not queue.running and not queue.scheduled:
+            del self._queues[key]
 
     def _start(self, key: tuple[int, bool]) -> None:
         queue = self._queues[key]
-        queue.scheduled = False
-        if queue.running or not queue.items:
+        if queue.running >= self._parallel or not queue.items:
             return
         batch, queue.items = queue.items[: self._max], queue.items[self._max :]
-        queue.running = True
+        queue.running += 1
         task = asyncio.ensure_future(self._execute(key, queue, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -135,8 +147,7 @@ class Batcher:
                 if not future.done():  # a waiter that timed out is gone
                     future.set_result(output)
         finally:
-            queue.running = False
-            if queue.items:  # what arrived during this pass goes next, at once
-                self._start(key)
-            else:
-                del self._queues[key]
+            queue.running -= 1
+            while queue.items and queue.running < self._parallel:
+                self._start(key)  # what arrived during this pass goes next, at once
+            self._forget_if_idle(key, queue)

@@ -53,7 +53,9 @@ class Runtime:
             self.run,
             memory_budget=settings.model_memory_mb * 2**20,
         )
-        self.batcher = Batcher(self.run, settings.batch_window_ms, settings.max_batch)
+        self.batcher = Batcher(
+            self.run, settings.batch_window_ms, settings.max_batch, parallel=settings.workers
+        )
         self.admission = Admission(settings.capacity)
         self.stats = CommandStats()
         self.gateway_latency: Callable[[], float | None] = lambda: None

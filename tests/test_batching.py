@@ -97,3 +97,23 @@ async def test_a_failing_batch_fails_each_request(runtime):
         *(batcher.forward(loaded, encoding, False) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(r, RuntimeError) for r in results)
+
+
+async def test_up_to_parallel_passes_run_at_once(runtime):
+    loaded = await runtime.registry.model("tiny")
+    active, most = 0, 0
+
+    async def counting(fn, *args):
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        try:
+            await asyncio.sleep(0.05)  # a pass that takes a while
+            return await runtime.run(fn, *args)
+        finally:
+            active -= 1
+
+    batcher = Batcher(counting, window_ms=0, max_batch=2, parallel=2)
+    encodings = [encode(loaded, f"text {i}", None, 32) for i in range(8)]
+    await asyncio.gather(*(batcher.forward(loaded, e, False) for e in encodings))
+    assert most == 2 and batcher.requests == 8 and batcher.batches == 4
