@@ -92,7 +92,7 @@ async def forward(
     encoding = await ctx.run(encode, loaded, text, None, loaded.max_tokens)
     ctx.record(tokens=len(encoding.input_ids))
     output = await ctx.forward(loaded, encoding, attentions)
-    result = summarise(output, encoding)
+    result = await ctx.run(summarise, output, encoding)
     header = (
         f"**{loaded.name}** · `model(**inputs"
         f"{', output_attentions=True' if attentions else ''})` on "
