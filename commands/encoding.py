@@ -59,16 +59,17 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
     """Tokenise `text` (and `text_pair`), truncating to at most `max_tokens` tokens."""
     tokenizer = loaded.tokenizer
     with loaded.lock:
-        full_length = len(tokenizer(text, text_pair, verbose=False)["input_ids"])
-        truncate = full_length > max_tokens
-        encoded = tokenizer(
-            text,
-            text_pair,
-            truncation=truncate,
-            max_length=max_tokens if truncate else None,
-            return_special_tokens_mask=True,
-            verbose=False,
-        )
+        encoded = tokenizer(text, text_pair, return_special_tokens_mask=True, verbose=False)
+        full_length = len(encoded["input_ids"])
+        if full_length > max_tokens:  # only then a second pass, truncating
+            encoded = tokenizer(
+                text,
+                text_pair,
+                truncation=True,
+                max_length=max_tokens,
+                return_special_tokens_mask=True,
+                verbose=False,
+            )
     ids = tuple(encoded["input_ids"])
     if len(ids) > max_tokens:
         raise UserError(
