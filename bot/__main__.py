@@ -37,7 +37,8 @@ def _stdin_lines() -> Iterator[str]:
 def _console(settings: Settings, lines: list[str]) -> int:
     from .console import run_console
 
-    return asyncio.run(run_console(settings, lines or _stdin_lines()))
+    interactive = not lines and sys.stdin.isatty()
+    return asyncio.run(run_console(settings, lines or _stdin_lines(), echo=not interactive))
 
 
 def main(argv: list[str] | None = None) -> int:

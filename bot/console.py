@@ -148,20 +148,22 @@ class Console:
             print(f"📎 saved {path}", file=self._out)
         return True
 
-    async def run_lines(self, lines: Iterable[str]) -> int:
-        """Run each non-blank line; the exit status is 1 if any failed."""
+    async def run_lines(self, lines: Iterable[str], echo: bool = True) -> int:
+        """Run each non-blank line (echoed first, unless the user just typed it); the exit
+        status is 1 if any failed."""
         failures = 0
         for line in lines:
             if line.strip() and not line.lstrip().startswith("#"):
-                print(f"> {line.strip()}", file=self._out)
+                if echo:
+                    print(f"> {line.strip()}", file=self._out)
                 failures += not await self.execute(line)
         return 1 if failures else 0
 
 
-async def run_console(settings: Settings, lines: Iterable[str]) -> int:
+async def run_console(settings: Settings, lines: Iterable[str], echo: bool = True) -> int:
     """Run command lines through a fresh runtime and close it afterwards."""
     runtime = Runtime(settings)
     try:
-        return await Console(runtime, settings.output_dir).run_lines(lines)
+        return await Console(runtime, settings.output_dir).run_lines(lines, echo)
     finally:
         runtime.close()
