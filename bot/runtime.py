@@ -9,7 +9,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -132,27 +132,24 @@ class Job:
         self.fields["model"] = resolved
         return resolved, config
 
-    async def _timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T:
+    async def _timed(self, stage: str, work: Awaitable[T]) -> T:
         started = time.perf_counter()
         try:
-            return await self._runtime.run(fn, *args)
+            return await work
         finally:
             setattr(self, stage, getattr(self, stage) + time.perf_counter() - started)
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        return await self._timed("compute_s", fn, *args)
+        return await self._timed("compute_s", self._runtime.run(fn, *args))
 
     async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
-        return await self._timed("render_s", fn, *args)
+        return await self._timed("render_s", self._runtime.run(fn, *args))
 
     async def forward(
         self, loaded: LoadedModel, encoding: Encoding, attentions: bool
     ) -> ForwardOutput:
-        started = time.perf_counter()
-        try:
-            return await self._runtime.batcher.forward(loaded, encoding, attentions)
-        finally:
-            self.compute_s += time.perf_counter() - started
+        forwarded = self._runtime.batcher.forward(loaded, encoding, attentions)
+        return await self._timed("compute_s", forwarded)
 
     def record(self, **fields: Any) -> None:
         self.fields.update(fields)
