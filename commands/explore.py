@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from dataclasses import dataclass, replace
@@ -61,8 +62,9 @@ class Exploration:
     def tokens(self) -> int:
         return int(self.weights.shape[2])
 
-    @property
+    @functools.cached_property
     def labels(self) -> tuple[str, ...]:
+        """Token labels, worked out once: every press of a button draws from them."""
         return tuple(display_token(t, i) for i, t in enumerate(self.encoding.tokens))
 
 
