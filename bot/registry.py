@@ -107,6 +107,7 @@ class ModelRegistry:
         self._load_lock = asyncio.Lock()
         self._holds: Counter[str] = Counter()
         self._configs: dict[str, Any] = {}
+        self._parameters: dict[str, int | None] = {}
 
     def resolve(self, name: str | None) -> ModelSpec:
         """The spec for `name` (None or blank: the default); unknown names list the allowed."""
@@ -154,8 +155,10 @@ class ModelRegistry:
             self._evict()
 
     async def _check_fits(self, spec: ModelSpec) -> None:
-        _, config = await self.config(spec.name)
-        parameters = await self._run(parameter_count, config)
+        if spec.name not in self._parameters:  # a model evicted and loaded again is not recounted
+            _, config = await self.config(spec.name)
+            self._parameters[spec.name] = await self._run(parameter_count, config)
+        parameters = self._parameters[spec.name]
         if parameters is not None and parameters * 4 > self._budget:
             raise UserError(
                 f"The model **{spec.name}** needs about {size(parameters * 4)}, more than this "
