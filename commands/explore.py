@@ -253,7 +253,11 @@ def _heads_grid(exploration: Exploration, layer: int) -> Grid:
         rows[-1] += (blank,) * (columns - len(rows[-1]))
         titles[-1] += ("",) * (columns - len(titles[-1]))
     return Grid(
-        tuple(rows), tuple(titles), tokens=exploration.labels, special=exploration.encoding.special
+        tuple(rows),
+        tuple(titles),
+        tokens=exploration.labels,
+        special=exploration.encoding.special,
+        boundary=exploration.encoding.segment_boundary,
     )
 
 

@@ -191,6 +191,11 @@ class Grid:
     shared_scale: bool = True
     tokens: tuple[str, ...] = ()
     special: tuple[bool, ...] = ()
+    boundary: int | None = None  # first token of a pair's second segment
+
+
+# Up to this many tokens, grid cells grow so the outer panels keep legible token labels.
+LABELLED_GRID_TOKENS = 24
 
 
 def draw_grid(title: str, subtitle: str, grid: Grid, note: str = "", target: int = 190) -> bytes:
@@ -199,6 +204,8 @@ def draw_grid(title: str, subtitle: str, grid: Grid, note: str = "", target: int
     count = grid.panels[0][0].shape[0]
     rows, cols = len(grid.panels), len(grid.panels[0])
     cell = _clamp(target / count, 1, 16)
+    if grid.tokens and count <= LABELLED_GRID_TOKENS:
+        cell = max(cell, 10)
     side = cell * count
     gap = 10
     label_size = min(cell - 1, 12)
@@ -233,6 +240,10 @@ def draw_grid(title: str, subtitle: str, grid: Grid, note: str = "", target: int
                 canvas.text((x, y - 3), grid.titles[r][c], 12, anchor="ld", fill=MUTED)
             panel_max = vmax if grid.shared_scale else max(float(panel.max()), 1e-6)
             canvas.paste(cells(panel, panel_max, cell), (x, y))
+            if grid.boundary is not None:
+                edge = grid.boundary * cell
+                canvas.dashed((x + edge, y), (x + edge, y + side))
+                canvas.dashed((x, y + edge), (x + side, y + edge))
             if show_tokens and c == 0:
                 for index, token in enumerate(grid.tokens):
                     centre = y + (index + 0.5) * cell
