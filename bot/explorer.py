@@ -21,7 +21,7 @@ import discord
 from commands.attention import Session, caption, view_reply
 from commands.explore import VIEWS, enabled, step, switch_view
 
-from .replies import NO_MENTIONS, answer_error, to_files
+from .replies import NO_MENTIONS, Acknowledgement, answer_error, update_message
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -151,14 +151,15 @@ class Explorer:
         action: str | None = None,
         view: str | None = None,
     ) -> None:
-        """Acknowledge at once, then edit the shared message to the new state."""
+        """Edit the shared message to the new state (acknowledging first if that is slow)."""
         entry = self._entries.get(key)
         if entry is None:
             await interaction.response.send_message(
                 EXPIRED, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
-        await interaction.response.defer()
+        delay = self._runtime.settings.defer_after_ms / 1000
+        acknowledgement = Acknowledgement(interaction, delay, thinking=False)
         try:
             async with entry.lock:  # presses on one message apply in order
                 state = entry.session.state
@@ -169,16 +170,13 @@ class Explorer:
                     state = step(state, action, exploration)
                 session = Session(exploration, state)
                 reply = await self._runtime.run(view_reply, session)
-                await interaction.edit_original_response(
-                    content=reply.content,
-                    attachments=to_files(reply),
-                    view=controls(key, session),
-                    allowed_mentions=NO_MENTIONS,
-                )
+                await acknowledgement.ready(reply)
+                await update_message(interaction, reply, controls(key, session))
                 entry.session, entry.interaction = session, interaction
                 entry.last_used = time.monotonic()
                 self._entries.move_to_end(key)
         except Exception as error:
+            await acknowledgement.abandon()
             await answer_error(interaction, error)
 
     async def retire_idle(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import secrets
@@ -23,16 +24,74 @@ def to_files(reply: Reply) -> list[discord.File]:
     ]
 
 
-async def send_followup(
+# A reply uploading more than this is never a first response: on a slow link its upload could
+# outlast Discord's 3 s acknowledgement deadline, so the interaction is deferred first.
+DIRECT_UPLOAD_LIMIT = 2**20
+
+
+class Acknowledgement:
+    """Defers an interaction once `delay` seconds pass without a reply, so that a quick reply
+    is the response itself (one message, one request) and a slow one shows "thinking…" in
+    time. `thinking=False` defers a component press silently instead."""
+
+    def __init__(self, interaction: discord.Interaction, delay: float, *, thinking: bool) -> None:
+        self._interaction = interaction
+        self._thinking = thinking
+        self._deferring: asyncio.Task[object] | None = None
+        self._timer = asyncio.get_running_loop().call_later(delay, self._defer)
+
+    def _defer(self) -> None:
+        self._deferring = asyncio.ensure_future(
+            self._interaction.response.defer(thinking=self._thinking)
+        )
+
+    async def ready(self, reply: Reply) -> None:
+        """The reply is ready: stop the timer, defer if its files are large, and wait for a
+        deferral in flight (its failure is raised)."""
+        self._timer.cancel()
+        uploads = sum(len(attachment.data) for attachment in reply.attachments)
+        if self._deferring is None and uploads > DIRECT_UPLOAD_LIMIT:
+            self._defer()
+        if self._deferring is not None:
+            await self._deferring
+
+    async def abandon(self) -> None:
+        """No reply is coming: stop the timer and let a deferral in flight land, so the error
+        path knows whether the interaction was acknowledged."""
+        self._timer.cancel()
+        if self._deferring is not None:
+            await asyncio.gather(self._deferring, return_exceptions=True)
+
+
+async def send_reply(
     interaction: discord.Interaction, reply: Reply, view: discord.ui.View | None = None
 ) -> None:
-    """Answer a deferred interaction with the reply, never pinging anyone."""
-    await interaction.followup.send(
-        reply.content,
-        files=to_files(reply),
-        allowed_mentions=NO_MENTIONS,
-        **({"view": view} if view is not None else {}),
-    )
+    """Answer with the reply, never pinging anyone: as the interaction's response, or as a
+    followup once it has been deferred."""
+    options: dict = {"files": to_files(reply), "allowed_mentions": NO_MENTIONS}
+    if view is not None:
+        options["view"] = view
+    if interaction.response.is_done():
+        await interaction.followup.send(reply.content, **options)
+    else:
+        await interaction.response.send_message(reply.content, **options)
+
+
+async def update_message(
+    interaction: discord.Interaction, reply: Reply, view: discord.ui.View
+) -> None:
+    """Show the reply in place of the message whose control was used: as the press's
+    response, or by editing that message once the press has been deferred."""
+    options: dict = {
+        "content": reply.content,
+        "attachments": to_files(reply),
+        "view": view,
+        "allowed_mentions": NO_MENTIONS,
+    }
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**options)
+    else:
+        await interaction.response.edit_message(**options)
 
 
 def unwrap(error: Exception) -> Exception:

@@ -55,6 +55,7 @@ class Settings:
     preload_default_model: bool
     shutdown_grace_seconds: int
     exploration_idle_seconds: int
+    defer_after_ms: int
     output_dir: Path
 
     @property
@@ -204,5 +205,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
         # Discord interaction tokens expire after 15 minutes; controls must close before.
         exploration_idle_seconds=_number(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
+        defer_after_ms=_number(env, "DEFER_AFTER_MS", 1000, 0, 2000),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
     )

@@ -18,7 +18,7 @@ from commands.handlers import HANDLERS
 from commands.results import UserError
 
 from .explorer import Explorer, controls
-from .replies import answer_error, send_followup
+from .replies import Acknowledgement, answer_error, send_reply
 from .runtime import Job, Runtime
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,18 @@ async def respond(
     command: str,
     **arguments: Any,
 ) -> None:
-    """Acknowledge within Discord's 3 seconds while the work starts, wait for a slot in the
-    bounded queue (model work only), run the handler with a time limit, and answer with a
-    followup (with stepping controls for an exploration). Logs one line whatever happens."""
+    """Wait for a slot in the bounded queue (model work only), run the handler with a time
+    limit, and answer (with stepping controls for an exploration): in one message when the
+    reply is ready within DEFER_AFTER_MS, else after a "thinking…" acknowledgement sent in
+    Discord's 3 seconds. Logs one line whatever happens."""
     started = time.perf_counter()
-    # The acknowledgement's round trip overlaps the work instead of preceding it.
-    acknowledged = asyncio.create_task(interaction.response.defer(thinking=True))
+    acknowledgement = Acknowledgement(
+        interaction, runtime.settings.defer_after_ms / 1000, thinking=True
+    )
     job, outcome, queue_wait = Job(runtime), "ok", 0.0
     limit = runtime.settings.capacity.timeout_seconds
     try:
+        # The slot is held until the answer is sent, so a shutdown drain waits for it.
         async with contextlib.AsyncExitStack() as stack:
             if command not in UNQUEUED:
                 ticket = await stack.enter_async_context(runtime.admission.job(interaction.user.id))
@@ -82,16 +85,16 @@ async def respond(
                     f"This took longer than {limit:g} s and was stopped. "
                     "Try a shorter text or a smaller model."
                 ) from None
-            await acknowledged
+            await acknowledgement.ready(reply)
             if reply.session is not None:
                 key = explorer.new_key()
-                await send_followup(interaction, reply, controls(key, reply.session))
+                await send_reply(interaction, reply, controls(key, reply.session))
                 explorer.keep(key, reply.session, interaction)
             else:
-                await send_followup(interaction, reply)
+                await send_reply(interaction, reply)
     except Exception as error:
         outcome = type(error).__name__
-        await asyncio.gather(acknowledged, return_exceptions=True)  # the error path needs it
+        await acknowledgement.abandon()
         raise
     finally:
         job.close()

@@ -617,6 +617,8 @@ class FakeDiscord:
         }
         if kind in (4, 5, 7):
             message = self._message(interaction, data, record.files)
+            if kind == 7:  # the message the control is on, updated in place
+                message["id"] = interaction.payload["message"]["id"]
             record.response = message
             response["interaction"]["response_message_id"] = message["id"]
             response["resource"] = {"type": kind, "message": message}

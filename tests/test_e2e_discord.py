@@ -78,8 +78,9 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
 async def test_tokenize_end_to_end(fake, bot):
     interaction = await fake.slash("tokenize", text="I am studying NLP.")
     answer = await interaction.answer()
-    assert interaction.callbacks[0].json["type"] == 5  # deferred: "Model Explorer is thinking…"
-    assert interaction.acknowledged_after < 3.0
+    (callback,) = interaction.callbacks  # ready at once: the answer is the response itself
+    assert callback.json["type"] == 4 and interaction.followups == []
+    assert interaction.acknowledged_after < 1.0
     content = message_data(answer)["content"]
     assert "18 characters → 8 tokens" in content
     assert "[CLS]*" in content and "##p" in content
@@ -194,12 +195,11 @@ async def test_thirty_at_once_are_acknowledged_in_time_and_answered(fake, bot):
     assert late < 0.5, f"heartbeat {late:.3f}s late: the event loop was blocked"
 
 
-async def test_rate_limited_followup_is_waited_out(fake, bot):
-    fake.faults.append(Fault("POST", r"^/webhooks/", 429, retry_after=0.4))
+async def test_rate_limited_answer_is_waited_out(fake, bot):
+    fake.faults.append(Fault("POST", r"^/interactions/", 429, retry_after=0.4))
     interaction = await fake.slash("tokenize", text="rate limited", model="tiny")
     answer = await interaction.answer()
-    statuses = [record.status for record in interaction.followups]
-    assert statuses == [200]
+    assert [record.status for record in interaction.callbacks] == [200]
     rejected = [r for r in fake.requests if r.status == 429 and interaction.token in r.path]
     assert len(rejected) == 1
     assert answer.at - rejected[0].at >= 0.4
@@ -207,7 +207,7 @@ async def test_rate_limited_followup_is_waited_out(fake, bot):
 
 
 async def test_server_error_and_slow_response_are_retried(fake, bot):
-    fake.faults.append(Fault("POST", r"^/webhooks/", 500))
+    fake.faults.append(Fault("POST", r"^/interactions/", 500))
     fake.faults.append(Fault("POST", r"^/interactions/", 200, delay=1.0))
     interaction = await fake.slash("tokenize", text="flaky", model="tiny")
     answer = await interaction.answer(timeout=30)
@@ -279,9 +279,16 @@ async def explore(fake, **options) -> tuple[object, dict]:
 async def press(fake, message: dict, action: str, values=None):
     """Press a control as a user would; returns the interaction and the edited message."""
     interaction = await fake.press(message, components(message)[action]["custom_id"], values)
-    await interaction.wait(lambda i: bool(i.edits) or bool(i.followups) or any(
-        c.json.get("type") == 4 for c in i.callbacks))  # fmt: skip
-    return interaction, (interaction.edits[-1].response if interaction.edits else None)
+    await interaction.wait(lambda i: bool(i.answers()))
+    return interaction, updated(interaction)
+
+
+def updated(interaction) -> dict | None:
+    """The message as a press left it: updated by the press's response, or edited after it."""
+    if interaction.edits:
+        return interaction.edits[-1].response
+    updates = [c for c in interaction.callbacks if c.json.get("type") == 7 and c.status < 300]
+    return updates[-1].response if updates else None
 
 
 async def test_attention_reply_carries_view_menu_and_stepping_buttons(fake, bot):
@@ -299,11 +306,12 @@ async def test_attention_reply_carries_view_menu_and_stepping_buttons(fake, bot)
 async def test_buttons_step_the_same_message_in_place(fake, bot):
     _, message = await explore(fake, text="I am studying NLP.", layer=2)
     interaction, edited = await press(fake, message, "layer+")
-    assert interaction.callbacks[0].json == {"type": 6}  # acknowledged as a deferred update
-    assert interaction.acknowledged_after < 3.0
-    assert interaction.followups == []  # no new message: the shared one is edited
+    (callback,) = interaction.callbacks  # drawn at once: the press's response is the update
+    assert callback.json["type"] == 7 and interaction.acknowledged_after < 1.0
+    assert interaction.followups == [] and interaction.edits == []  # no new message
+    assert edited["id"] == message["id"]
     assert edited["content"].startswith("**minilm · layer 3/6 · mean of 12 heads**")
-    ((filename, data),) = interaction.edits[-1].files.values()
+    ((filename, data),) = callback.files.values()
     assert filename == "attention.png" and png_size(data)[0] > 300
     _, edited = await press(fake, edited, "head+")
     assert edited["content"].startswith("**minilm · layer 3/6 · head 1/12**")
@@ -331,19 +339,28 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
     fired = await asyncio.gather(*busy, *presses)
     pressed = fired[8:]
     for interaction in pressed:
-        await interaction.wait(lambda i: bool(i.edits))
+        await interaction.wait(lambda i: bool(i.answers()))
         assert interaction.acknowledged_after < 3.0
-    layers = sorted(i.edits[-1].response["content"].split(" · ")[1] for i in pressed)
+    layers = sorted(updated(i)["content"].split(" · ")[1] for i in pressed)
     assert layers == ["layer 2/6", "layer 3/6", "layer 4/6", "layer 5/6"]  # applied in turn
     await asyncio.gather(*(i.answer(timeout=120) for i in fired[:8]))
 
 
-async def test_idle_controls_close_and_old_buttons_expire_after_a_restart(tmp_path, tiny_dir):
-    async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}",
+async def test_deferred_answers_and_presses_then_idle_close_and_expiry_after_restart(
+    tmp_path, tiny_dir
+):
+    async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}", DEFER_AFTER_MS="0",
                          EXPLORATION_IDLE_SECONDS="2") as (server, first):  # fmt: skip
+        # Acknowledging at once: "thinking…" then a followup; a press: a silent deferral,
+        # then the shared message edited in place.
         interaction, message = await explore(server, text="hello world", model="tiny")
-        await interaction.wait(lambda i: bool(i.edits), timeout=30)
-        closed = interaction.edits[-1].response
+        assert [c.json["type"] for c in interaction.callbacks] == [5]
+        assert len(interaction.followups) == 1
+        pressed, edited = await press(server, message, "layer-")
+        assert [c.json["type"] for c in pressed.callbacks] == [6]
+        assert edited["content"].startswith("**tiny · layer 1/2 · mean of 4 heads**")
+        await pressed.wait(lambda i: len(i.edits) == 2, timeout=30)
+        closed = pressed.edits[-1].response
         assert "Controls closed after 2 s without use" in closed["content"]
         assert all(c.get("disabled") for c in components(closed).values())
         assert await first.terminate() == 0

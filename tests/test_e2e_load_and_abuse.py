@@ -134,10 +134,17 @@ async def test_a_command_over_its_time_limit_is_stopped_and_reported(tmp_path, t
 
 
 async def test_sigterm_finishes_running_work_and_refuses_new(tmp_path, tiny_dir):
-    settings = {"PRELOAD_DEFAULT_MODEL": "false", "USER_COOLDOWN_SECONDS": "0"}
+    settings = {
+        "PRELOAD_DEFAULT_MODEL": "false",
+        "USER_COOLDOWN_SECONDS": "0",
+        "DEFER_AFTER_MS": "200",
+    }
     async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **settings) as (server, bot):
         running = await server.slash("tokenize", text="cold start during shutdown", model="tiny")
         await running.wait(lambda i: bool(i.callbacks))
+        # A cold load outlasts DEFER_AFTER_MS: "thinking…" first, the answer follows up.
+        assert running.callbacks[0].json == {"type": 5}
+        assert 0.2 <= running.acknowledged_after < 3.0
         await asyncio.sleep(0.3)
         bot.process.send_signal(15)
         await asyncio.sleep(0.3)
@@ -147,6 +154,7 @@ async def test_sigterm_finishes_running_work_and_refuses_new(tmp_path, tiny_dir)
         )
         finished = await running.answer(timeout=30)
         assert content(finished).startswith("**tiny** · 26 characters")
+        assert running.followups == [finished]
         assert await bot.terminate(timeout=30) == 0
         log = bot.log()
         assert "shutting down: finishing 1 running command(s)" in log

@@ -84,7 +84,8 @@ def test_env_example_names_every_setting():
                 "MAX_LOADED_MODELS", "CONSOLE_OUTPUT_DIR", "MODEL_MEMORY_MB", "MODELS_DIR",
                 "MAX_ACTIVE_JOBS", "QUEUE_SIZE", "USER_MAX_JOBS", "USER_COOLDOWN_SECONDS",
                 "JOB_TIMEOUT_SECONDS", "BATCH_WINDOW_MS", "MAX_BATCH", "PRELOAD_DEFAULT_MODEL",
-                "SHUTDOWN_GRACE_SECONDS", "EXPLORATION_IDLE_SECONDS"):  # fmt: skip
+                "SHUTDOWN_GRACE_SECONDS", "EXPLORATION_IDLE_SECONDS",
+                "DEFER_AFTER_MS"):  # fmt: skip
         assert key in keys
 
 
@@ -105,6 +106,8 @@ def test_models_dir_confines_local_sources(tmp_path):
         ({"JOB_TIMEOUT_SECONDS": "0"}, "JOB_TIMEOUT_SECONDS must be between"),
         ({"PRELOAD_DEFAULT_MODEL": "perhaps"}, "PRELOAD_DEFAULT_MODEL must be true or false"),
         ({"EXPLORATION_IDLE_SECONDS": "900"}, "EXPLORATION_IDLE_SECONDS must be between 1 and 840"),
+        # Past 2 s, a deferral could miss Discord's 3 s acknowledgement deadline.
+        ({"DEFER_AFTER_MS": "2500"}, "DEFER_AFTER_MS must be between 0 and 2000"),
     ],
 )
 def test_load_and_timing_settings_are_checked(env, message):
