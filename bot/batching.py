@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from commands.context import ForwardOutput, LoadedModel
-from commands.encoding import Encoding
+from commands.context import ForwardOutput, ForwardRequest, LoadedModel
+from commands.encoding import Encoding, encode
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,42 @@ def run_batch(
     return split_outputs(outputs, lengths)
 
 
+Finish = Callable[[Encoding, ForwardOutput], Any]
+# What one request of a pass came to: its finished result, or the error that stopped it.
+Outcome = tuple[Any, Exception | None]
+
+
+def serve_batch(
+    loaded: LoadedModel, attentions: bool, requests: list[tuple[ForwardRequest, Finish]]
+) -> list[Outcome]:
+    """Tokenise each request, run one pass over those that tokenised, and finish each with its
+    own output, all on one worker; one request's bad input fails that request alone."""
+    outcomes: list[Outcome] = [(None, None)] * len(requests)
+    encoded: list[tuple[int, Encoding]] = []
+    for index, (request, _) in enumerate(requests):
+        try:
+            encoding = encode(loaded, request.text, request.text_pair, request.max_tokens)
+        except Exception as error:
+            outcomes[index] = (None, error)
+        else:
+            encoded.append((index, encoding))
+    if encoded:
+        outputs = run_batch(loaded, [encoding for _, encoding in encoded], attentions)
+        for (index, encoding), output in zip(encoded, outputs, strict=True):
+            try:
+                outcomes[index] = (requests[index][1](encoding, output), None)
+            except Exception as error:
+                outcomes[index] = (None, error)
+    return outcomes
+
+
 @dataclass(eq=False)
 class _Queue:
     """Requests for one model waiting for the next pass, and how many passes are running."""
 
     loaded: LoadedModel
     attentions: bool
-    items: list[tuple[Encoding, asyncio.Future[ForwardOutput]]] = field(default_factory=list)
+    items: list[tuple[ForwardRequest, Finish, asyncio.Future[Any]]] = field(default_factory=list)
     running: int = 0
     scheduled: bool = False
 
@@ -92,18 +121,22 @@ class Batcher:
         self.batches = 0
         self.requests = 0
 
-    async def forward(
-        self, loaded: LoadedModel, encoding: Encoding, attentions: bool
-    ) -> ForwardOutput:
+    async def forward(self, loaded: LoadedModel, request: ForwardRequest, finish: Finish) -> Any:
+        """`finish(encoding, output)` for the request, from a pass shared with others."""
         if self._max <= 1:
             self.batches += 1
             self.requests += 1
-            return (await self._run(run_batch, loaded, [encoding], attentions))[0]
+            [(result, error)] = await self._run(
+                serve_batch, loaded, request.attentions, [(request, finish)]
+            )
+            if error is not None:
+                raise error
+            return result
         loop = asyncio.get_running_loop()
-        key = (id(loaded), attentions)
-        queue = self._queues.setdefault(key, _Queue(loaded, attentions))
-        future: asyncio.Future[ForwardOutput] = loop.create_future()
-        queue.items.append((encoding, future))
+        key = (id(loaded), request.attentions)
+        queue = self._queues.setdefault(key, _Queue(loaded, request.attentions))
+        future: asyncio.Future[Any] = loop.create_future()
+        queue.items.append((request, finish, future))
         free = queue.running < self._parallel
         if free and len(queue.items) >= self._max:
             self._start(key)  # a full batch does not wait for the window
@@ -133,19 +166,21 @@ class Batcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, key: tuple[int, bool], queue: _Queue, batch: list) -> None:
-        encodings = [encoding for encoding, _ in batch]
+        requests = [(request, finish) for request, finish, _ in batch]
         self.batches += 1
-        self.requests += len(encodings)
+        self.requests += len(requests)
         try:
-            outputs = await self._run(run_batch, queue.loaded, encodings, queue.attentions)
+            outcomes = await self._run(serve_batch, queue.loaded, queue.attentions, requests)
         except Exception as error:  # every waiter sees the failure
-            for _, future in batch:
-                if not future.done():
+            outcomes = [(None, error)] * len(batch)
+        try:
+            for (_, _, future), (result, error) in zip(batch, outcomes, strict=True):
+                if future.done():  # a waiter that timed out is gone
+                    continue
+                if error is not None:
                     future.set_exception(error)
-        else:
-            for (_, future), output in zip(batch, outputs, strict=True):
-                if not future.done():  # a waiter that timed out is gone
-                    future.set_result(output)
+                else:
+                    future.set_result(result)
         finally:
             queue.running -= 1
             while queue.items and queue.running < self._parallel:

@@ -13,7 +13,14 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from commands.context import Catalog, ForwardOutput, Limits, LoadedModel, Snapshot
+from commands.context import (
+    Catalog,
+    ForwardOutput,
+    ForwardRequest,
+    Limits,
+    LoadedModel,
+    Snapshot,
+)
 from commands.encoding import Encoding
 
 from .admission import Admission
@@ -146,9 +153,12 @@ class Job:
         return await self._timed("render_s", self._runtime.run(fn, *args))
 
     async def forward(
-        self, loaded: LoadedModel, encoding: Encoding, attentions: bool
-    ) -> ForwardOutput:
-        forwarded = self._runtime.batcher.forward(loaded, encoding, attentions)
+        self,
+        loaded: LoadedModel,
+        request: ForwardRequest,
+        finish: Callable[[Encoding, ForwardOutput], T],
+    ) -> T:
+        forwarded = self._runtime.batcher.forward(loaded, request, finish)
         return await self._timed("compute_s", forwarded)
 
     def record(self, **fields: Any) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from commands.context import Context, ForwardOutput
-from commands.encoding import Encoding, check_text, encode
+from commands.context import Context, ForwardOutput, ForwardRequest
+from commands.encoding import Encoding, check_text
 from commands.explore import (
     Exploration,
     ViewState,
@@ -101,9 +102,9 @@ async def attention(
         config.num_hidden_layers, config.num_attention_heads, layer, head
     )
     max_tokens = min(loaded.max_tokens, ctx.limits.max_heatmap_tokens)
-    encoding = await ctx.run(encode, loaded, text, text_pair, max_tokens)
-    ctx.record(tokens=len(encoding.input_ids))
-    output = await ctx.forward(loaded, encoding, True)
-    exploration = exploration_for(loaded.name, text, text_pair, encoding, output)
-    state = initial_state(view, layer, head, find_token(encoding, token))
+    request = ForwardRequest(text, text_pair, max_tokens, attentions=True)
+    explore = functools.partial(exploration_for, loaded.name, text, text_pair)
+    exploration = await ctx.forward(loaded, request, explore)
+    ctx.record(tokens=len(exploration.encoding.input_ids))
+    state = initial_state(view, layer, head, find_token(exploration.encoding, token))
     return await ctx.render(view_reply, Session(exploration, state), export)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from commands.encoding import Encoding
 
 T = TypeVar("T")
 
@@ -102,6 +105,17 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class ForwardRequest:
+    """One input for `model(**inputs)`: a text (or pair), tokenised on the worker and capped
+    at `max_tokens`, run with or without attention weights."""
+
+    text: str
+    text_pair: str | None
+    max_tokens: int
+    attentions: bool
+
+
+@dataclass(frozen=True)
 class ForwardOutput:
     """One input's share of `model(**inputs)`: the output class name and its fields."""
 
@@ -131,8 +145,14 @@ class Context(Protocol):
         """Run drawing work off the event loop (timed apart from computing)."""
         ...
 
-    async def forward(self, loaded: LoadedModel, encoding: Any, attentions: bool) -> ForwardOutput:
-        """`model(**inputs)` for one encoded input, batched with concurrent requests."""
+    async def forward(
+        self,
+        loaded: LoadedModel,
+        request: ForwardRequest,
+        finish: Callable[[Encoding, ForwardOutput], T],
+    ) -> T:
+        """Tokenise the request and run `model(**inputs)`, batched with concurrent requests,
+        then `finish(encoding, output)`, all in one trip to a worker."""
         ...
 
     def record(self, **fields: Any) -> None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from commands.context import Context, ForwardOutput
-from commands.encoding import Encoding, check_text, encode
+from commands.context import Context, ForwardOutput, ForwardRequest
+from commands.encoding import Encoding, check_text
 from commands.results import Reply, reply_with_overflow
 from commands.text import in_code, plural
 
@@ -58,7 +58,7 @@ class ForwardResult:
     encoding: Encoding
 
 
-def summarise(output: ForwardOutput, encoding: Encoding) -> ForwardResult:
+def summarise(encoding: Encoding, output: ForwardOutput) -> ForwardResult:
     """Each output field, and the per-token L2 norm of `last_hidden_state`."""
     fields = tuple(summarise_field(name, value) for name, value in output.fields.items())
     hidden = output.fields.get("last_hidden_state")
@@ -89,10 +89,9 @@ async def forward(
     """Run the model on text and show what it returns."""
     check_text(text, ctx.limits.max_input_chars)
     loaded = await ctx.model(model)
-    encoding = await ctx.run(encode, loaded, text, None, loaded.max_tokens)
-    ctx.record(tokens=len(encoding.input_ids))
-    output = await ctx.forward(loaded, encoding, attentions)
-    result = await ctx.run(summarise, output, encoding)
+    request = ForwardRequest(text, None, loaded.max_tokens, attentions)
+    result = await ctx.forward(loaded, request, summarise)
+    ctx.record(tokens=len(result.encoding.input_ids))
     header = (
         f"**{loaded.name}** · `model(**inputs"
         f"{', output_attentions=True' if attentions else ''})` on "

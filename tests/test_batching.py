@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from bot.batching import Batcher, run_batch
+from commands.context import ForwardRequest
 from commands.encoding import encode
+from commands.results import UserError
 
 TEXTS = [
     ("I am studying NLP.", None),
@@ -47,13 +49,22 @@ async def test_batched_results_equal_unbatched(runtime, name):
             torch.testing.assert_close(mine, reference, atol=1e-6, rtol=1e-5)
 
 
+def request(text: str, max_tokens: int = 64, attentions: bool = False) -> ForwardRequest:
+    return ForwardRequest(text, None, max_tokens, attentions)
+
+
+def both(encoding, output):
+    return encoding, output
+
+
 async def test_concurrent_requests_share_one_forward_pass(runtime):
     loaded = await runtime.registry.model("minilm")
     batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
-    encodings = [encode(loaded, f"request number {i}", None, 64) for i in range(6)]
-    outputs = await asyncio.gather(*(batcher.forward(loaded, e, False) for e in encodings))
+    texts = [f"request number {i}" for i in range(6)]
+    results = await asyncio.gather(*(batcher.forward(loaded, request(t), both) for t in texts))
     assert (batcher.batches, batcher.requests) == (1, 6)
-    for encoding, output in zip(encodings, outputs, strict=True):
+    for text, (encoding, output) in zip(texts, results, strict=True):
+        assert encoding == encode(loaded, text, None, 64)  # tokenised on the worker, as alone
         alone = single(loaded, encoding, False)
         np.testing.assert_allclose(
             output.fields["last_hidden_state"].numpy(),
@@ -62,26 +73,50 @@ async def test_concurrent_requests_share_one_forward_pass(runtime):
         )
 
 
+async def test_one_requests_bad_input_fails_it_alone(runtime):
+    loaded = await runtime.registry.model("minilm")
+    batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
+
+    def shout(encoding, output):
+        if "boom" in encoding.tokens:
+            raise UserError("finishing failed for this request")
+        return encoding.tokens
+
+    results = await asyncio.gather(
+        batcher.forward(loaded, request("hello world"), shout),
+        batcher.forward(loaded, request("hello world", max_tokens=1), shout),
+        batcher.forward(loaded, request("boom"), shout),
+        batcher.forward(loaded, request("a good one"), shout),
+        return_exceptions=True,
+    )
+    assert (batcher.batches, batcher.requests) == (1, 4)
+    assert results[0] == ("[CLS]", "hello", "world", "[SEP]")
+    assert isinstance(results[1], UserError) and "accepts 1" in str(results[1])
+    assert isinstance(results[2], UserError) and "finishing failed" in str(results[2])
+    assert results[3] == ("[CLS]", "a", "good", "one", "[SEP]")
+
+
 async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
     loaded = await runtime.registry.model("tiny")
-    encodings = [encode(loaded, "hello world", None, 32) for _ in range(5)]
     capped = Batcher(runtime.run, window_ms=1000, max_batch=2)
     started = asyncio.get_running_loop().time()
-    await asyncio.gather(*(capped.forward(loaded, e, False) for e in encodings[:4]))
+    await asyncio.gather(*(capped.forward(loaded, request("hello world"), both) for _ in range(4)))
     assert asyncio.get_running_loop().time() - started < 0.9  # full batches did not wait
     assert (capped.batches, capped.requests) == (2, 4)
     off = Batcher(runtime.run, window_ms=0, max_batch=1)
-    await asyncio.gather(*(off.forward(loaded, e, False) for e in encodings))
+    await asyncio.gather(*(off.forward(loaded, request("hello world"), both) for _ in range(5)))
     assert (off.batches, off.requests) == (5, 5)
+    with pytest.raises(UserError):  # unbatched, a request's error is still its own
+        await off.forward(loaded, request("hello world", max_tokens=1), both)
 
 
 async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
     loaded = await runtime.registry.model("minilm")
     batcher = Batcher(runtime.run, window_ms=0, max_batch=16)
-    first = asyncio.create_task(batcher.forward(loaded, encode(loaded, "first", None, 64), False))
+    first = asyncio.create_task(batcher.forward(loaded, request("first"), both))
     await asyncio.sleep(0.002)  # the first pass is running now
-    later = [encode(loaded, f"later request {i}", None, 64) for i in range(5)]
-    await asyncio.gather(first, *(batcher.forward(loaded, e, False) for e in later))
+    later = [batcher.forward(loaded, request(f"later request {i}"), both) for i in range(5)]
+    await asyncio.gather(first, *later)
     assert (batcher.batches, batcher.requests) == (2, 6)
 
 
@@ -92,9 +127,9 @@ async def test_a_failing_batch_fails_each_request(runtime):
         raise RuntimeError("out of memory")
 
     batcher = Batcher(broken, window_ms=5, max_batch=8)
-    encoding = encode(loaded, "hello", None, 32)
     results = await asyncio.gather(
-        *(batcher.forward(loaded, encoding, False) for _ in range(3)), return_exceptions=True
+        *(batcher.forward(loaded, request("hello"), both) for _ in range(3)),
+        return_exceptions=True,
     )
     assert all(isinstance(r, RuntimeError) for r in results)
 
@@ -114,6 +149,5 @@ async def test_up_to_parallel_passes_run_at_once(runtime):
             active -= 1
 
     batcher = Batcher(counting, window_ms=0, max_batch=2, parallel=2)
-    encodings = [encode(loaded, f"text {i}", None, 32) for i in range(8)]
-    await asyncio.gather(*(batcher.forward(loaded, e, False) for e in encodings))
+    await asyncio.gather(*(batcher.forward(loaded, request(f"text {i}"), both) for i in range(8)))
     assert most == 2 and batcher.requests == 8 and batcher.batches == 4
