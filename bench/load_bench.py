@@ -4,7 +4,9 @@ Measures, in one run: p50/p95 end-to-end latency of /tokenize, /forward and /att
 concurrency 1, 4 and 16; /forward throughput on short texts at concurrency 16 with and
 without batching; the worst lateness of gateway heartbeats under load; the bot's peak RSS;
 and, beside them, the raw library cost of the same work (tokenizer call, `model(**inputs)`,
-rendering) so the bot's overhead reads as a ratio.
+rendering) so the bot's overhead reads as a ratio. This VM's speed drifts by tens of percent
+within seconds, so each concurrency-1 request is preceded by one timed raw run, and the batched
+and unbatched bots run side by side, their bursts alternated.
 
 Run: .venv/bin/python bench/load_bench.py   (writes bench/results/load.json)
 """
@@ -18,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,11 +39,12 @@ from commands.context import LoadedModel
 from commands.encoding import encode
 from commands.explore import ViewState
 from tests.bot_process import BotProcess
-from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord
+from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, message_data
 
 SHORT = "I am studying NLP."
 LEVELS = (1, 4, 16)
-REQUESTS = {1: 40, 4: 48, 16: 64}
+REQUESTS = {1: 60, 4: 48, 16: 64}
+THROUGHPUT_ROUNDS = 5
 COMMANDS = {
     "tokenize": {"text": SHORT},
     "forward": {"text": SHORT},
@@ -51,16 +55,6 @@ BOT_ENV = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "1000", "QUEUE_SIZE": 
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000
-
-
-def median_ms(fn, repeats: int = 30) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def raw_work() -> dict[str, object]:
@@ -88,31 +82,43 @@ def raw_work() -> dict[str, object]:
     }
 
 
-async def closed_loop(fake: FakeDiscord, command: str, concurrency: int, total: int) -> dict:
-    """`concurrency` users each sending the next request when their last was answered."""
+async def closed_loop(
+    fake: FakeDiscord, command: str, concurrency: int, total: int, raw=None
+) -> dict:
+    """`concurrency` users each sending the next request when their last was answered. With
+    `raw`, each request is preceded by one timed run of the raw work, so both are sampled
+    over the same seconds of this machine's (noisy) time."""
     latencies: list[float] = []
+    raw_times: list[float] = []
     remaining = total
 
     async def user(index: int) -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
+            if raw is not None:
+                started = time.perf_counter()
+                raw()
+                raw_times.append(time.perf_counter() - started)
             sent = time.monotonic()
             interaction = await fake.slash(command, user_id=USER_ID + 1 + index,
                                            **COMMANDS[command])  # fmt: skip
             answer = await interaction.answer(timeout=120)
-            assert "⚠️" not in (answer.json or {}).get("content", ""), answer.json
+            assert "⚠️" not in message_data(answer).get("content", ""), answer.json
             latencies.append(answer.at - sent)
 
     started = time.monotonic()
     await asyncio.gather(*(user(i) for i in range(concurrency)))
     elapsed = time.monotonic() - started
-    return {
+    result = {
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "throughput_per_s": total / elapsed,
         "elapsed_s": elapsed,
     }
+    if raw is not None:
+        result["raw_p50_ms"] = percentile(raw_times, 50)
+    return result
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -123,7 +129,9 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def run_bot(log_dir: Path, name: str, env: dict[str, str], work) -> tuple[dict, float]:
+@asynccontextmanager
+async def running_bot(log_dir: Path, name: str, env: dict[str, str]):
+    """A bot process on the bundled default model and its own fake Discord, warmed up."""
     fake = FakeDiscord()
     await fake.start()
     bot = BotProcess(fake, log_dir / f"{name}.log", "", **BOT_ENV, **env)
@@ -131,12 +139,10 @@ async def run_bot(log_dir: Path, name: str, env: dict[str, str], work) -> tuple[
     try:
         await bot.start()
         await (await fake.slash("attention", text="warm up")).answer(timeout=60)
-        result = await work(fake)
-        rss = peak_rss_mib(bot.process.pid)
+        yield fake, bot
     finally:
         await bot.terminate()
         await fake.stop()
-    return result, rss
 
 
 async def main() -> dict:
@@ -148,13 +154,14 @@ async def main() -> dict:
         table: dict = {}
         worst_late = 0.0
         for command in COMMANDS:
+            raw[command]()  # warm
             for level in LEVELS:
-                if level == 1:  # the raw cost, measured right before, on the same machine state
-                    raw_ms[command] = median_ms(raw[command])
                 started = time.monotonic()
-                table[f"{command}@{level}"] = await closed_loop(
-                    fake, command, level, REQUESTS[level]
-                )
+                row = await closed_loop(fake, command, level, REQUESTS[level],
+                                        raw[command] if level == 1 else None)  # fmt: skip
+                table[f"{command}@{level}"] = row
+                if level == 1:
+                    raw_ms[command] = row.pop("raw_p50_ms")
                 finished = time.monotonic()
                 if level == 16:
                     await fake.heartbeat_after(finished)
@@ -163,12 +170,22 @@ async def main() -> dict:
         table["worst_heartbeat_late_ms"] = worst_late * 1000
         return table
 
-    async def forward_throughput(fake: FakeDiscord) -> dict:
-        return await closed_loop(fake, "forward", 16, 96)
+    async with running_bot(log_dir, "latency", {}) as (fake, bot):
+        latencies = await latency_matrix(fake)
+        rss = peak_rss_mib(bot.process.pid)
 
-    latencies, rss = await run_bot(log_dir, "latency", {}, latency_matrix)
-    batched, _ = await run_bot(log_dir, "batched", {}, forward_throughput)
-    unbatched, _ = await run_bot(log_dir, "unbatched", {"MAX_BATCH": "1"}, forward_throughput)
+    # Both bots stay up and their bursts alternate, so drifts in this machine's speed hit both.
+    rates: dict[str, list[float]] = {"batched": [], "unbatched": []}
+    async with (
+        running_bot(log_dir, "batched", {}) as (batched, _),
+        running_bot(log_dir, "unbatched", {"MAX_BATCH": "1"}) as (unbatched, _),
+    ):
+        for _ in range(THROUGHPUT_ROUNDS):
+            for name, fake in (("batched", batched), ("unbatched", unbatched)):
+                burst = await closed_loop(fake, "forward", 16, 96)
+                rates[name].append(burst["throughput_per_s"])
+    batched_rate = statistics.median(rates["batched"])
+    unbatched_rate = statistics.median(rates["unbatched"])
 
     return {
         "machine": f"{os.cpu_count()} cores",
@@ -178,9 +195,12 @@ async def main() -> dict:
             command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
         },
         "forward_throughput_16": {
-            "batched_per_s": batched["throughput_per_s"],
-            "unbatched_per_s": unbatched["throughput_per_s"],
-            "ratio": batched["throughput_per_s"] / unbatched["throughput_per_s"],
+            "batched_per_s": batched_rate,
+            "unbatched_per_s": unbatched_rate,
+            "ratio": batched_rate / unbatched_rate,
+            "ratio_per_round": [
+                b / u for b, u in zip(rates["batched"], rates["unbatched"], strict=True)
+            ],
         },
         "peak_rss_mib": rss,
     }
@@ -198,14 +218,17 @@ def report(result: dict) -> None:
             print(f"{command:<10}{level:>5}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
                   f"{row['throughput_per_s']:>8.1f}")  # fmt: skip
     for command, ratio in result["overhead_at_1"].items():
+        added = result["latency"][f"{command}@1"]["p50_ms"] - raw[command]
         print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
-              f"({result['raw_work_ms'][command]:.1f} ms)")  # fmt: skip
+              f"({raw[command]:.1f} ms raw, {added:+.1f} ms)")  # fmt: skip
     late = result["latency"]["worst_heartbeat_late_ms"]
     print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
     batching = result["forward_throughput_16"]
+    rounds = ", ".join(f"{ratio:.2f}" for ratio in batching["ratio_per_round"])
     print(
-        f"/forward at concurrency 16: {batching['batched_per_s']:.1f} req/s batched, "
-        f"{batching['unbatched_per_s']:.1f} req/s unbatched: {batching['ratio']:.2f}x"
+        f"/forward at concurrency 16 (medians of {THROUGHPUT_ROUNDS} alternated rounds): "
+        f"{batching['batched_per_s']:.1f} req/s batched, {batching['unbatched_per_s']:.1f} "
+        f"req/s unbatched: {batching['ratio']:.2f}x (rounds: {rounds})"
     )
     print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
 
