@@ -11,6 +11,7 @@ import io
 import json
 import time
 
+import numpy as np
 import pytest
 from matplotlib import image
 
@@ -96,6 +97,20 @@ async def test_attention_end_to_end_attaches_a_png(fake, bot):
     width, height = png_size(data)
     assert 400 <= width <= 1400 and 400 <= height <= 1200
     assert message_data(answer)["attachments"][0]["filename"] == "attention.png"
+
+
+async def test_a_large_export_is_acknowledged_first_then_attached(fake, bot):
+    interaction = await fake.slash("attention", text="word " * 80, export=True)
+    answer = await interaction.answer()
+    # 6 layers x 12 heads x 64 x 64 float32 is over 1 MiB: "thinking…" first, then the files.
+    assert [c.json["type"] for c in interaction.callbacks] == [5]
+    assert interaction.followups == [answer]
+    files = dict(answer.files.values())
+    assert set(files) == {"attention.png", "attention.npy", "mean.csv"}  # the view shown
+    weights = np.load(io.BytesIO(files["attention.npy"]))
+    assert weights.shape == (6, 12, 64, 64)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-4)  # rows of softmax
+    assert "Only the first 64 of 82 tokens are shown" in message_data(answer)["content"]
 
 
 async def test_chinese_attention_on_rbt3_shaped_model(fake, bot):
