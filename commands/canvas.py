@@ -83,6 +83,20 @@ def text_width(text: str, size: int, bold: bool = False) -> int:
     return int(np.ceil(font_for(text, size, bold).getlength(text)))
 
 
+@functools.lru_cache(maxsize=8192)
+def _text_mask(
+    text: str, size: int, bold: bool, anchor: str
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The text drawn once as a coverage mask, with its offset from the anchor point: labels
+    and cell values repeat from picture to picture, and rendering glyphs with FreeType was
+    most of a heatmap's drawing time."""
+    face = font_for(text, size, bold)
+    left, top, right, bottom = (round(edge) for edge in face.getbbox(text, anchor=anchor))
+    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)))
+    ImageDraw.Draw(mask).text((-left, -top), text, font=face, fill=255, anchor=anchor)
+    return mask, (left, top)
+
+
 class Canvas:
     """A white RGB image with text helpers; `png()` encodes it."""
 
@@ -100,7 +114,9 @@ class Canvas:
         fill: tuple[int, int, int] = INK,
         bold: bool = False,
     ) -> None:
-        self.draw.text(xy, text, font=font_for(text, size, bold), fill=fill, anchor=anchor)
+        mask, (left, top) = _text_mask(text, size, bold, anchor)
+        x, y = round(xy[0]) + left, round(xy[1]) + top
+        self.image.paste(fill, (x, y, x + mask.width, y + mask.height), mask)
 
     def paste(self, image: Image.Image, xy: tuple[int, int]) -> None:
         self.image.paste(image, (int(xy[0]), int(xy[1])))
