@@ -44,7 +44,7 @@ from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, mess
 SHORT = "I am studying NLP."
 LEVELS = (1, 4, 16)
 REQUESTS = {1: 60, 4: 48, 16: 64}
-THROUGHPUT_ROUNDS = 5
+THROUGHPUT_ROUNDS = 7
 COMMANDS = {
     "tokenize": {"text": SHORT},
     "forward": {"text": SHORT},
