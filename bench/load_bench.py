@@ -43,7 +43,7 @@ from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, mess
 
 SHORT = "I am studying NLP."
 LEVELS = (1, 4, 16)
-REQUESTS = {1: 60, 4: 48, 16: 64}
+REQUESTS = {1: 100, 4: 48, 16: 64}
 THROUGHPUT_ROUNDS = 7
 COMMANDS = {
     "tokenize": {"text": SHORT},
@@ -102,7 +102,7 @@ async def closed_loop(
                 raw_times.append(time.perf_counter() - started)
             sent = time.monotonic()
             interaction = await fake.slash(command, user_id=USER_ID + 1 + index,
-                                           **COMMANDS[command])  # fmt: skip
+                                           **COMMANDS.get(command, {}))  # fmt: skip
             answer = await interaction.answer(timeout=120)
             assert "⚠️" not in message_data(answer).get("content", ""), answer.json
             latencies.append(answer.at - sent)
@@ -171,6 +171,8 @@ async def main() -> dict:
         return table
 
     async with running_bot(log_dir, "latency", {}) as (fake, bot):
+        # The fixed cost of any command through Discord: /models does no model work.
+        floor = await closed_loop(fake, "models", 1, REQUESTS[1])
         latencies = await latency_matrix(fake)
         rss = peak_rss_mib(bot.process.pid)
 
@@ -190,6 +192,7 @@ async def main() -> dict:
     return {
         "machine": f"{os.cpu_count()} cores",
         "raw_work_ms": raw_ms,
+        "round_trip_floor_ms": floor["p50_ms"],
         "latency": latencies,
         "overhead_at_1": {
             command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
@@ -217,6 +220,8 @@ def report(result: dict) -> None:
             command, level = key.split("@")
             print(f"{command:<10}{level:>5}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
                   f"{row['throughput_per_s']:>8.1f}")  # fmt: skip
+    print(f"a /models round trip (no model work, the fixed cost of any command): "
+          f"p50 {result['round_trip_floor_ms']:.1f} ms")  # fmt: skip
     for command, ratio in result["overhead_at_1"].items():
         added = result["latency"][f"{command}@1"]["p50_ms"] - raw[command]
         print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
