@@ -159,9 +159,11 @@ class Explorer:
             )
             return
         delay = self._runtime.settings.defer_after_ms / 1000
-        acknowledgement = Acknowledgement(interaction, delay, thinking=False)
         try:
-            async with entry.lock:  # presses on one message apply in order
+            async with (
+                Acknowledgement(interaction, delay, thinking=False) as acknowledgement,
+                entry.lock,  # presses on one message apply in order
+            ):
                 state = entry.session.state
                 exploration = entry.session.exploration
                 if view is not None:
@@ -176,7 +178,6 @@ class Explorer:
                 entry.last_used = time.monotonic()
                 self._entries.move_to_end(key)
         except Exception as error:
-            await acknowledgement.abandon()
             await answer_error(interaction, error)
 
     async def retire_idle(self) -> int:

@@ -32,7 +32,8 @@ DIRECT_UPLOAD_LIMIT = 2**20
 class Acknowledgement:
     """Defers an interaction once `delay` seconds pass without a reply, so that a quick reply
     is the response itself (one message, one request) and a slow one shows "thinking…" in
-    time. `thinking=False` defers a component press silently instead."""
+    time. `thinking=False` defers a component press silently instead. Used as an async
+    context manager: on leaving, whatever happened, no deferral is left to fire."""
 
     def __init__(self, interaction: discord.Interaction, delay: float, *, thinking: bool) -> None:
         self._interaction = interaction
@@ -55,9 +56,12 @@ class Acknowledgement:
         if self._deferring is not None:
             await self._deferring
 
-    async def abandon(self) -> None:
-        """No reply is coming: stop the timer and let a deferral in flight land, so the error
-        path knows whether the interaction was acknowledged."""
+    async def __aenter__(self) -> Acknowledgement:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop the timer and let a deferral in flight land, so that the error path knows
+        whether the interaction was acknowledged."""
         self._timer.cancel()
         if self._deferring is not None:
             await asyncio.gather(self._deferring, return_exceptions=True)

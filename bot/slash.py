@@ -66,14 +66,15 @@ async def respond(
     reply is ready within DEFER_AFTER_MS, else after a "thinking…" acknowledgement sent in
     Discord's 3 seconds. Logs one line whatever happens."""
     started = time.perf_counter()
-    acknowledgement = Acknowledgement(
-        interaction, runtime.settings.defer_after_ms / 1000, thinking=True
-    )
     job, outcome, queue_wait = Job(runtime), "ok", 0.0
     limit = runtime.settings.capacity.timeout_seconds
+    delay = runtime.settings.defer_after_ms / 1000
     try:
         # The slot is held until the answer is sent, so a shutdown drain waits for it.
-        async with contextlib.AsyncExitStack() as stack:
+        async with (
+            Acknowledgement(interaction, delay, thinking=True) as acknowledgement,
+            contextlib.AsyncExitStack() as stack,
+        ):
             if command not in UNQUEUED:
                 ticket = await stack.enter_async_context(runtime.admission.job(interaction.user.id))
                 queue_wait = ticket.queue_wait
@@ -94,7 +95,6 @@ async def respond(
                 await send_reply(interaction, reply)
     except Exception as error:
         outcome = type(error).__name__
-        await acknowledgement.abandon()
         raise
     finally:
         job.close()
