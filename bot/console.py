@@ -17,12 +17,9 @@ from commands.handlers import HANDLERS, Handler, describe
 from commands.results import Reply, UserError
 
 from .runtime import Job, Runtime
-from .settings import Settings
+from .settings import Settings, parse_flag
 
 log = logging.getLogger(__name__)
-
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,10 @@ def _convert(option: Option, raw: str) -> Any:
         except ValueError:
             raise UserError(f"`{option.name}` must be a whole number, got `{value}`.") from None
     if option.kind is bool:
-        if value.lower() in _TRUE | _FALSE:
-            return value.lower() in _TRUE
-        raise UserError(f"`{option.name}` must be true or false, got `{value}`.")
+        flag = parse_flag(value)
+        if flag is None:
+            raise UserError(f"`{option.name}` must be true or false, got `{value}`.")
+        return flag
     return value
 
 

@@ -129,15 +129,24 @@ def _number(
     return value
 
 
+_FLAGS = {word: True for word in ("1", "true", "yes", "on")} | {
+    word: False for word in ("0", "false", "no", "off")
+}
+
+
+def parse_flag(text: str) -> bool | None:
+    """`true/yes/1/on` or `false/no/0/off` (any case) as a bool; None for anything else."""
+    return _FLAGS.get(text.strip().lower())
+
+
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raw = env.get(key, "").strip().lower()
     if not raw:
         return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+    flag = parse_flag(raw)
+    if flag is None:
+        raise SettingsError(f"{key} must be true or false, got {raw!r}")
+    return flag
 
 
 def _models_dir(env: Mapping[str, str]) -> Path | None:
