@@ -123,15 +123,6 @@ class Batcher:
 
     async def forward(self, loaded: LoadedModel, request: ForwardRequest, finish: Finish) -> Any:
         """`finish(encoding, output)` for the request, from a pass shared with others."""
-        if self._max <= 1:
-            self.batches += 1
-            self.requests += 1
-            [(result, error)] = await self._run(
-                serve_batch, loaded, request.attentions, [(request, finish)]
-            )
-            if error is not None:
-                raise error
-            return result
         loop = asyncio.get_running_loop()
         key = (id(loaded), request.attentions)
         queue = self._queues.setdefault(key, _Queue(loaded, request.attentions))
