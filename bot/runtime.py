@@ -1,56 +1,66 @@
 """The runtime behind every command: a bounded executor, the model registry, batching,
-admission control and statistics; `Job` is what one command's handler sees."""
+admission control, kept explorations and statistics; `Job` is what one request's handler sees.
+
+Constructing it is cheap: torch and transformers are imported by `start()` on a worker, so the
+bot can connect to Discord (and acknowledge commands) while they load.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import gc
+import logging
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from commands.context import (
+from explorer.contract import (
     Catalog,
-    ForwardOutput,
+    Forwarded,
     ForwardRequest,
     Limits,
     LoadedModel,
+    ModelCard,
     Snapshot,
+    UserError,
 )
-from commands.encoding import Encoding
 
 from .admission import Admission
 from .batching import Batcher
+from .memo import Measured, Memo
 from .registry import ModelRegistry
 from .settings import Settings
 from .stats import CommandStats
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=Measured)
 
 
-def quiet_transformers() -> None:
-    """No progress bars or advisory warnings from model loading in the bot's output."""
+def prepare_libraries(torch_threads: int) -> None:
+    """Import torch, transformers and the forward pass, quiet transformers' progress bars and
+    advice, and give torch its share of the cores (run once, on a worker)."""
+    import torch
     from transformers.utils import logging as hf_logging
+
+    import explorer.forward  # noqa: F401  (the first pass then starts at once)
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    torch.set_num_threads(torch_threads)
 
 
 class Runtime:
     """Shared services; all blocking work runs in one bounded thread pool."""
 
     def __init__(self, settings: Settings) -> None:
-        import torch
-
-        quiet_transformers()
+        self.settings = settings
         # Each worker gets its share of the cores: oversubscribed torch threads run slower.
         self.torch_threads = max(1, (os.cpu_count() or 1) // settings.workers)
-        torch.set_num_threads(self.torch_threads)
-        self.settings = settings
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="explorer-worker"
         )
@@ -65,23 +75,57 @@ class Runtime:
         )
         self.admission = Admission(settings.capacity)
         self.stats = CommandStats()
+        self.memo = Memo(settings.exploration_memory_mb * 2**20)
         self.gateway_latency: Callable[[], float | None] = lambda: None
+        self.warm = False
 
     @property
     def limits(self) -> Limits:
         return self.settings.limits
 
+    async def start(self, preload: bool = True) -> None:
+        """Load the libraries on a worker, then the default model (if `preload` and the
+        settings say so); commands that arrive meanwhile are acknowledged at once and
+        answered when it is ready."""
+        started = time.perf_counter()
+        await self.run(prepare_libraries, self.torch_threads)
+        self.warm = True
+        log.info("libraries ready in %.1f s", time.perf_counter() - started)
+        if preload and self.settings.preload_default_model:
+            log.info("preloading the default model %s", self.settings.default_model.name)
+            try:
+                await self.registry.model(None)
+            except UserError as error:
+                log.warning("could not preload the default model: %s", error)
+        log.info("ready for model work after %.1f s", time.perf_counter() - started)
+
+    @property
+    def defer_after(self) -> float:
+        """Seconds a reply may take before "thinking…" is shown: none while warming up."""
+        return self.settings.defer_after_ms / 1000 if self.warm else 0.0
+
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run `fn(*args)` on a worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
+    def job(self) -> Job:
+        """A fresh context for one request."""
+        return Job(self)
+
     def snapshot(self) -> Snapshot:
+        """What `/status` and `/admin internals` show."""
         latency = self.gateway_latency()
+        memo = self.memo
         internals = {
             "worker threads": str(self.settings.workers),
             "torch threads per worker": str(self.torch_threads),
             "python threads": str(threading.active_count()),
             "batches run": f"{self.batcher.batches} ({self.batcher.requests} requests)",
+            "kept explorations": (
+                f"{len(memo)} ({memo.used / 2**20:.0f} of {memo.budget / 2**20:.0f} MiB; "
+                f"{memo.hits} reused, {memo.misses} computed)"
+            ),
             "gc frozen objects": f"{gc.get_freeze_count():,}",
             "gc collections": ", ".join(str(s["collections"]) for s in gc.get_stats()),
             "resident memory": _rss(),
@@ -114,12 +158,12 @@ def _rss() -> str:
 
 
 class Job:
-    """One command's view of the runtime (`commands.context.Context`): it times compute and
+    """One request's view of the runtime (`explorer.contract.Context`): it times compute and
     rendering, collects log fields, and holds the models it uses until `close`."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._held: list[LoadedModel] = []
+        self._held: dict[str, LoadedModel] = {}
         self.compute_s = 0.0
         self.render_s = 0.0
         self.fields: dict[str, Any] = {}
@@ -128,11 +172,18 @@ class Job:
     def limits(self) -> Limits:
         return self._runtime.limits
 
-    async def model(self, name: str | None) -> LoadedModel:
-        loaded = await self._runtime.registry.acquire(name)
-        self._held.append(loaded)
-        self.fields["model"] = loaded.name
-        return loaded
+    async def _hold(self, name: str | None) -> LoadedModel:
+        resolved = self._runtime.registry.resolve(name).name
+        if resolved not in self._held:
+            self._held[resolved] = await self._runtime.registry.acquire(resolved)
+        self.fields["model"] = resolved
+        return self._held[resolved]
+
+    async def model(self, name: str | None) -> ModelCard:
+        return (await self._hold(name)).card
+
+    def peek(self, name: str | None) -> ModelCard | None:
+        return self._runtime.registry.card(name)
 
     async def config(self, name: str | None) -> tuple[str, Any]:
         resolved, config = await self._runtime.registry.config(name)
@@ -153,13 +204,14 @@ class Job:
         return await self._timed("render_s", self._runtime.run(fn, *args))
 
     async def forward(
-        self,
-        loaded: LoadedModel,
-        request: ForwardRequest,
-        finish: Callable[[Encoding, ForwardOutput], T],
+        self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
+        loaded = await self._hold(card.name)
         forwarded = self._runtime.batcher.forward(loaded, request, finish)
         return await self._timed("compute_s", forwarded)
+
+    async def remember(self, key: Hashable, compute: Callable[[], Awaitable[M]]) -> M:
+        return await self._runtime.memo.get(key, compute)
 
     def record(self, **fields: Any) -> None:
         self.fields.update(fields)
@@ -170,14 +222,14 @@ class Job:
     def snapshot(self) -> Snapshot:
         return self._runtime.snapshot()
 
-    async def load(self, name: str | None) -> LoadedModel:
-        return await self._runtime.registry.model(name)
+    async def load(self, name: str | None) -> ModelCard:
+        return (await self._runtime.registry.model(name)).card
 
     def unload(self, name: str | None) -> str:
         return self._runtime.registry.unload(name)
 
     def close(self) -> None:
         """Release the models this job held."""
-        for loaded in self._held:
+        for loaded in self._held.values():
             self._runtime.registry.release(loaded)
         self._held.clear()

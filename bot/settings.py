@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commands.context import Limits
+from explorer.contract import Limits
 
 from .admission import Capacity
 
@@ -55,6 +55,7 @@ class Settings:
     preload_default_model: bool
     shutdown_grace_seconds: int
     exploration_idle_seconds: int
+    exploration_memory_mb: int
     defer_after_ms: int
     output_dir: Path
 
@@ -214,6 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
         # Discord interaction tokens expire after 15 minutes; controls must close before.
         exploration_idle_seconds=_number(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
+        exploration_memory_mb=_number(env, "EXPLORATION_MEMORY_MB", 512, 1, 1_048_576),
         defer_after_ms=_number(env, "DEFER_AFTER_MS", 1000, 0, 2000),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
     )

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict, deque
 
 import numpy as np
 
-from commands.context import CommandLatency
+from explorer.contract import CommandLatency
 
 WINDOW = 2000  # latest samples kept per command
 

@@ -1,110 +1,54 @@
-"""`/attention`: explore a text's attention, one view at a time."""
+"""`/attention`: explore a text's attention, one view at a time, with stepping controls."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from typing import Annotated
 
-import numpy as np
-import torch
+from commands.options import MODEL, TEXT_PAIR, complete_token
+from explorer.contract import Context, Reply
+from explorer.declare import TEXT_LIMIT, Opt, command
+from explorer.encoding import check_text
+from explorer.exploration import Subject, ViewState, check_layer_head, find_token
+from explorer.explore import explore, initial_state, reply_for
+from explorer.views import VIEW_CHOICES, switch_view
 
-from commands.context import Context, ForwardOutput, ForwardRequest
-from commands.encoding import Encoding, check_text
-from commands.explore import (
-    Exploration,
-    ViewState,
-    check_layer_head,
-    exports,
-    find_token,
-    initial_state,
-    render,
-    switch_view,
-    title,
+MAX_INDEX = 128  # Discord-side bound on layer and head; the model's own is checked after
+
+
+LAYER = Opt("Layer, 1 = first (default: the last layer)", 1, MAX_INDEX)
+HEAD = Opt("Head, 1 = first (default: the mean of all heads)", 1, MAX_INDEX)
+PAIR = Opt(f"{TEXT_PAIR.description}; a dashed line marks the boundary", 1, TEXT_LIMIT)
+VIEW = Opt(
+    "What to draw (default: one head if given, else the mean of the layer's heads)",
+    choices=VIEW_CHOICES,
 )
-from commands.results import Attachment, Reply, UserError
-from commands.text import plural, quote_inline
+TOKEN = Opt(
+    "For the token view: a position as /tokenize lists it, or the token's text",
+    complete=complete_token,
+)
+EXPORT = Opt("Also attach the attention tensor (.npy) and the shown data (.csv)")
 
 
-@dataclass(frozen=True)
-class Session:
-    """What the chat layer keeps so that buttons can step the reply: the exploration and the
-    state it shows."""
-
-    exploration: Exploration
-    state: ViewState
-
-
-def attention_array(output: ForwardOutput, model: str) -> np.ndarray:
-    """All attention weights of one input as (layers, heads, tokens, tokens)."""
-    attentions = output.fields.get("attentions")
-    if not attentions:
-        raise UserError(
-            f"The model **{model}** returned no attention weights "
-            "(its attention implementation does not expose them)."
-        )
-    return torch.stack(attentions)[:, 0].float().numpy()
-
-
-def exploration_for(
-    model: str, text: str, text_pair: str | None, encoding: Encoding, output: ForwardOutput
-) -> Exploration:
-    """Everything every view is drawn from."""
-    caption_text = quote_inline(text if text_pair is None else f"{text} ‖ {text_pair}", 90)
-    return Exploration(model, caption_text.strip("`"), encoding, attention_array(output, model))
-
-
-def caption(session: Session) -> str:
-    """The message text above the picture: what is shown, and whether tokens were cut."""
-    encoding = session.exploration.encoding
-    lines = [
-        f"**{title(session.exploration, session.state)}** · {plural(len(encoding.tokens), 'token')}"
-    ]
-    if encoding.truncated:
-        lines.append(
-            f"⚠️ Only the first {len(encoding.tokens)} of {encoding.untruncated_length} tokens "
-            "are shown."
-        )
-    return "\n".join(lines)
-
-
-def view_reply(session: Session, export: bool = False) -> Reply:
-    """The message for a session's current state: caption, picture, optional exports."""
-    rendered = render(session.exploration, session.state)
-    attachments = (Attachment("attention.png", rendered.png, rendered.title),)
-    content = caption(session)
-    if export:
-        files, note = exports(session.exploration, session.state)
-        attachments += files
-        content += f"\n{note}" if note else ""
-    return Reply(content, attachments, session)
-
-
+@command()
 async def attention(
     ctx: Context,
-    text: str,
-    model: str | None = None,
-    layer: int | None = None,
-    head: int | None = None,
-    text_pair: str | None = None,
-    view: str | None = None,
-    token: str | None = None,
-    export: bool = False,
+    text: Annotated[str, Opt("The text whose attention to show", 1, TEXT_LIMIT)],
+    model: Annotated[str | None, MODEL] = None,
+    layer: Annotated[int | None, LAYER] = None,
+    head: Annotated[int | None, HEAD] = None,
+    text_pair: Annotated[str | None, PAIR] = None,
+    view: Annotated[str | None, VIEW] = None,
+    token: Annotated[str | None, TOKEN] = None,
+    export: Annotated[bool, EXPORT] = False,
 ) -> Reply:
-    """Draw the attention of one head, a layer, the whole model, or one token."""
+    """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
     if text_pair is not None:
         check_text(text_pair, ctx.limits.max_input_chars, "second text")
     if view is not None:
         switch_view(ViewState("mean", 1, 0, 0), view)  # an unknown view fails before any work
-    loaded = await ctx.model(model)
-    config = loaded.config
-    layer, head = check_layer_head(
-        config.num_hidden_layers, config.num_attention_heads, layer, head
-    )
-    max_tokens = min(loaded.max_tokens, ctx.limits.max_heatmap_tokens)
-    request = ForwardRequest(text, text_pair, max_tokens, attentions=True)
-    explore = functools.partial(exploration_for, loaded.name, text, text_pair)
-    exploration = await ctx.forward(loaded, request, explore)
-    ctx.record(tokens=len(exploration.encoding.input_ids))
+    card = await ctx.model(model)
+    layer, head = check_layer_head(card.layers, card.heads, layer, head)
+    exploration = await explore(ctx, Subject(card.name, text, text_pair))
     state = initial_state(view, layer, head, find_token(exploration.encoding, token))
-    return await ctx.render(view_reply, Session(exploration, state), export)
+    return await ctx.render(reply_for, exploration, state, export)

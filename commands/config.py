@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-import torch
-from transformers import AutoModel
-
-from commands.context import Context
-from commands.results import Reply, UserError, reply_with_overflow
-from commands.text import in_code
+from commands.options import MODEL
+from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
+from explorer.declare import Opt, command
+from explorer.models import architecture, parameter_count, task_of
+from explorer.text import in_code, safe_filename
 
 SUMMARY_FIELDS = (
     ("model type", "model_type"),
@@ -24,16 +23,6 @@ SUMMARY_FIELDS = (
 )
 
 
-def parameter_count(config: Any) -> int | None:
-    """Parameters of `AutoModel` for this config, counted on the meta device (no memory)."""
-    try:
-        with torch.device("meta"):
-            model = AutoModel.from_config(config)
-    except Exception:  # an architecture AutoModel cannot build: the count is unknown
-        return None
-    return sum(parameter.numel() for parameter in model.parameters())
-
-
 def human_count(count: int) -> str:
     """`38.5M`, `1.2B`."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -44,13 +33,12 @@ def human_count(count: int) -> str:
 
 def summary_lines(config: Any, parameters: int | None) -> list[str]:
     """`label: value` lines for the fields people look at first."""
-    architectures = ", ".join(getattr(config, "architectures", None) or []) or "—"
-    lines = [f"architecture: {architectures}"]
+    lines = [f"architecture: {architecture(config)}", f"task: {TASK_NAMES[task_of(config)]}"]
     for label, attribute in SUMMARY_FIELDS:
         value = getattr(config, attribute, None)
         lines.append(f"{label}: {'—' if value is None else value}")
     estimate = "unknown" if parameters is None else f"{human_count(parameters)} ({parameters:,})"
-    lines.append(f"parameters (AutoModel, estimated): {estimate}")
+    lines.append(f"parameters (as loaded, estimated): {estimate}")
     return lines
 
 
@@ -68,8 +56,13 @@ def lookup(values: dict[str, Any], key: str) -> Any:
     raise UserError(f"This config has no key `{in_code(key)}`.{hint}")
 
 
-async def config(ctx: Context, model: str | None = None, key: str | None = None) -> Reply:
-    """Show a model's configuration without loading its weights."""
+@command()
+async def config(
+    ctx: Context,
+    model: Annotated[str | None, MODEL] = None,
+    key: Annotated[str | None, Opt("Show one field only, e.g. num_hidden_layers")] = None,
+) -> Reply:
+    """Show a model's configuration (read without loading its weights)."""
     name, hf_config = await ctx.config(model)
     values = config_dict(hf_config)
     if key is not None and key.strip():
@@ -89,8 +82,3 @@ async def config(ctx: Context, model: str | None = None, key: str | None = None)
     )
     full = json.dumps(values, indent=2, ensure_ascii=False)
     return reply_with_overflow(header, full, f"{safe_filename(name)}-config.json", language="json")
-
-
-def safe_filename(name: str) -> str:
-    """A model name usable as a file name (`hfl/rbt3` → `hfl_rbt3`)."""
-    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)

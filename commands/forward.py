@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
-import torch
+from commands.options import MODEL, TEXT
+from explorer.contract import Context, Forwarded, ForwardRequest, Reply, reply_with_overflow
+from explorer.declare import Opt, command
+from explorer.encoding import Encoding, check_text
+from explorer.text import in_code, plural, text_width
 
-from commands.context import Context, ForwardOutput, ForwardRequest
-from commands.encoding import Encoding, check_text
-from commands.results import Reply, reply_with_overflow
-from commands.text import in_code, plural
+if TYPE_CHECKING:
+    import torch
 
 PREVIEW_VALUES = 6
 
@@ -32,11 +35,14 @@ def preview(tensor: torch.Tensor, count: int = PREVIEW_VALUES) -> str:
 
 
 def describe_tensor(tensor: torch.Tensor) -> str:
+    """`shape (1, 8, 384) float32`."""
     return f"shape {tuple(tensor.shape)} {str(tensor.dtype).removeprefix('torch.')}"
 
 
-def summarise_field(name: str, value: object) -> FieldSummary:
+def summarise_field(name: str, value: Any) -> FieldSummary:
     """Shape, dtype and preview of a tensor, or of a tuple of tensors (one per layer)."""
+    import torch  # worker side, where torch is loaded
+
     if isinstance(value, torch.Tensor):
         return FieldSummary(name, describe_tensor(value), preview(value))
     if isinstance(value, tuple) and value and isinstance(value[0], torch.Tensor):
@@ -50,20 +56,23 @@ def summarise_field(name: str, value: object) -> FieldSummary:
 
 @dataclass(frozen=True)
 class ForwardResult:
-    """The output fields plus the per-token L2 norm of `last_hidden_state`."""
+    """The output fields plus the per-token L2 norm of the last hidden state."""
 
     output_type: str
     fields: tuple[FieldSummary, ...]
     token_norms: tuple[float, ...]
     encoding: Encoding
+    target: Encoding | None
 
 
-def summarise(encoding: Encoding, output: ForwardOutput) -> ForwardResult:
-    """Each output field, and the per-token L2 norm of `last_hidden_state`."""
+def summarise(forwarded: Forwarded) -> ForwardResult:
+    """Each output field, and the per-token L2 norm of `last_hidden_state` (a `finish`)."""
+    output = forwarded.output
+    assert output is not None
     fields = tuple(summarise_field(name, value) for name, value in output.fields.items())
     hidden = output.fields.get("last_hidden_state")
     norms = () if hidden is None else tuple(hidden[0].float().norm(dim=-1).tolist())
-    return ForwardResult(output.type_name, fields, norms, encoding)
+    return ForwardResult(output.type_name, fields, norms, forwarded.encoding, forwarded.target)
 
 
 def format_result(result: ForwardResult) -> str:
@@ -74,29 +83,42 @@ def format_result(result: ForwardResult) -> str:
         lines.append(f"    {field.preview}")
     lines.append(")")
     if result.token_norms:
-        lines.append("")
-        lines.append("‖last_hidden_state‖ per token:")
-        shown = [in_code(token) for token in result.encoding.tokens]
-        width = max(len(token) for token in shown)
+        # An encoder–decoder model's last_hidden_state is the decoder's.
+        tokens = (result.target or result.encoding).tokens
+        side = " (decoder)" if result.target is not None else ""
+        lines += ["", f"‖last_hidden_state‖ per token{side}:"]
+        shown = [in_code(token) for token in tokens]
+        width = max(text_width(token) for token in shown)
         for index, (token, norm) in enumerate(zip(shown, result.token_norms, strict=True)):
-            lines.append(f"{index:>4}  {token:<{width}}  {norm:8.3f}")
+            padding = " " * (width - text_width(token))
+            lines.append(f"{index:>4}  {token}{padding}  {norm:8.3f}")
     return "\n".join(lines)
 
 
+ATTENTIONS = Opt("Also return attention weights (output_attentions=True)")
+
+
+@command()
 async def forward(
-    ctx: Context, text: str, model: str | None = None, attentions: bool = False
+    ctx: Context,
+    text: Annotated[str, Opt("The text to run through the model", 1, TEXT.high)],
+    model: Annotated[str | None, MODEL] = None,
+    attentions: Annotated[bool, ATTENTIONS] = False,
 ) -> Reply:
-    """Run the model on text and show what it returns."""
+    """Run model(**inputs) and show each output's shape, dtype and values."""
     check_text(text, ctx.limits.max_input_chars)
-    loaded = await ctx.model(model)
-    request = ForwardRequest(text, None, loaded.max_tokens, attentions)
-    result = await ctx.forward(loaded, request, summarise)
-    ctx.record(tokens=len(result.encoding.input_ids))
+    card = await ctx.model(model)
+    request = ForwardRequest(text, None, card.max_tokens, attentions=attentions)
+    result = await ctx.forward(card, request, summarise)
+    ctx.record(tokens=len(result.encoding))
     header = (
-        f"**{loaded.name}** · `model(**inputs"
+        f"**{card.name}** · `model(**inputs"
         f"{', output_attentions=True' if attentions else ''})` on "
-        f"{plural(len(result.encoding.tokens), 'token')}"
+        f"{plural(len(result.encoding), 'token')}"
     )
+    if result.target is not None:
+        decoded = " ".join(in_code(token) for token in result.target.tokens)
+        header += f"\ndecoder input (the model's own greedy output): `{decoded}`"
     notice = result.encoding.truncation_notice()
     if notice:
         header += f"\n{notice}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from commands.context import Context
-from commands.results import Reply
+from explorer.contract import Context, Reply
+from explorer.declare import command
 
 
+@command(queued=False)
 async def models(ctx: Context) -> Reply:
-    """List the models this bot may load."""
+    """List the models this bot can load, and which are loaded now."""
     catalog = ctx.catalog()
     lines = ["**Models you can use**"]
     for entry in catalog.entries:

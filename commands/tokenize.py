@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from commands.context import Context
-from commands.encoding import Encoding, check_text, encode
-from commands.results import Reply, reply_with_overflow
-from commands.text import in_code, plural
+from typing import Annotated
+
+from commands.options import MODEL, TEXT_PAIR
+from explorer.contract import Context, Forwarded, ForwardRequest, Reply, reply_with_overflow
+from explorer.declare import TEXT_LIMIT, Opt, command
+from explorer.encoding import Encoding, check_text
+from explorer.text import in_code, plural, text_width
 
 
 def token_table(encoding: Encoding) -> str:
     """A fixed-width table: index, token (special ones starred), id, type id, mask."""
-    width = max(5, *(len(token) + 1 for token in encoding.tokens))
+    marks = ("*" if special else "" for special in encoding.special)
+    labels = [in_code(token) + mark for token, mark in zip(encoding.tokens, marks, strict=True)]
+    width = max(5, *(text_width(label) + 1 for label in labels))
     id_width = max(2, *(len(str(i)) for i in encoding.input_ids))
     rows = [f"{'#':>4}  {'token':<{width}}  {'id':>{id_width}}  type  mask"]
-    type_ids = encoding.token_type_ids or (None,) * len(encoding.input_ids)
-    for index, (token, token_id, type_id, mask, special) in enumerate(
-        zip(
-            encoding.tokens,
-            encoding.input_ids,
-            type_ids,
-            encoding.attention_mask,
-            encoding.special,
-            strict=True,
-        )
+    type_ids = encoding.token_type_ids or (None,) * len(encoding)
+    for index, (label, token_id, type_id, mask) in enumerate(
+        zip(labels, encoding.input_ids, type_ids, encoding.attention_mask, strict=True)
     ):
-        label = in_code(token) + ("*" if special else "")
         type_text = "-" if type_id is None else str(type_id)
+        padding = " " * (width - text_width(label))
         rows.append(
-            f"{index:>4}  {label:<{width}}  {token_id:>{id_width}}  {type_text:>4}  {mask:>4}"
+            f"{index:>4}  {label}{padding}  {token_id:>{id_width}}  {type_text:>4}  {mask:>4}"
         )
     return "\n".join(rows)
 
@@ -35,10 +33,9 @@ def token_table(encoding: Encoding) -> str:
 def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) -> str:
     """One line of counts plus the truncation notice, if any."""
     chars = len(text) + len(text_pair or "")
-    special = sum(encoding.special)
     line = (
-        f"**{model}** · {plural(chars, 'character')} → {plural(len(encoding.input_ids), 'token')}"
-        f" ({special} special, marked *)"
+        f"**{model}** · {plural(chars, 'character')} → {plural(len(encoding), 'token')}"
+        f" ({sum(encoding.special)} special, marked *)"
     )
     if text_pair is not None:
         line += " · sentence pair: type id 1 marks the second segment"
@@ -46,18 +43,26 @@ def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) ->
     return f"{line}\n{notice}" if notice else line
 
 
+def both_sides(forwarded: Forwarded) -> tuple[Encoding, Encoding | None]:
+    """The input's encoding and the decoder's, if any (a `finish`)."""
+    return forwarded.encoding, forwarded.target
+
+
+@command()
 async def tokenize(
-    ctx: Context, text: str, model: str | None = None, text_pair: str | None = None
+    ctx: Context,
+    text: Annotated[str, Opt("The text to tokenise", 1, TEXT_LIMIT)],
+    model: Annotated[str | None, MODEL] = None,
+    text_pair: Annotated[str | None, TEXT_PAIR] = None,
 ) -> Reply:
-    """Tokenise text (and an optional second segment) and list every token."""
+    """Split text into tokens with ids, token types and attention mask."""
     check_text(text, ctx.limits.max_input_chars)
     if text_pair is not None:
         check_text(text_pair, ctx.limits.max_input_chars, "second text")
-    loaded = await ctx.model(model)
-    encoding = await ctx.run(encode, loaded, text, text_pair, loaded.max_tokens)
-    ctx.record(tokens=len(encoding.input_ids))
+    card = await ctx.model(model)
+    request = ForwardRequest(text, text_pair, card.max_tokens, run="none")
+    encoding, _ = await ctx.forward(card, request, both_sides)
+    ctx.record(tokens=len(encoding))
     return reply_with_overflow(
-        summary(loaded.name, text, text_pair, encoding),
-        token_table(encoding),
-        "tokens.txt",
+        summary(card.name, text, text_pair, encoding), token_table(encoding), "tokens.txt"
     )

@@ -37,7 +37,9 @@ class BotProcess:
         }
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 90.0) -> None:
+    async def start(self, timeout: float = 90.0, warm: bool = True) -> None:
+        """Start the bot and wait until it has synced its commands and connected, and (with
+        `warm`) until its libraries and default model are loaded."""
         self.fake.ready.clear()
         self.fake.synced.clear()
         with self.log_path.open("wb") as log:
@@ -54,6 +56,10 @@ class BotProcess:
             waiting.cancel()
             await asyncio.gather(waiting, return_exceptions=True)
             raise RuntimeError(f"the bot did not come up:\n{self.log()}")
+        while warm and "ready for model work" not in self.log():
+            if self.process.returncode is not None:
+                raise RuntimeError(f"the bot stopped:\n{self.log()}")
+            await asyncio.sleep(0.05)
         exited.cancel()
 
     def log(self) -> str:

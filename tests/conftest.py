@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
 
-from bot.runtime import Job, Runtime
+from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -92,8 +92,9 @@ def settings(tiny_dir: Path, rbt3_dir: Path, minilm_dir: Path, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def runtime(settings: Settings):
+async def runtime(settings: Settings):
     runtime = Runtime(settings)
+    await runtime.start(preload=False)
     yield runtime
     runtime.close()
 
@@ -101,7 +102,7 @@ def runtime(settings: Settings):
 @pytest.fixture
 def ctx(runtime):
     """One command's context, as the bot gives each command."""
-    job = Job(runtime)
+    job = runtime.job()
     yield job
     job.close()
 

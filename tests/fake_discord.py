@@ -400,12 +400,14 @@ class FakeDiscord:
         }
         return await self._send_interaction(self._interaction_payload(4, data, USER_ID))
 
-    async def press(self, message: dict[str, Any], custom_id: str, values=None) -> Interaction:
+    async def press(
+        self, message: dict[str, Any], custom_id: str, values=None, user_id: int = USER_ID
+    ) -> Interaction:
         """Fire a component interaction (type 3) on a message the bot sent."""
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
         if values is not None:
             data.update(component_type=3, values=values)
-        payload = self._interaction_payload(3, data, USER_ID)
+        payload = self._interaction_payload(3, data, user_id)
         payload["message"] = message
         return await self._send_interaction(payload)
 
@@ -632,6 +634,11 @@ class FakeDiscord:
             return json_response(response)
         return web.Response(status=204)
 
+    @staticmethod
+    def _updates_its_message(interaction: Interaction) -> bool:
+        accepted = [c for c in interaction.callbacks if c.status < 300]
+        return bool(accepted) and (accepted[0].json or {}).get("type") in (6, 7)
+
     def _webhook(self, token: str, original: bool, record: Recorded) -> web.Response:
         interaction = self.interactions.get(token)
         if interaction is None:
@@ -647,5 +654,9 @@ class FakeDiscord:
             return broken
         record.status = 200
         record.response = self._message(interaction, record.json or {}, record.files)
+        if original and self._updates_its_message(interaction):
+            # After a deferred update (6) or an update (7), a press's "original response" is
+            # the message its control is on.
+            record.response["id"] = interaction.payload["message"]["id"]
         (interaction.edits if original else interaction.followups).append(record)
         return json_response(record.response)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.admission import Admission, Capacity
-from commands.results import UserError
+from explorer.contract import UserError
 
 
 class Clock:

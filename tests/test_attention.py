@@ -10,11 +10,11 @@ import torch
 from matplotlib import image
 from transformers import AutoModel, AutoTokenizer
 
-from bot.batching import run_batch
-from commands.attention import attention, attention_array
-from commands.encoding import encode
-from commands.explore import check_layer_head
-from commands.results import UserError
+from commands.attention import attention
+from explorer.contract import Forwarded, ForwardRequest, UserError
+from explorer.encoding import encode
+from explorer.exploration import attention_array, check_layer_head
+from explorer.forward import run_batch
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -36,7 +36,8 @@ async def test_attention_reply_is_a_readable_png(ctx):
 async def test_weights_match_the_model_called_directly(runtime, minilm_dir):
     loaded = await runtime.registry.model("minilm")
     encoding = encode(loaded, "I am studying NLP.", None, 512)
-    ours = attention_array(run_batch(loaded, [encoding], True)[0], loaded.name)
+    request = ForwardRequest("I am studying NLP.", attentions=True)
+    ours = attention_array(Forwarded(loaded, encoding, run_batch(loaded, [encoding], request)[0]))
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     model = AutoModel.from_pretrained(minilm_dir, attn_implementation="eager")

@@ -6,12 +6,12 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoModel, AutoTokenizer, BertForMaskedLM
 
 from commands.config import config, human_count
 from commands.forward import forward
 from commands.models import models
-from commands.results import UserError
+from explorer.contract import UserError
 
 
 def summary(content: str) -> dict[str, str]:
@@ -19,18 +19,20 @@ def summary(content: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in block)
 
 
-async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(settings):
-    from bot.runtime import Job, Runtime
+async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(settings, rbt3_dir):
+    from bot.runtime import Runtime
 
     runtime = Runtime(settings)  # a fresh registry, so "loaded" reflects this test alone
     try:
-        reply = await config(Job(runtime), model="rbt3")
+        reply = await config(runtime.job(), model="rbt3")
         fields = summary(reply.content)
         assert fields["architecture"] == "BertForMaskedLM"
         assert fields["layers"] == "3" and fields["attention heads"] == "12"
         assert fields["hidden size"] == "768" and fields["vocab size"] == "21128"
         assert fields["max positions"] == "512" and fields["intermediate size"] == "3072"
-        assert fields["parameters (AutoModel, estimated)"] == "38.5M (38,476,800)"
+        assert fields["task"] == "masked language model"
+        real = sum(p.numel() for p in BertForMaskedLM.from_pretrained(rbt3_dir).parameters())
+        assert fields["parameters (as loaded, estimated)"] == f"38.5M ({real:,})"
         assert not any(entry.loaded for entry in runtime.registry.catalog().entries)
     finally:
         runtime.close()
@@ -39,7 +41,7 @@ async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(setti
 async def test_parameter_estimate_equals_the_real_model(ctx, minilm_dir):
     reply = await config(ctx, model="minilm")
     real = sum(p.numel() for p in AutoModel.from_pretrained(minilm_dir).parameters())
-    assert summary(reply.content)["parameters (AutoModel, estimated)"].endswith(f"({real:,})")
+    assert summary(reply.content)["parameters (as loaded, estimated)"].endswith(f"({real:,})")
 
 
 async def test_full_config_is_valid_json_inline_or_attached(ctx):

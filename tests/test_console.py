@@ -3,43 +3,49 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.console import Console, Invocation, parse
-from commands.results import UserError
+from bot.console import BY_PATH, Console, Invocation, command_lines, parse
+from explorer.contract import UserError
 
 ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.parametrize(
-    ("line", "invocation"),
+    ("line", "path", "arguments"),
     [
-        ("/models", Invocation("models", {})),
+        ("/models", "models", {}),
         (
             "/attention text:I am studying NLP. layer:2",
-            Invocation("attention", {"text": "I am studying NLP.", "layer": 2}),
+            "attention",
+            {"text": "I am studying NLP.", "layer": 2},
         ),
         (
             "attention text:a: b head:3 model:rbt3",
-            Invocation("attention", {"text": "a: b", "head": 3, "model": "rbt3"}),
+            "attention",
+            {"text": "a: b", "head": 3, "model": "rbt3"},
         ),
-        (
-            "/forward text:hi attentions:yes",
-            Invocation("forward", {"text": "hi", "attentions": True}),
-        ),
-        ("/config key:vocab_size", Invocation("config", {"key": "vocab_size"})),
+        ("/attention text:My model: BERT", "attention", {"text": "My model: BERT"}),
+        ("/tokenize text:see https://example.com/x", "tokenize", {"text": "see https://example.com/x"}),
+        ('/tokenize text:"ratio:3 and view:x"', "tokenize", {"text": "ratio:3 and view:x"}),
+        ("/forward text:hi attentions:yes", "forward", {"text": "hi", "attentions": True}),
+        ("/config key:vocab_size", "config", {"key": "vocab_size"}),
         (
             "/tokenize text:我在学习 text_pair:今天",
-            Invocation("tokenize", {"text": "我在学习", "text_pair": "今天"}),
+            "tokenize",
+            {"text": "我在学习", "text_pair": "今天"},
         ),
+        ("/admin load model:tiny", "admin load", {"model": "tiny"}),
+        ("/tokenize text:line one\nline two", "tokenize", {"text": "line one\nline two"}),
     ],
-)
-def test_parse_chat_syntax(line, invocation):
-    assert parse(line) == invocation
+)  # fmt: skip
+def test_parse_chat_syntax(line, path, arguments):
+    assert parse(line) == Invocation(BY_PATH[path], arguments)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +56,10 @@ def test_parse_chat_syntax(line, invocation):
         ("/attention text:x layer:two", "`layer` must be a whole number, got `two`"),
         ("/forward text:x attentions:maybe", "`attentions` must be true or false"),
         ("/models please", "`please` is not an option of /models"),
+        ("/attention text:x bogus:1", "`bogus` is not an option here"),
+        ("/attention bogus:1 text:x", "`bogus` is not an option of /attention"),
+        ("/attention text:x view:sideways", "`view` must be one of head, mean"),
+        ("/load model:tiny", "Unknown command"),
     ],
 )
 def test_parse_errors_are_explained(line, message):
@@ -123,3 +133,23 @@ def test_bad_setting_stops_with_one_line(tmp_path):
     assert done.stderr.strip() == (
         "Configuration error: WORKER_THREADS must be a whole number, got 'lots'"
     )
+
+
+def test_piped_lines_that_do_not_start_a_command_continue_it():
+    lines = ["/tokenize text:first line\n", "second line\n", "\n", "# a note\n", "/models\n"]
+    assert list(command_lines(lines)) == ["/tokenize text:first line\nsecond line", "/models"]
+
+
+async def test_a_second_run_never_overwrites_the_first_runs_files(runtime, tmp_path):
+    for _ in range(2):
+        await Console(runtime, tmp_path, io.StringIO()).run_lines(["/attention text:hello"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "001-attention-attention.png",
+        "002-attention-attention.png",
+    ]
+
+
+async def test_each_command_prints_how_long_it_took(runtime, tmp_path):
+    out = io.StringIO()
+    await Console(runtime, tmp_path, out).run_lines(["/models"])
+    assert re.search(r"⏱ \d+\.\d\d s", out.getvalue())

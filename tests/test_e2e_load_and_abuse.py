@@ -106,11 +106,11 @@ async def test_management_needs_manage_server(fake, strict):
 
 
 async def test_every_command_logs_one_structured_line_without_secrets(fake, strict):
-    lines = [line for line in strict.log().splitlines() if "bot.slash: command=" in line]
+    lines = [line for line in strict.log().splitlines() if "bot.pipeline: command=" in line]
     assert lines, strict.log()[-2000:]
-    fields = dict(pair.split("=", 1) for pair in lines[0].split("bot.slash: ")[1].split())
-    assert set(fields) == {"command", "user", "model", "tokens", "queue_ms", "compute_ms",
-                           "render_ms", "total_ms", "outcome"}  # fmt: skip
+    fields = dict(pair.split("=", 1) for pair in lines[0].split("bot.pipeline: ")[1].split())
+    assert set(fields) == {"command", "kind", "user", "model", "tokens", "queue_ms",
+                           "compute_ms", "render_ms", "total_ms", "outcome"}  # fmt: skip
     assert fields["user"] != str(USER_ID + 1) and len(fields["user"]) == 10
     outcomes = {line.rsplit("outcome=", 1)[1] for line in lines}
     assert {"ok", "UserError"} <= outcomes

@@ -9,22 +9,13 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from bot.batching import run_batch
-from commands.attention import Session, attention, exploration_for, view_reply
-from commands.attention_math import head_stats, rollout, token_profile
-from commands.encoding import Encoding, encode
-from commands.explore import (
-    VIEWS,
-    Exploration,
-    ViewState,
-    enabled,
-    find_token,
-    render,
-    step,
-    switch_view,
-    table,
-)
-from commands.results import UserError
+from commands.attention import attention
+from explorer.attention_math import head_stats, rollout, token_profile
+from explorer.contract import UserError
+from explorer.encoding import Encoding
+from explorer.exploration import Exploration, Subject, ViewState, find_token
+from explorer.explore import explore, reply_for
+from explorer.views import VIEWS, enabled, step, switch_view, view_of
 
 
 def synthetic(layers: int = 2, heads: int = 3, tokens: int = 5) -> Exploration:
@@ -40,7 +31,7 @@ def synthetic(layers: int = 2, heads: int = 3, tokens: int = 5) -> Exploration:
         special=tuple(name.startswith("[") for name in names),
         untruncated_length=tokens,
     )
-    return Exploration("toy", "the cats", encoding, weights)
+    return Exploration(Subject("toy", "the cats"), encoding, weights)
 
 
 TOY = synthetic()
@@ -65,7 +56,7 @@ TOY = synthetic()
     ],
 )
 def test_step(state, action, expected):
-    assert step(state, action, TOY) == expected
+    assert step(state, action, TOY.shape) == expected
 
 
 @pytest.mark.parametrize(
@@ -141,11 +132,11 @@ def test_find_token_errors(wanted, message):
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_every_view_renders_a_titled_png_with_its_data(view):
     state = ViewState(view, 2, 1, 2)
-    rendered = render(TOY, state)
-    pixels = image.imread(io.BytesIO(rendered.png), format="png")
+    drawn = VIEWS[view]
+    pixels = image.imread(io.BytesIO(drawn.draw(TOY, state)), format="png")
     assert pixels.shape[0] > 150 and pixels.shape[1] > 240
-    assert rendered.title.startswith("toy · ")
-    name, text = table(TOY, state)
+    assert drawn.title(TOY, state).startswith("toy · ")
+    name, text = drawn.table(TOY, state)
     assert name == f"{view}.csv"
     rows = list(csv.reader(io.StringIO(text)))
     expected_rows = {
@@ -155,17 +146,22 @@ def test_every_view_renders_a_titled_png_with_its_data(view):
     assert len(rows) == expected_rows[view]
 
 
-def test_titles_name_model_view_layer_and_head():
-    assert render(TOY, ViewState("head", 2, 3, 0)).title == "toy · layer 2/2 · head 3/3"
-    assert render(TOY, ViewState("mean", 1, 3, 0)).title == "toy · layer 1/2 · mean of 3 heads"
-    assert render(TOY, ViewState("token", 1, 0, 2)).title == "toy · token 2 “cat” · mean of 3 heads"
-    assert render(TOY, ViewState("rollout", 1, 0, 0)).title == (
-        "toy · attention rollout through layers 1–1"
-    )
+@pytest.mark.parametrize(
+    ("state", "title"),
+    [
+        (ViewState("head", 2, 3, 0), "toy · layer 2/2 · head 3/3"),
+        (ViewState("mean", 1, 3, 0), "toy · layer 1/2 · mean of 3 heads"),
+        (ViewState("token", 1, 0, 2), "toy · token 2 “cat” · mean of 3 heads"),
+        (ViewState("rollout", 1, 0, 0), "toy · attention rollout through layers 1–1"),
+    ],
+)
+def test_titles_name_model_view_layer_and_head(state, title):
+    assert view_of(state).title(TOY, state) == title
 
 
 def test_head_csv_holds_the_shown_matrix():
-    rows = list(csv.reader(io.StringIO(table(TOY, ViewState("head", 2, 3, 0))[1])))
+    state = ViewState("head", 2, 3, 0)
+    rows = list(csv.reader(io.StringIO(view_of(state).table(TOY, state)[1])))
     assert rows[0] == ["", "[CLS]", "the", "cat", "##s", "[SEP]"]
     values = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
     np.testing.assert_allclose(values, TOY.weights[1, 2], atol=1e-6)
@@ -182,14 +178,11 @@ async def test_export_attaches_the_tensor_and_csv(ctx):
     assert float(rows[1][6]) == pytest.approx(float(tensor[2, 0, 0, 0]), abs=1e-6)
 
 
-async def test_every_view_on_rbt3_shaped_model_with_chinese(runtime):
-    loaded = await runtime.registry.model("rbt3")
-    encoding = encode(loaded, "我在学习自然语言处理", "今天天气很好", 64)
-    output = run_batch(loaded, [encoding], True)[0]
-    exploration = exploration_for("rbt3", "我在学习自然语言处理", "今天天气很好", encoding, output)
+async def test_every_view_on_rbt3_shaped_model_with_chinese(ctx):
+    exploration = await explore(ctx, Subject("rbt3", "我在学习自然语言处理", "今天天气很好"))
     assert exploration.weights.shape == (3, 12, 19, 19)
     for view in VIEWS:
-        reply = view_reply(Session(exploration, ViewState(view, 3, 1, 4)))
+        reply = reply_for(exploration, ViewState(view, 3, 1, 4))
         assert reply.content.startswith("**rbt3 · ")
         assert reply.attachments[0].data.startswith(b"\x89PNG")
 
@@ -197,7 +190,8 @@ async def test_every_view_on_rbt3_shaped_model_with_chinese(runtime):
 async def test_view_and_token_options(ctx):
     reply = await attention(ctx, "The cat sat on the mat", view="token", token="mat")
     assert reply.content.startswith("**minilm · token 6 “mat” · mean of 12 heads**")
-    assert reply.session.state == ViewState("token", 6, 0, 6)
+    assert reply.exploration is not None
+    assert reply.exploration.state == ViewState("token", 6, 0, 6)
     with pytest.raises(UserError, match="Unknown view"):
         await attention(ctx, "x", view="sideways", model="gone")  # refused before loading
 

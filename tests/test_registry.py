@@ -11,7 +11,7 @@ import pytest
 
 from bot.registry import ModelRegistry
 from bot.settings import parse_models
-from commands.results import UserError
+from explorer.contract import UserError
 
 
 class CountingRunner:
@@ -116,7 +116,7 @@ async def test_loads_happen_one_at_a_time(tiny_dir, rbt3_dir):
 
 async def test_byte_budget_evicts_least_recently_used(tiny_dir):
     probe, _ = registry(f"a={tiny_dir}")
-    one = (await probe.model("a")).nbytes
+    one = (await probe.model("a")).card.nbytes
     runner = CountingRunner()
     models = ModelRegistry(parse_models(f"a={tiny_dir},b={tiny_dir}"), 10, runner, int(one * 1.5))
     await models.model("a")
@@ -148,7 +148,7 @@ async def test_a_model_too_big_for_the_budget_is_refused_before_loading(rbt3_dir
 async def test_unload_and_memory_report(tiny_dir):
     models, _ = registry(f"a={tiny_dir}")
     loaded = await models.model("a")
-    assert models.memory()[0].nbytes == loaded.nbytes > 0
+    assert models.memory()[0].nbytes == loaded.card.nbytes > 0
     assert models.unload("a") == "a" and models.memory() == ()
     with pytest.raises(UserError, match="is not loaded"):
         models.unload("a")

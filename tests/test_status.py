@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.runtime import Job
-from commands.context import CommandLatency, ModelMemory, Snapshot
-from commands.results import UserError
-from commands.status import duration, internals, load, status, status_text, unload
+from commands.admin import duration, internals, load, status, status_text, unload
+from explorer.contract import CommandLatency, ModelMemory, Snapshot, UserError
 
 
 @pytest.mark.parametrize(

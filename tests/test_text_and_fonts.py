@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from commands.fonts import cjk_font, drawable
-from commands.labels import display_token
-from commands.results import reply_with_overflow
-from commands.text import in_code, neutralise, quote_inline
+from explorer.contract import reply_with_overflow
+from explorer.drawing.fonts import cjk_font, drawable
+from explorer.drawing.labels import display_token
+from explorer.text import in_code, neutralise, quote_inline
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_chinese_tokens_are_drawn_with_a_cjk_font():
 
 
 def test_without_a_cjk_font_chinese_tokens_are_labelled_by_position(monkeypatch):
-    from commands import fonts
+    from explorer.drawing import fonts
 
     monkeypatch.setattr(fonts, "cjk_font", lambda: None)
     fonts._cjk_codepoints.cache_clear()

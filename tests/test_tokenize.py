@@ -7,8 +7,8 @@ import re
 import pytest
 from transformers import AutoTokenizer
 
-from commands.results import UserError
 from commands.tokenize import tokenize
+from explorer.contract import UserError
 
 SENTENCE = "I am studying NLP."
 

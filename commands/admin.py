@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from commands.context import Context, Snapshot
-from commands.results import Reply, reply_with_overflow
+from typing import Annotated
+
+from commands.options import complete_model
+from explorer.contract import Context, Reply, Snapshot, reply_with_overflow
+from explorer.declare import Group, Opt, command
+
+ADMIN = Group("admin", "Manage the bot (needs the Manage Server permission)")
 
 
 def duration(seconds: float) -> str:
@@ -42,6 +47,7 @@ def status_text(snapshot: Snapshot) -> str:
     return "\n".join(lines)
 
 
+@command(queued=False)
 async def status(ctx: Context) -> Reply:
     """Show uptime, latency, loaded models, the queue and command latencies."""
     return reply_with_overflow(
@@ -49,17 +55,26 @@ async def status(ctx: Context) -> Reply:
     )
 
 
-async def load(ctx: Context, model: str) -> Reply:
+@command(group=ADMIN, queued=False, permission="manage_guild")
+async def load(
+    ctx: Context,
+    model: Annotated[str, Opt("The model to load into memory now", complete=complete_model)],
+) -> Reply:
     """Load a model into memory now, so the next command on it is fast."""
-    loaded = await ctx.load(model)
-    return Reply(f"✅ **{loaded.name}** is loaded ({loaded.nbytes / 2**20:.0f} MiB).")
+    card = await ctx.load(model)
+    return Reply(f"✅ **{card.name}** is loaded ({card.nbytes / 2**20:.0f} MiB).")
 
 
-async def unload(ctx: Context, model: str) -> Reply:
+@command(group=ADMIN, queued=False, permission="manage_guild")
+async def unload(
+    ctx: Context,
+    model: Annotated[str, Opt("The model to drop from memory", complete=complete_model)],
+) -> Reply:
     """Drop a loaded model from memory."""
     return Reply(f"✅ **{ctx.unload(model)}** was unloaded.")
 
 
+@command(group=ADMIN, queued=False, permission="manage_guild")
 async def internals(ctx: Context) -> Reply:
     """Show the runtime's internals: threads, batching, garbage collector, memory."""
     rows = ctx.snapshot().internals

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib import colormaps, font_manager
 from PIL import Image, ImageDraw, ImageFont
 
-from commands.fonts import BASE_FAMILY, cjk_font, needs_cjk
+from explorer.drawing.fonts import BASE_FAMILY, cjk_font, needs_cjk
 
 BACKGROUND = (255, 255, 255)
 INK = (33, 33, 33)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.fonts import drawable
+from explorer.drawing.fonts import drawable
 
 _MARKERS = {"Ġ": "␣", "▁": "␣", "Ċ": "↵", "ĉ": "⇥"}
 

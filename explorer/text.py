@@ -34,3 +34,19 @@ def quote_inline(text: str, limit: int = 80) -> str:
 def plural(count: int, word: str) -> str:
     """`1 token`, `2 tokens`, with thousands separators."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def text_width(text: str) -> int:
+    """Columns `text` takes in a monospaced block: wide (CJK) characters take two,
+    combining and zero-width ones none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in {"Cf", "Mn", "Me"}:
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
+    return width
+
+
+def safe_filename(name: str) -> str:
+    """A name usable as a file name (`hfl/rbt3` → `hfl_rbt3`)."""
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)

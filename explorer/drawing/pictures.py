@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from commands.canvas import (
+from explorer.drawing.canvas import (
     INK,
     MUTED,
     SPECIAL,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from commands.context import LoadedModel
-from commands.results import UserError
-from commands.text import plural
+from explorer.contract import LoadedModel, UserError
+from explorer.text import plural
 
 
 @dataclass(frozen=True)
 class Encoding:
-    """The tokenizer's output for one text (or pair), as plain tuples."""
+    """The tokenizer's output for one text (or pair), as plain tuples. `offsets` are each
+    token's character span in its own segment's text; `segments` say which text (0 or 1) a
+    token came from, None for special tokens."""
 
     tokens: tuple[str, ...]
     input_ids: tuple[int, ...]
@@ -19,6 +22,11 @@ class Encoding:
     attention_mask: tuple[int, ...]
     special: tuple[bool, ...]
     untruncated_length: int
+    offsets: tuple[tuple[int, int], ...] = ()
+    segments: tuple[int | None, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
 
     @property
     def truncated(self) -> bool:
@@ -27,12 +35,12 @@ class Encoding:
     @property
     def segment_boundary(self) -> int | None:
         """Index of the first token of the second segment, if this is a pair."""
+        if self.segments:
+            return next((i for i, segment in enumerate(self.segments) if segment == 1), None)
         if self.token_type_ids is None:
             return None
-        for index, type_id in enumerate(self.token_type_ids):
-            if type_id != self.token_type_ids[0]:
-                return index
-        return None
+        first = self.token_type_ids[0]
+        return next((i for i, kind in enumerate(self.token_type_ids) if kind != first), None)
 
     def truncation_notice(self) -> str:
         if not self.truncated:
@@ -55,11 +63,20 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
     return text
 
 
+def _segments(encoded: Any) -> tuple[int | None, ...]:
+    try:
+        return tuple(encoded.sequence_ids())
+    except (AttributeError, ValueError):  # a slow tokenizer: no alignment information
+        return ()
+
+
 def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: int) -> Encoding:
     """Tokenise `text` (and `text_pair`), truncating to at most `max_tokens` tokens."""
     tokenizer = loaded.tokenizer
+    options = {"return_special_tokens_mask": True, "verbose": False}
+    offsets = bool(getattr(tokenizer, "is_fast", False))
     with loaded.lock:
-        encoded = tokenizer(text, text_pair, return_special_tokens_mask=True, verbose=False)
+        encoded = tokenizer(text, text_pair, return_offsets_mapping=offsets, **options)
         full_length = len(encoded["input_ids"])
         if full_length > max_tokens:  # only then a second pass, truncating
             encoded = tokenizer(
@@ -67,8 +84,8 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
                 text_pair,
                 truncation=True,
                 max_length=max_tokens,
-                return_special_tokens_mask=True,
-                verbose=False,
+                return_offsets_mapping=offsets,
+                **options,
             )
     ids = tuple(encoded["input_ids"])
     if len(ids) > max_tokens:
@@ -84,4 +101,32 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
         attention_mask=tuple(encoded["attention_mask"]),
         special=tuple(bool(flag) for flag in encoded["special_tokens_mask"]),
         untruncated_length=full_length,
+        offsets=tuple(tuple(span) for span in encoded.get("offset_mapping", ())),  # type: ignore[misc]
+        segments=_segments(encoded) if offsets else (),
     )
+
+
+def decoder_encoding(loaded: LoadedModel, ids: Sequence[int]) -> Encoding:
+    """The decoder's input of an encoder–decoder model as an encoding: its start token, then
+    the target's tokens."""
+    tokenizer = loaded.tokenizer
+    special_ids = set(tokenizer.all_special_ids)
+    ids = tuple(int(i) for i in ids)
+    return Encoding(
+        tokens=tuple(tokenizer.convert_ids_to_tokens(list(ids))),
+        input_ids=ids,
+        token_type_ids=None,
+        attention_mask=(1,) * len(ids),
+        special=tuple(i in special_ids for i in ids),
+        untruncated_length=len(ids),
+    )
+
+
+def target_ids(loaded: LoadedModel, target: str, max_tokens: int) -> tuple[int, ...]:
+    """The decoder's input for a target text: the start token, then the text's tokens (the
+    labels shifted right, as in training)."""
+    start = loaded.model.config.decoder_start_token_id
+    with loaded.lock:
+        labels = loaded.tokenizer(text_target=target, truncation=True, max_length=max_tokens)
+    ids = [int(i) for i in labels["input_ids"]]
+    return (int(start), *ids[:-1])

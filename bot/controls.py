@@ -1,0 +1,247 @@
+"""The view menu and buttons that step an `/attention` reply in place for the whole channel.
+
+State lives here, keyed by a short random id carried in each component's custom id, so a press
+from anyone edits the one shared message. Components are discord.py `DynamicItem`s: matched by
+custom id, so a press on a message from before a restart still reaches the bot.
+
+Presses pass the same pipeline as commands. While a message is being redrawn, further presses
+on it are acknowledged at once and folded into one pending redraw of the latest state: a
+channel mashing buttons costs at most one redraw in flight and one pending per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import discord
+
+from explorer.contract import Reply, UserError
+from explorer.exploration import Explored
+from explorer.explore import show
+from explorer.views import VIEWS, enabled, step, switch_view
+
+from .pipeline import Lane, Pipeline
+from .replies import NO_MENTIONS, send_reply, update_message
+from .runtime import Job
+
+log = logging.getLogger(__name__)
+
+KEY = r"[A-Za-z0-9_-]{6,16}"
+EXPIRED = "⌛ This exploration has expired: run `/attention` again to explore this text."
+BUTTONS = (
+    ("layer-", "◀ layer", 1),
+    ("layer+", "layer ▶", 1),
+    ("head-", "◀ head", 1),
+    ("head+", "head ▶", 1),
+    ("token-", "◀ token", 2),
+    ("token+", "token ▶", 2),
+)
+# A change a press makes to what is shown.
+Change = Callable[[Explored], Explored]
+
+
+def controls(key: str, explored: Explored, *, disabled: bool = False) -> discord.ui.View:
+    """The view menu and the stepping buttons for an exploration's current state."""
+    view = discord.ui.View(timeout=None)
+    state = explored.state
+    options = [
+        discord.SelectOption(
+            label=name, value=name, description=item.description, default=name == state.view
+        )
+        for name, item in VIEWS.items()
+    ]
+    view.add_item(ViewMenu(key, options, disabled=disabled))
+    active = enabled(state)
+    for action, label, row in BUTTONS:
+        if row == 2 and not {"token-", "token+"} & active:
+            continue
+        view.add_item(StepButton(key, action, label, disabled=disabled or action not in active))
+    return view
+
+
+def stepping(action: str) -> Change:
+    """The change of pressing a layer/head/token arrow."""
+    return lambda explored: replace(explored, state=step(explored.state, action, explored.shape))
+
+
+def choosing(name: str) -> Change:
+    """The change of choosing a view in the menu."""
+    return lambda explored: replace(explored, state=switch_view(explored.state, name))
+
+
+class StepButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"mx:(?P<key>{KEY}):(?P<action>(?:layer|head|token)[+-])",
+):
+    """One of the layer/head/token arrows."""
+
+    def __init__(self, key: str, action: str, label: str, *, disabled: bool = False) -> None:
+        row = next(row for name, _, row in BUTTONS if name == action)
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                custom_id=f"mx:{key}:{action}",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+                row=row,
+            )
+        )
+        self.key, self.action = key, action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: Any
+    ) -> StepButton:
+        return cls(match["key"], match["action"], item.label or match["action"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _explorer(interaction).press(interaction, self.key, stepping(self.action))
+
+
+class ViewMenu(discord.ui.DynamicItem[discord.ui.Select], template=rf"mx:(?P<key>{KEY}):view"):
+    """The menu choosing the view."""
+
+    def __init__(
+        self, key: str, options: list[discord.SelectOption], *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"mx:{key}:view",
+                options=options,
+                placeholder="Choose a view",
+                disabled=disabled,
+                row=0,
+            )
+        )
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: Any
+    ) -> ViewMenu:
+        return cls(match["key"], list(item.options))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        chosen = self.item.values[0] if self.item.values else None
+        if chosen is not None:
+            await _explorer(interaction).press(interaction, self.key, choosing(chosen))
+
+
+def _explorer(interaction: discord.Interaction) -> Explorer:
+    return interaction.client.explorer  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Entry:
+    shown: Explored  # what the message shows
+    wanted: Explored  # what the latest press asked for
+    content: str  # the message's text
+    interaction: discord.Interaction  # the latest, for edits after the last press
+    last_used: float = field(default_factory=time.monotonic)
+    busy: bool = False  # a redraw is under way
+    waiting: discord.Interaction | None = None  # a folded press; its redraw is owed
+
+
+class Explorer:
+    """Keeps explorations, applies presses through the pipeline, and retires idle ones."""
+
+    def __init__(self, pipeline: Pipeline, idle_seconds: int, capacity: int = 256) -> None:
+        self._pipeline = pipeline
+        self._idle = idle_seconds
+        self._capacity = capacity
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self.redraws = 0
+
+    async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Answer a command; an exploration gets its controls and is kept for them."""
+        if reply.exploration is None:
+            await send_reply(interaction, reply)
+            return
+        key = secrets.token_urlsafe(6)
+        await send_reply(interaction, reply, controls(key, reply.exploration))
+        self._entries[key] = _Entry(
+            reply.exploration, reply.exploration, reply.content, interaction
+        )
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    async def press(self, interaction: discord.Interaction, key: str, change: Change) -> None:
+        """Apply a press to the shared message: redraw it, or fold the press into the redraw
+        under way (acknowledged at once; the latest state wins)."""
+        entry = self._entries.get(key)
+        try:
+            if entry is None:
+                raise UserError(EXPIRED)
+            wanted = change(entry.wanted)
+        except UserError as error:  # expired, or a menu value this version does not know
+            await self._pipeline.refuse(interaction, "attention", "press", error)
+            return
+        entry.wanted = wanted
+        if entry.busy:
+            entry.waiting = interaction
+            await self._pipeline.acknowledge(interaction, "attention")
+            return
+        entry.busy = True
+        try:
+            drawn = await self._redraw(interaction, key, entry, "queued")
+            if drawn is None and entry.waiting is None:
+                entry.wanted = entry.shown  # refused or failed: the press changed nothing
+            while entry.waiting is not None and entry.wanted != entry.shown:
+                follower, entry.waiting = entry.waiting, None
+                await self._redraw(follower, key, entry, "continuation")
+        finally:
+            entry.busy = False
+            entry.waiting = None
+
+    async def _redraw(
+        self, interaction: discord.Interaction, key: str, entry: _Entry, lane: Lane
+    ) -> Reply | None:
+        async def work(job: Job) -> Reply:
+            self.redraws += 1
+            return await show(job, entry.wanted)
+
+        async def deliver(reply: Reply) -> None:
+            assert reply.exploration is not None
+            await update_message(interaction, reply, controls(key, reply.exploration))
+            entry.shown, entry.content = reply.exploration, reply.content
+            entry.interaction = interaction
+            entry.last_used = time.monotonic()
+            self._entries.move_to_end(key)
+
+        return await self._pipeline.serve(interaction, "attention", "press", work, deliver, lane)
+
+    async def retire_idle(self) -> int:
+        """Disable the controls of explorations idle for too long; returns how many."""
+        now = time.monotonic()
+        idle = [
+            key
+            for key, e in self._entries.items()
+            if not e.busy and now - e.last_used >= self._idle
+        ]
+        for key in idle:
+            entry = self._entries.pop(key)
+            idle_for = f"{self._idle} s" if self._idle < 60 else f"{round(self._idle / 60)} min"
+            note = f"\n⌛ Controls closed after {idle_for} without use: run `/attention` again."
+            try:
+                await entry.interaction.edit_original_response(
+                    content=entry.content + note,
+                    view=controls(key, entry.shown, disabled=True),
+                    allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException as error:
+                log.info("could not close exploration %s: %s", key, error)
+        return len(idle)
+
+    async def run_sweeper(self) -> None:
+        """Retire idle explorations every few seconds, for as long as the bot runs."""
+        interval = max(1.0, min(30.0, self._idle / 4))
+        while True:
+            await asyncio.sleep(interval)
+            await self.retire_idle()

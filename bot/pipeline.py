@@ -1,0 +1,205 @@
+"""The one path every interaction takes: slash commands, button presses, menu choices and
+autocompletion all pass the same admission, time limit, timings, statistics and single log
+line, and fail through one error path that answers the user once, privately."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import discord
+
+from explorer.contract import Reply, UserError
+from explorer.declare import PERMISSIONS, Command, Option
+
+from .errors import outcome
+from .replies import Acknowledgement, answer_error
+from .runtime import Job, Runtime
+
+log = logging.getLogger(__name__)
+
+# queued: the bounded queue and the user's limits; continuation: a slot only (finishing work
+# already admitted); free: answered at once (cheap commands).
+Lane = Literal["queued", "continuation", "free"]
+Kind = Literal["command", "press", "autocomplete"]
+Work = Callable[[Job], Awaitable[Reply]]
+Deliver = Callable[[Reply], Awaitable[None]]
+# Autocompletion must answer within Discord's 3 s, and cannot be deferred.
+AUTOCOMPLETE_SECONDS = 2.0
+
+
+def user_tag(user_id: int) -> str:
+    """A stable, non-reversible tag for logs instead of the raw user id."""
+    return hashlib.sha256(str(user_id).encode()).hexdigest()[:10]
+
+
+def log_line(
+    name: str, kind: Kind, user_id: int, job: Job, queue_wait: float, total: float, result: str
+) -> str:
+    """One logfmt line per interaction, with no user text and no raw user id."""
+    fields = {
+        "command": name.replace(" ", "."),
+        "kind": kind,
+        "user": user_tag(user_id),
+        "model": job.fields.get("model", "-"),
+        "tokens": job.fields.get("tokens", "-"),
+        "queue_ms": f"{queue_wait * 1000:.0f}",
+        "compute_ms": f"{job.compute_s * 1000:.0f}",
+        "render_ms": f"{job.render_s * 1000:.0f}",
+        "total_ms": f"{total * 1000:.0f}",
+        "outcome": result,
+    }
+    return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
+def check_permission(command: Command, interaction: discord.Interaction) -> None:
+    """Refuse a command that needs a permission the user lacks (Discord hides such commands
+    from them too, but a server can change that)."""
+    if command.permission and not getattr(interaction.permissions, command.permission, False):
+        raise UserError(f"This command needs the {PERMISSIONS[command.permission]} permission.")
+
+
+class Pipeline:
+    """Serves interactions for the runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def _account(
+        self,
+        name: str,
+        kind: Kind,
+        interaction: discord.Interaction,
+        job: Job,
+        started: float,
+        queue_wait: float,
+        result: str,
+    ) -> None:
+        total = time.perf_counter() - started
+        self.runtime.stats.record(name if kind == "command" else f"{name} ({kind})", total, result)
+        log.info(log_line(name, kind, interaction.user.id, job, queue_wait, total, result))
+
+    async def serve(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        kind: Kind,
+        work: Work,
+        deliver: Deliver,
+        lane: Lane,
+    ) -> Reply | None:
+        """Admit the work, run it with a time limit, and deliver its reply: in one response
+        when it is ready within DEFER_AFTER_MS, else after an acknowledgement sent within
+        Discord's 3 seconds. Returns the delivered reply, or None when it failed (the user
+        was told why)."""
+        started = time.perf_counter()
+        job = self.runtime.job()
+        queue_wait = 0.0
+        failure: Exception | None = None
+        limit = self.runtime.settings.capacity.timeout_seconds
+        try:
+            # The slot is held until the answer is sent, so a shutdown drain waits for it.
+            async with (
+                Acknowledgement(
+                    interaction, self.runtime.defer_after, thinking=kind == "command"
+                ) as acknowledgement,
+                contextlib.AsyncExitStack() as stack,
+            ):
+                if lane != "free":
+                    admit = self.runtime.admission.job(
+                        interaction.user.id, continuation=lane == "continuation"
+                    )
+                    queue_wait = (await stack.enter_async_context(admit)).queue_wait
+                try:
+                    async with asyncio.timeout(limit):
+                        reply = await work(job)
+                except TimeoutError:
+                    raise UserError(
+                        f"This took longer than {limit:g} s and was stopped. "
+                        "Try a shorter text or a smaller model."
+                    ) from None
+                await acknowledgement.ready(reply)
+                await deliver(reply)
+                return reply
+        except Exception as error:
+            failure = error
+            await answer_error(interaction, error)
+            return None
+        finally:
+            job.close()
+            self._account(name, kind, interaction, job, started, queue_wait, outcome(failure))
+
+    async def command(
+        self,
+        interaction: discord.Interaction,
+        command: Command,
+        arguments: dict[str, Any],
+        send: Callable[[discord.Interaction, Reply], Awaitable[None]],
+    ) -> Reply | None:
+        """Run a slash command and answer with `send(interaction, reply)`."""
+
+        async def work(job: Job) -> Reply:
+            check_permission(command, interaction)
+            return await command(job, **arguments)
+
+        async def deliver(reply: Reply) -> None:
+            await send(interaction, reply)
+
+        lane: Lane = "queued" if command.queued else "free"
+        return await self.serve(interaction, command.path, "command", work, deliver, lane)
+
+    async def refuse(
+        self, interaction: discord.Interaction, name: str, kind: Kind, error: Exception
+    ) -> None:
+        """Answer a request that cannot be served (an expired exploration, an option Discord
+        could not convert) through the error path, logged like any other interaction."""
+        started = time.perf_counter()
+        job = self.runtime.job()
+        try:
+            await answer_error(interaction, error)
+        finally:
+            self._account(name, kind, interaction, job, started, 0.0, outcome(error))
+
+    async def acknowledge(self, interaction: discord.Interaction, name: str) -> None:
+        """Acknowledge a press that needs no work of its own (it was folded into a redraw
+        already under way): a silent deferral, logged like any other interaction."""
+        started = time.perf_counter()
+        job = self.runtime.job()
+        failure: Exception | None = None
+        try:
+            await interaction.response.defer()
+        except discord.HTTPException as error:
+            failure = error
+            log.warning("could not acknowledge interaction %s: %s", interaction.id, error)
+        finally:
+            result = "folded" if failure is None else outcome(failure)
+            self._account(name, "press", interaction, job, started, 0.0, result)
+
+    async def complete(
+        self, interaction: discord.Interaction, command: Command, option: Option, current: str
+    ) -> list[tuple[str, str]]:
+        """Autocompletion choices for `option`: its own cheap lane (no queue, a short time
+        limit); on any failure, no choices."""
+        assert option.complete is not None
+        started = time.perf_counter()
+        job = self.runtime.job()
+        failure: Exception | None = None
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
+                typed = {name: value for name, value in interaction.namespace}
+                return await option.complete(job, typed, current)
+        except Exception as error:
+            failure = error
+            if not isinstance(error, UserError | TimeoutError):
+                log.exception("autocompletion of %s.%s failed", command.path, option.name)
+            return []
+        finally:
+            job.close()
+            self._account(
+                command.path, "autocomplete", interaction, job, started, 0.0, outcome(failure)
+            )

@@ -1,0 +1,281 @@
+"""The contract between the bot and the command handlers, in one place.
+
+A handler receives a `Context` (the runtime's services for one request), returns a `Reply`
+(text and files, optionally an exploration the chat keeps stepping) and raises `UserError` for
+a mistake the user can fix. Model work travels as a `ForwardRequest`; its result is made on the
+worker, next to the model, by the handler's `finish` from a `Forwarded`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from explorer.encoding import Encoding
+    from explorer.exploration import Explored
+
+T = TypeVar("T")
+
+DISCORD_MESSAGE_LIMIT = 2000
+
+Task = Literal["base", "masked-lm", "causal-lm", "seq2seq", "classification"]
+TASK_NAMES: dict[str, str] = {
+    "base": "base model (no head)",
+    "masked-lm": "masked language model",
+    "causal-lm": "causal language model",
+    "seq2seq": "encoder–decoder (sequence to sequence)",
+    "classification": "sequence classifier",
+}
+
+
+class UserError(Exception):
+    """A problem the user can fix; its message is shown to them as is."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply."""
+
+    filename: str
+    data: bytes
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message: text plus attachments, sized to fit one Discord message; `exploration` is
+    the attention exploration the chat attaches stepping controls to."""
+
+    content: str
+    attachments: tuple[Attachment, ...] = ()
+    exploration: Explored | None = None
+
+
+def reply_with_overflow(
+    header: str,
+    block: str,
+    filename: str,
+    *,
+    language: str = "",
+    attachments: tuple[Attachment, ...] = (),
+    limit: int = DISCORD_MESSAGE_LIMIT,
+) -> Reply:
+    """`header` plus `block` in a code block, or the block as an attached file if too long."""
+    inline = f"{header}\n```{language}\n{block}\n```"
+    if len(inline) <= limit:
+        return Reply(inline, attachments)
+    note = f"{header}\n(The full output is attached as `{filename}`.)"
+    return Reply(note[:limit], (Attachment(filename, block.encode()), *attachments))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one request may ask for."""
+
+    max_input_chars: int = 2000
+    max_heatmap_tokens: int = 64
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a handler may know of a loaded model before running it: its task, shapes and
+    limits. Cheap to copy; the weights stay with the runtime."""
+
+    name: str
+    architecture: str
+    task: Task
+    config: Any
+    max_tokens: int
+    layers: int
+    heads: int
+    decoder_layers: int = 0  # encoder–decoder models: the decoder's stack
+    decoder_heads: int = 0
+    untrained_head: tuple[str, ...] = ()  # head weights the checkpoint did not ship
+    mask_token: str | None = None
+    nbytes: int = 0
+
+    @property
+    def encoder_decoder(self) -> bool:
+        return self.task == "seq2seq"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A model with its head and its tokenizer; `lock` serialises tokenizer calls (fast
+    tokenizers are not safe to reconfigure from two threads at once)."""
+
+    card: ModelCard
+    tokenizer: Any
+    model: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def base(self) -> Any:
+        """The model without its head (shared with it: one set of weights)."""
+        return self.model.base_model
+
+
+@dataclass(frozen=True)
+class ForwardRequest:
+    """One input for the model: a text (or pair), tokenised on the worker and capped at
+    `max_tokens`. `run` says what runs: nothing (tokenise only), the base model, or the model
+    with its head. An encoder–decoder model's decoder reads `target`, or its own greedy
+    output when there is none."""
+
+    text: str
+    text_pair: str | None = None
+    max_tokens: int = 512
+    run: Literal["none", "base", "head"] = "base"
+    attentions: bool = False
+    hidden_states: bool = False
+    target: str | None = None
+
+    @property
+    def batch_key(self) -> tuple[str, bool, bool]:
+        """Requests with equal keys can share one padded pass."""
+        return (self.run, self.attentions, self.hidden_states)
+
+
+@dataclass(frozen=True)
+class ForwardOutput:
+    """One input's share of the model's outputs: the output class name and its fields."""
+
+    type_name: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """What a `finish` works from, on the worker: the model, the input's encoding, its
+    outputs (None when only tokenised) and, for encoder–decoder models, the decoder's input."""
+
+    model: LoadedModel
+    encoding: Encoding
+    output: ForwardOutput | None
+    target: Encoding | None = None
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One allowlisted model as `/models` shows it."""
+
+    name: str
+    origin: str
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The allowlist, default first."""
+
+    entries: tuple[CatalogEntry, ...]
+
+    @property
+    def default(self) -> str:
+        return self.entries[0].name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(entry.name for entry in self.entries)
+
+
+@dataclass(frozen=True)
+class ModelMemory:
+    """A loaded model's size and how many running commands hold it."""
+
+    name: str
+    nbytes: int
+    holds: int
+
+
+@dataclass(frozen=True)
+class CommandLatency:
+    """End-to-end latency of one command since start."""
+
+    command: str
+    count: int
+    failed: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The runtime's state, as `/status` shows it."""
+
+    uptime_s: float
+    gateway_latency_ms: float | None
+    models: tuple[ModelMemory, ...]
+    memory_budget: int
+    running: int
+    waiting: int
+    latencies: tuple[CommandLatency, ...]
+    internals: dict[str, str]
+
+
+class Context(Protocol):
+    """The runtime services a handler uses for one request."""
+
+    @property
+    def limits(self) -> Limits:
+        """Bounds on inputs."""
+        ...
+
+    async def model(self, name: str | None) -> ModelCard:
+        """The model called `name` (None: the default), loaded and held for this request."""
+        ...
+
+    def peek(self, name: str | None) -> ModelCard | None:
+        """The model called `name` if it is loaded now (never loads; unknown names: None)."""
+        ...
+
+    async def config(self, name: str | None) -> tuple[str, Any]:
+        """The resolved model name and its `AutoConfig`, without loading weights."""
+        ...
+
+    async def forward(
+        self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
+    ) -> T:
+        """Tokenise the request and run the model, batched with concurrent requests, then
+        `finish(forwarded)`, all in one trip to a worker."""
+        ...
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run blocking work off the event loop."""
+        ...
+
+    async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run drawing work off the event loop (timed apart from computing)."""
+        ...
+
+    async def remember(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """`compute()`'s result, kept under `key` within the runtime's byte budget (the result
+        has `nbytes`); computed again once dropped."""
+        ...
+
+    def record(self, **fields: Any) -> None:
+        """Note facts about this request (e.g. its token count) for its log line."""
+        ...
+
+    def catalog(self) -> Catalog:
+        """The models this request may use."""
+        ...
+
+    def snapshot(self) -> Snapshot:
+        """The runtime's state now."""
+        ...
+
+    async def load(self, name: str | None) -> ModelCard:
+        """Load a model now (management)."""
+        ...
+
+    def unload(self, name: str | None) -> str:
+        """Drop a loaded model (management); returns its name."""
+        ...

@@ -1,0 +1,91 @@
+"""Exploring attention: computing a subject's exploration (or taking the kept one) and
+the reply for a state: caption, picture, exports, and what the chat keeps for its controls."""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import numpy as np
+
+from explorer.contract import Attachment, Context, ForwardRequest, Reply
+from explorer.exploration import Exploration, Explored, Subject, ViewState, exploration_for
+from explorer.text import plural
+from explorer.views import switch_view, view_of
+
+# Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
+EXPORT_LIMIT = 8 * 2**20
+
+
+async def explore(ctx: Context, subject: Subject) -> Exploration:
+    """The subject's exploration: kept from before, or computed now."""
+
+    async def compute() -> Exploration:
+        card = await ctx.model(subject.model)
+        limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
+        request = ForwardRequest(subject.text, subject.text_pair, limit, attentions=True)
+        return await ctx.forward(card, request, functools.partial(exploration_for, subject))
+
+    exploration = await ctx.remember(subject, compute)
+    ctx.record(tokens=len(exploration.encoding))
+    return exploration
+
+
+def caption(exploration: Exploration, state: ViewState) -> str:
+    """The message text above the picture: what is shown, and whether tokens were cut."""
+    encoding = exploration.encoding
+    heading = view_of(state).title(exploration, state)
+    lines = [f"**{heading}** · {plural(len(encoding), 'token')}"]
+    if encoding.truncated:
+        lines.append(
+            f"⚠️ Only the first {len(encoding)} of {encoding.untruncated_length} tokens are shown."
+        )
+    return "\n".join(lines)
+
+
+def exports(exploration: Exploration, state: ViewState) -> tuple[tuple[Attachment, ...], str]:
+    """The full attention tensor as `.npy` and the shown data as CSV, within Discord's upload
+    limit; returns the attachments and a note when the CSV had to be left out."""
+    buffer = io.BytesIO()
+    np.save(buffer, exploration.weights.astype(np.float32))
+    tensor = Attachment(
+        "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
+    )
+    name, text = view_of(state).table(exploration, state)
+    data = text.encode()
+    if len(tensor.data) + len(data) > EXPORT_LIMIT:
+        note = (
+            f"The {name} ({len(data) / 2**20:.0f} MiB) is over Discord's upload limit: "
+            "the .npy holds the same numbers."
+        )
+        return (tensor,), note
+    return (tensor, Attachment(name, data, "the shown data")), ""
+
+
+def reply_for(exploration: Exploration, state: ViewState, export: bool = False) -> Reply:
+    """The message for a state: caption, picture, optional exports, and the exploration the
+    chat keeps for its controls (drawing work, run off the event loop)."""
+    view = view_of(state)
+    png = view.draw(exploration, state)
+    attachments: tuple[Attachment, ...] = (
+        Attachment("attention.png", png, view.title(exploration, state)),
+    )
+    content = caption(exploration, state)
+    if export:
+        files, note = exports(exploration, state)
+        attachments += files
+        content += f"\n{note}" if note else ""
+    kept = Explored(exploration.subject, state, exploration.shape)
+    return Reply(content, attachments, kept)
+
+
+async def show(ctx: Context, explored: Explored) -> Reply:
+    """The reply for an exploration's state (its tensors recomputed if they were dropped)."""
+    exploration = await explore(ctx, explored.subject)
+    return await ctx.render(reply_for, exploration, explored.state)
+
+
+def initial_state(view: str | None, layer: int, head: int, token: int) -> ViewState:
+    """The first view: as asked, else one head if a head was given, else the head mean."""
+    chosen = view or ("head" if head else "mean")
+    return switch_view(ViewState(chosen, layer, head, token), chosen)

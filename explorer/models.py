@@ -1,0 +1,143 @@
+"""Models with their heads: which class a checkpoint loads as, loading it the same way every
+time (eager attention, float32, no remote code), and what it costs in memory.
+
+A checkpoint is loaded once, as the class its config's `architectures` names (hfl/rbt3 as
+`BertForMaskedLM`, GPT-2 as `GPT2LMHeadModel`, T5 as `T5ForConditionalGeneration`); the base
+model inside it serves `/attention` and `/forward`, the head serves predictions.
+transformers is imported inside the functions: the bot connects before paying for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from explorer.contract import LoadedModel, ModelCard, Task
+
+# The Auto class of each task with a head, and transformers' table of the architectures it
+# covers, in the order they are tried.
+_TASKS: tuple[tuple[Task, str, str], ...] = (
+    ("masked-lm", "AutoModelForMaskedLM", "MODEL_FOR_MASKED_LM_MAPPING_NAMES"),
+    ("causal-lm", "AutoModelForCausalLM", "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES"),
+    ("seq2seq", "AutoModelForSeq2SeqLM", "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES"),
+    (
+        "classification",
+        "AutoModelForSequenceClassification",
+        "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
+    ),
+)
+# Tokenizers whose model_max_length is unset report a huge sentinel instead.
+_UNSET_MAX_LENGTH = 1_000_000
+_FALLBACK_MAX_TOKENS = 512
+
+
+def architecture(config: Any) -> str:
+    """The class the checkpoint was saved as (`BertForMaskedLM`), or its model type."""
+    names = getattr(config, "architectures", None) or []
+    return names[0] if names else f"{config.model_type} (no architecture recorded)"
+
+
+def task_of(config: Any) -> Task:
+    """The task of the checkpoint's own class; encoder–decoder configs without one are
+    sequence to sequence, anything else is a base model."""
+    from transformers.models.auto import modeling_auto
+
+    name = architecture(config)
+    for task, _, table in _TASKS:
+        if name in getattr(modeling_auto, table).values():
+            return task
+    return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "base"
+
+
+def auto_class(task: Task) -> Any:
+    """The transformers Auto class that loads a checkpoint of `task`."""
+    import transformers
+
+    name = next((auto for known, auto, _ in _TASKS if known == task), "AutoModel")
+    return getattr(transformers, name)
+
+
+def parameter_count(config: Any) -> int | None:
+    """Parameters of the model the bot would load, counted on the meta device (no memory)."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = auto_class(task_of(config)).from_config(config)
+    except Exception:  # an architecture transformers cannot build: the count is unknown
+        return None
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def _count(config: Any, *names: str) -> int:
+    for name in names:
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 0
+
+
+def shapes(config: Any) -> tuple[int, int, int, int]:
+    """Layers and heads of the encoder (or the only stack), then of the decoder (0 if none)."""
+    layers = _count(config, "num_hidden_layers", "encoder_layers", "num_layers")
+    heads = _count(config, "num_attention_heads", "encoder_attention_heads", "num_heads")
+    if not getattr(config, "is_encoder_decoder", False):
+        return layers, heads, 0, 0
+    decoder_layers = _count(config, "num_decoder_layers", "decoder_layers") or layers
+    decoder_heads = _count(config, "decoder_attention_heads") or heads
+    return layers, heads, decoder_layers, decoder_heads
+
+
+def max_tokens(config: Any, tokenizer: Any) -> int:
+    """The longest input the model accepts, special tokens included."""
+    limits = [getattr(config, "max_position_embeddings", None)]
+    tokenizer_max = getattr(tokenizer, "model_max_length", None)
+    if tokenizer_max and tokenizer_max < _UNSET_MAX_LENGTH:
+        limits.append(tokenizer_max)
+    known = [int(limit) for limit in limits if limit]
+    return min(known) if known else _FALLBACK_MAX_TOKENS
+
+
+def untrained_head(model: Any, missing: set[str]) -> tuple[str, ...]:
+    """The checkpoint's missing weights that belong to the head (all of them when the head
+    and the base are one module, as in T5)."""
+    base = model.base_model
+    if base is model:
+        return tuple(sorted(missing))
+    prefix = f"{model.base_model_prefix}."
+    return tuple(sorted(key for key in missing if not key.startswith(prefix)))
+
+
+def load(name: str, source: str) -> LoadedModel:
+    """Tokenizer and model with its head, eager attention (so attention weights come back),
+    float32, `trust_remote_code=False`."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    task = task_of(config)
+    model, info = auto_class(task).from_pretrained(
+        source,
+        attn_implementation="eager",
+        dtype=torch.float32,
+        trust_remote_code=False,
+        output_loading_info=True,
+    )
+    model.eval()
+    tensors = [*model.parameters(), *model.buffers()]
+    layers, heads, decoder_layers, decoder_heads = shapes(model.config)
+    card = ModelCard(
+        name=name,
+        architecture=architecture(model.config),
+        task=task,
+        config=model.config,
+        max_tokens=max_tokens(model.config, tokenizer),
+        layers=layers,
+        heads=heads,
+        decoder_layers=decoder_layers,
+        decoder_heads=decoder_heads,
+        untrained_head=untrained_head(model, set(info.get("missing_keys", ()))),
+        mask_token=getattr(tokenizer, "mask_token", None),
+        nbytes=sum(tensor.numel() * tensor.element_size() for tensor in tensors),
+    )
+    return LoadedModel(card, tokenizer, model)
