@@ -49,10 +49,12 @@ class Admission:
 
     @property
     def waiting(self) -> int:
+        """Work admitted and waiting for a slot."""
         return self._waiting
 
     @property
     def running(self) -> int:
+        """Work holding a slot now."""
         return self._running
 
     def _refuse_early(self, user: int, now: float) -> None:

@@ -12,6 +12,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from typing_extensions import override
 
 from commands import COMMANDS
 
@@ -54,7 +55,9 @@ class ExplorerBot(discord.Client):
         name = interaction.command.qualified_name if interaction.command else "unknown"
         await self.pipeline.refuse(interaction, name, "command", error)
 
+    @override
     async def setup_hook(self) -> None:
+        """Register the controls, start the idle sweeper and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
         self._sweeper = asyncio.create_task(self.explorer.run_sweeper())
         if self.settings.guild_ids:
@@ -67,12 +70,15 @@ class ExplorerBot(discord.Client):
             synced = await self.tree.sync()
             log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
 
+    @override
     async def close(self) -> None:
+        """Stop the sweeper, then disconnect."""
         if self._sweeper is not None:
             self._sweeper.cancel()
         await super().close()
 
     async def on_ready(self) -> None:
+        """Log who the bot is connected as."""
         log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")
 
 

@@ -106,11 +106,11 @@ class Batcher:
         except Exception as error:  # every waiter sees the failure
             outcomes = [(None, error)] * len(batch)
         try:
-            for (_, _, future), (result, error) in zip(batch, outcomes, strict=True):
+            for (_, _, future), (result, failure) in zip(batch, outcomes, strict=True):
                 if future.done():  # a waiter that timed out is gone
                     continue
-                if error is not None:
-                    future.set_exception(error)
+                if failure is not None:
+                    future.set_exception(failure)
                 else:
                     future.set_result(result)
         finally:

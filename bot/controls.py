@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import discord
+from typing_extensions import override
 
 from explorer.contract import Reply, UserError
 from explorer.exploration import Explored
@@ -96,12 +97,17 @@ class StepButton(
         self.key, self.action = key, action
 
     @classmethod
+    @override
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: Any
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
     ) -> StepButton:
-        return cls(match["key"], match["action"], item.label or match["action"])
+        """The button a press came from, rebuilt from its custom id."""
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(match["key"], match["action"], label or match["action"])
 
+    @override
     async def callback(self, interaction: discord.Interaction) -> None:
+        """Step the exploration."""
         await _explorer(interaction).press(interaction, self.key, stepping(self.action))
 
 
@@ -123,12 +129,17 @@ class ViewMenu(discord.ui.DynamicItem[discord.ui.Select], template=rf"mx:(?P<key
         self.key = key
 
     @classmethod
+    @override
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: Any
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
     ) -> ViewMenu:
-        return cls(match["key"], list(item.options))
+        """The menu a choice came from, rebuilt from its custom id."""
+        options = list(item.options) if isinstance(item, discord.ui.Select) else []
+        return cls(match["key"], options)
 
+    @override
     async def callback(self, interaction: discord.Interaction) -> None:
+        """Switch the exploration to the chosen view."""
         chosen = self.item.values[0] if self.item.values else None
         if chosen is not None:
             await _explorer(interaction).press(interaction, self.key, choosing(chosen))

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-
-class Measured(Protocol):
-    @property
-    def nbytes(self) -> int: ...
-
-
-T = TypeVar("T", bound=Measured)
+from explorer.contract import M
 
 
 class Memo:
@@ -28,7 +22,7 @@ class Memo:
         self.hits = 0
         self.misses = 0
 
-    async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[M]]) -> M:
         """The result kept under `key`, or `compute()`'s, kept from now on if it fits."""
         if key in self._kept:
             self.hits += 1

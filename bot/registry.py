@@ -112,6 +112,7 @@ class ModelRegistry:
         return spec
 
     async def config(self, name: str | None) -> tuple[str, Any]:
+        """The resolved name and the model's config (read without its weights)."""
         spec = self.resolve(name)
         if spec.name in self._loaded:
             return spec.name, self._loaded[spec.name].card.config
@@ -139,6 +140,7 @@ class ModelRegistry:
         return loaded
 
     def release(self, loaded: LoadedModel) -> None:
+        """Let a held model be evicted again (once no job holds it)."""
         self._holds[loaded.name] -= 1
         if self._holds[loaded.name] <= 0:
             del self._holds[loaded.name]

@@ -20,6 +20,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def to_files(reply: Reply) -> list[discord.File]:
+    """The reply's attachments as discord.py files."""
     return [
         discord.File(io.BytesIO(a.data), filename=a.filename, description=a.description or None)
         for a in reply.attachments
@@ -34,12 +35,14 @@ DIRECT_UPLOAD_LIMIT = 2**20
 class Acknowledgement:
     """Defers an interaction once `delay` seconds pass without a reply, so that a quick reply
     is the response itself (one message, one request) and a slow one shows "thinking…" in
-    time. `thinking=False` defers a component press silently instead. Used as an async
-    context manager: on leaving, whatever happened, no deferral is left to fire."""
+    time; with no delay, it defers before any work. `thinking=False` defers a component
+    press silently instead. Used as an async context manager: on leaving, whatever happened,
+    no deferral is left to fire."""
 
     def __init__(self, interaction: discord.Interaction, delay: float, *, thinking: bool) -> None:
         self._interaction = interaction
         self._thinking = thinking
+        self._delay = delay
         self._deferring: asyncio.Task[object] | None = None
         self._timer = asyncio.get_running_loop().call_later(delay, self._defer)
 
@@ -59,6 +62,11 @@ class Acknowledgement:
             await self._deferring
 
     async def __aenter__(self) -> Acknowledgement:
+        if self._delay <= 0:
+            self._timer.cancel()
+            self._defer()
+            assert self._deferring is not None
+            await self._deferring
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -18,12 +18,16 @@ from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from typing_extensions import override
+
 from explorer.contract import (
     Catalog,
+    Context,
     Forwarded,
     ForwardRequest,
     Limits,
     LoadedModel,
+    M,
     ModelCard,
     Snapshot,
     UserError,
@@ -31,14 +35,13 @@ from explorer.contract import (
 
 from .admission import Admission
 from .batching import Batcher
-from .memo import Measured, Memo
+from .memo import Memo
 from .registry import ModelRegistry
 from .settings import Settings
 from .stats import CommandStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-M = TypeVar("M", bound=Measured)
 
 
 def prepare_libraries(torch_threads: int) -> None:
@@ -81,6 +84,7 @@ class Runtime:
 
     @property
     def limits(self) -> Limits:
+        """Bounds on inputs, from the settings."""
         return self.settings.limits
 
     async def start(self, preload: bool = True) -> None:
@@ -157,7 +161,7 @@ def _rss() -> str:
     return "unknown"
 
 
-class Job:
+class Job(Context):
     """One request's view of the runtime (`explorer.contract.Context`): it times compute and
     rendering, collects log fields, and holds the models it uses until `close`."""
 
@@ -169,6 +173,7 @@ class Job:
         self.fields: dict[str, Any] = {}
 
     @property
+    @override
     def limits(self) -> Limits:
         return self._runtime.limits
 
@@ -179,12 +184,15 @@ class Job:
         self.fields["model"] = resolved
         return self._held[resolved]
 
+    @override
     async def model(self, name: str | None) -> ModelCard:
         return (await self._hold(name)).card
 
+    @override
     def peek(self, name: str | None) -> ModelCard | None:
         return self._runtime.registry.card(name)
 
+    @override
     async def config(self, name: str | None) -> tuple[str, Any]:
         resolved, config = await self._runtime.registry.config(name)
         self.fields["model"] = resolved
@@ -197,12 +205,15 @@ class Job:
         finally:
             setattr(self, stage, getattr(self, stage) + time.perf_counter() - started)
 
+    @override
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         return await self._timed("compute_s", self._runtime.run(fn, *args))
 
+    @override
     async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
         return await self._timed("render_s", self._runtime.run(fn, *args))
 
+    @override
     async def forward(
         self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
@@ -210,21 +221,27 @@ class Job:
         forwarded = self._runtime.batcher.forward(loaded, request, finish)
         return await self._timed("compute_s", forwarded)
 
+    @override
     async def remember(self, key: Hashable, compute: Callable[[], Awaitable[M]]) -> M:
         return await self._runtime.memo.get(key, compute)
 
+    @override
     def record(self, **fields: Any) -> None:
         self.fields.update(fields)
 
+    @override
     def catalog(self) -> Catalog:
         return self._runtime.registry.catalog()
 
+    @override
     def snapshot(self) -> Snapshot:
         return self._runtime.snapshot()
 
+    @override
     async def load(self, name: str | None) -> ModelCard:
         return (await self._runtime.registry.model(name)).card
 
+    @override
     def unload(self, name: str | None) -> str:
         return self._runtime.registry.unload(name)
 

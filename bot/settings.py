@@ -61,6 +61,7 @@ class Settings:
 
     @property
     def default_model(self) -> ModelSpec:
+        """The first allowlisted model."""
         return self.models[0]
 
 

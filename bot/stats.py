@@ -21,6 +21,7 @@ class CommandStats:
         self._outcomes: Counter[tuple[str, str]] = Counter()
 
     def record(self, command: str, seconds: float, outcome: str) -> None:
+        """Count one finished request and how long it took."""
         self._samples[command].append(seconds)
         self._outcomes[command, outcome] += 1
 
@@ -36,4 +37,5 @@ class CommandStats:
 
     @property
     def uptime(self) -> float:
+        """Seconds since start."""
         return time.monotonic() - self.started

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+class Measured(Protocol):
+    """Anything that knows its size in bytes."""
+
+    @property
+    def nbytes(self) -> int:
+        """Its size in bytes."""
+        ...
+
+
+M = TypeVar("M", bound=Measured)
+
 DISCORD_MESSAGE_LIMIT = 2000
 
 Task = Literal["base", "masked-lm", "causal-lm", "seq2seq", "classification"]
@@ -99,6 +111,7 @@ class ModelCard:
 
     @property
     def encoder_decoder(self) -> bool:
+        """Whether it has a decoder reading the encoder (T5, BART, Marian)."""
         return self.task == "seq2seq"
 
 
@@ -114,6 +127,7 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
+        """The name users type."""
         return self.card.name
 
     @property
@@ -179,10 +193,12 @@ class Catalog:
 
     @property
     def default(self) -> str:
+        """The default model's name."""
         return self.entries[0].name
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every allowed name, default first."""
         return tuple(entry.name for entry in self.entries)
 
 
@@ -255,7 +271,7 @@ class Context(Protocol):
         """Run drawing work off the event loop (timed apart from computing)."""
         ...
 
-    async def remember(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def remember(self, key: Hashable, compute: Callable[[], Awaitable[M]]) -> M:
         """`compute()`'s result, kept under `key` within the runtime's byte budget (the result
         has `nbytes`); computed again once dropped."""
         ...

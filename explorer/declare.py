@@ -60,7 +60,7 @@ class Option:
             allowed = ", ".join(v for _, v in self.choices)
             raise UserError(f"`{self.name}` must be one of {allowed}; got {quote_inline(value)}.")
         bounded = self.kind is int and self.low is not None and self.high is not None
-        if bounded and not self.low <= value <= self.high:  # type: ignore[operator]
+        if bounded and not self.low <= value <= self.high:
             raise UserError(f"`{self.name}` must be from {self.low} to {self.high}; got {value}.")
 
 
@@ -94,9 +94,11 @@ class Command:
         return (self.handler.__doc__ or "").strip().splitlines()[0]
 
     def option(self, name: str) -> Option:
+        """The declared option called `name`."""
         return next(option for option in self.options if option.name == name)
 
     async def __call__(self, ctx: Context, /, *args: Any, **arguments: Any) -> Reply:
+        """Run the handler."""
         return await self.handler(ctx, *args, **arguments)
 
 

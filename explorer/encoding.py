@@ -30,6 +30,7 @@ class Encoding:
 
     @property
     def truncated(self) -> bool:
+        """Whether tokens were cut to fit the model."""
         return self.untruncated_length > len(self.input_ids)
 
     @property
@@ -43,6 +44,7 @@ class Encoding:
         return next((i for i, kind in enumerate(self.token_type_ids) if kind != first), None)
 
     def truncation_notice(self) -> str:
+        """A warning line when tokens were cut, else nothing."""
         if not self.truncated:
             return ""
         return (
@@ -101,7 +103,7 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
         attention_mask=tuple(encoded["attention_mask"]),
         special=tuple(bool(flag) for flag in encoded["special_tokens_mask"]),
         untruncated_length=full_length,
-        offsets=tuple(tuple(span) for span in encoded.get("offset_mapping", ())),  # type: ignore[misc]
+        offsets=tuple(tuple(span) for span in encoded.get("offset_mapping", ())),
         segments=_segments(encoded) if offsets else (),
     )
 

@@ -64,15 +64,18 @@ class Exploration:
 
     @property
     def model(self) -> str:
+        """The model's name."""
         return self.subject.model
 
     @property
     def shape(self) -> Shape:
+        """Layers, heads and tokens."""
         layers, heads, tokens, _ = self.weights.shape
         return Shape(int(layers), int(heads), int(tokens))
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the attention weights."""
         return int(self.weights.nbytes)
 
     @property

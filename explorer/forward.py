@@ -71,23 +71,34 @@ def _inputs(loaded: LoadedModel, encodings: Sequence[Encoding]) -> dict[str, tor
 @torch.inference_mode()
 def greedy_targets(loaded: LoadedModel, encodings: Sequence[Encoding]) -> list[tuple[int, ...]]:
     """The decoder's input for the model's own greedy output: the start token, then up to
-    DEFAULT_TARGET_TOKENS generated tokens (without the end-of-sequence token)."""
+    DEFAULT_TARGET_TOKENS tokens, each the most likely next one (the end-of-sequence token
+    left out). Decoded step by step without a cache: a few short passes, and no dependence
+    on generation settings a checkpoint may carry."""
     inputs = _inputs(loaded, encodings)
     inputs.pop("token_type_ids", None)
-    generated = loaded.model.generate(
-        **inputs, max_new_tokens=DEFAULT_TARGET_TOKENS, do_sample=False, num_beams=1
-    )
-    config = loaded.model.config
+    model, config = loaded.model, loaded.model.config
+    encoded = model.get_encoder()(**inputs)
     stops = {config.eos_token_id, config.pad_token_id}
-    targets = []
-    for row in generated.tolist():
-        body = []
-        for token in row[1:]:
-            if token in stops:
-                break
-            body.append(token)
-        targets.append((int(config.decoder_start_token_id), *body))
-    return targets
+    bodies: list[list[int]] = [[] for _ in encodings]
+    finished = [False] * len(encodings)
+    decoded = torch.full((len(encodings), 1), int(config.decoder_start_token_id))
+    for _ in range(DEFAULT_TARGET_TOKENS):
+        logits = model(
+            encoder_outputs=encoded,
+            attention_mask=inputs["attention_mask"],
+            decoder_input_ids=decoded,
+            use_cache=False,
+        ).logits[:, -1]
+        chosen = logits.argmax(dim=-1)
+        for index, token in enumerate(chosen.tolist()):
+            finished[index] = finished[index] or token in stops
+            if not finished[index]:
+                bodies[index].append(token)
+        if all(finished):
+            break
+        decoded = torch.cat([decoded, chosen[:, None]], dim=1)
+    start = int(config.decoder_start_token_id)
+    return [(start, *body) for body in bodies]
 
 
 @torch.inference_mode()

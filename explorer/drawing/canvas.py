@@ -70,6 +70,7 @@ def _font_path(bold: bool, cjk: bool) -> tuple[str, int]:
 
 @functools.cache
 def font(size: int, bold: bool = False, cjk: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans (or the CJK font) at `size` pixels."""
     path, index = _font_path(bold, cjk)
     return ImageFont.truetype(path, size, index=index)
 
@@ -80,6 +81,7 @@ def font_for(text: str, size: int, bold: bool = False) -> ImageFont.FreeTypeFont
 
 
 def text_width(text: str, size: int, bold: bool = False) -> int:
+    """Pixels `text` takes at `size`."""
     return int(np.ceil(font_for(text, size, bold).getlength(text)))
 
 
@@ -114,11 +116,13 @@ class Canvas:
         fill: tuple[int, int, int] = INK,
         bold: bool = False,
     ) -> None:
+        """Draw `text` at `xy` (placed by `anchor`, Pillow's two-letter anchors)."""
         mask, (left, top) = _text_mask(text, size, bold, anchor)
         x, y = round(xy[0]) + left, round(xy[1]) + top
         self.image.paste(fill, (x, y, x + mask.width, y + mask.height), mask)
 
     def paste(self, image: Image.Image, xy: tuple[int, int]) -> None:
+        """Paste `image` with its top left corner at `xy`."""
         self.image.paste(image, (int(xy[0]), int(xy[1])))
 
     def dashed(self, start: tuple[float, float], end: tuple[float, float], dash: int = 5) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
+from typing_extensions import override
 
 from explorer.attention_math import head_stats, rollout, token_profile
 from explorer.drawing.pictures import Grid, Matrix, draw_grid, draw_matrices
@@ -56,6 +57,7 @@ class View:
         return f"{exploration.model} · {self.detail(exploration, state)}"
 
     def detail(self, exploration: Exploration, state: ViewState) -> str:
+        """What is shown, after the model's name in the title."""
         raise NotImplementedError
 
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
@@ -88,8 +90,10 @@ class SquareView(View):
     scale_label: ClassVar[str]
 
     def values(self, exploration: Exploration, state: ViewState) -> np.ndarray:
+        """The matrix shown."""
         raise NotImplementedError
 
+    @override
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
         encoding = exploration.encoding
         matrix = Matrix(
@@ -105,6 +109,7 @@ class SquareView(View):
         heading = self.title(exploration, state)
         return draw_matrices(heading, exploration.caption, [("", matrix)], note=QUERY_KEY_NOTE)
 
+    @override
     def table(self, exploration: Exploration, state: ViewState) -> tuple[str, str]:
         labels = exploration.labels
         text = matrix_table(self.values(exploration, state), labels, labels)
@@ -112,33 +117,43 @@ class SquareView(View):
 
 
 class HeadView(SquareView):
+    """One head of one layer."""
+
     name = "head"
     description = "one head of a layer"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
     scale_label = "attention weight"
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return f"{_layer(exploration, state)} · {_head_name(exploration, state.head)}"
 
+    @override
     def values(self, exploration: Exploration, state: ViewState) -> np.ndarray:
         return exploration.weights[state.layer - 1, state.head - 1]
 
+    @override
     def enter(self, state: ViewState) -> ViewState:
         return replace(state, view=self.name, head=state.head or 1)
 
 
 class MeanView(SquareView):
+    """The heads of one layer, averaged."""
+
     name = "mean"
     description = "mean of a layer's heads"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
     scale_label = "attention weight (mean of heads)"
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return f"{_layer(exploration, state)} · {_head_name(exploration, 0)}"
 
+    @override
     def values(self, exploration: Exploration, state: ViewState) -> np.ndarray:
         return exploration.weights[state.layer - 1].mean(axis=0)
 
+    @override
     def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
         """Head ▶ and ◀ open the head view at the first and the last head."""
         if action in HEAD_ACTIONS:
@@ -147,26 +162,34 @@ class MeanView(SquareView):
 
 
 class RolloutView(SquareView):
+    """Attention rollout through the chosen layer."""
+
     name = "rollout"
     description = "attention rollout"
     actions = LAYER_ACTIONS
     scale_label = "share of each input token (rollout)"
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return f"attention rollout through layers 1–{state.layer}"
 
+    @override
     def values(self, exploration: Exploration, state: ViewState) -> np.ndarray:
         return rollout(exploration.weights, state.layer)
 
 
 class HeadsView(View):
+    """Every head of one layer, as a grid."""
+
     name = "heads"
     description = "every head of a layer"
     actions = LAYER_ACTIONS
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return f"{_layer(exploration, state)} · all {exploration.shape.heads} heads"
 
+    @override
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
         heads = exploration.shape.heads
         columns = math.ceil(math.sqrt(heads))
@@ -188,17 +211,22 @@ class HeadsView(View):
         heading = self.title(exploration, state)
         return draw_grid(heading, exploration.caption, grid, note=QUERY_KEY_NOTE)
 
+    @override
     def table(self, exploration: Exploration, state: ViewState) -> tuple[str, str]:
         return "heads.csv", long_table(exploration, range(state.layer - 1, state.layer))
 
 
 class ModelView(View):
+    """Every layer × head, as thumbnails."""
+
     name = "model"
     description = "every layer × head"
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return _model_shape(exploration)
 
+    @override
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
         shape = exploration.shape
         grid = Grid(
@@ -214,22 +242,28 @@ class ModelView(View):
         heading = self.title(exploration, state)
         return draw_grid(heading, exploration.caption, grid, note=note, target=64)
 
+    @override
     def table(self, exploration: Exploration, state: ViewState) -> tuple[str, str]:
         return "model.csv", long_table(exploration, range(exploration.shape.layers))
 
 
 class TokenView(View):
+    """What one token attends to, in every layer."""
+
     name = "token"
     description = "one token across layers"
     actions = LAYER_ACTIONS | HEAD_ACTIONS | TOKEN_ACTIONS
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         label = exploration.labels[state.token]
         return f"token {state.token} “{label}” · {_head_name(exploration, state.head)}"
 
     def values(self, exploration: Exploration, state: ViewState) -> np.ndarray:
+        """What the token attends to: (layers, tokens)."""
         return token_profile(exploration.weights, state.token, state.head or None)
 
+    @override
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
         encoding = exploration.encoding
         matrix = Matrix(
@@ -243,12 +277,14 @@ class TokenView(View):
         heading = self.title(exploration, state)
         return draw_matrices(heading, exploration.caption, [("", matrix)])
 
+    @override
     def table(self, exploration: Exploration, state: ViewState) -> tuple[str, str]:
         layers = _layer_names(exploration.shape.layers)
         return "token.csv", matrix_table(
             self.values(exploration, state), layers, exploration.labels
         )
 
+    @override
     def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
         """The head cycles through the mean (0) and every head."""
         if action in HEAD_ACTIONS:
@@ -258,12 +294,16 @@ class TokenView(View):
 
 
 class SummaryView(View):
+    """Per-head statistics: entropy, special-token and previous-token shares."""
+
     name = "summary"
     description = "per-head statistics"
 
+    @override
     def detail(self, exploration: Exploration, state: ViewState) -> str:
         return f"per-head statistics · {_model_shape(exploration)}"
 
+    @override
     def draw(self, exploration: Exploration, state: ViewState) -> bytes:
         stats = head_stats(exploration.weights, np.asarray(exploration.encoding.special))
         shape = exploration.shape
@@ -285,6 +325,7 @@ class SummaryView(View):
         heading = self.title(exploration, state)
         return draw_matrices(heading, exploration.caption, blocks, target=480)
 
+    @override
     def table(self, exploration: Exploration, state: ViewState) -> tuple[str, str]:
         stats = head_stats(exploration.weights, np.asarray(exploration.encoding.special))
         return "summary.csv", summary_table(stats)
