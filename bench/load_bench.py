@@ -121,6 +121,54 @@ async def closed_loop(
     return result
 
 
+FLOOD_PRESSES = 400
+FLOOD_USERS = 10
+
+
+async def press_flood(fake: FakeDiscord) -> dict:
+    """400 presses of one button on one /attention message from ten users at once: every
+    press must be acknowledged in time, and the message redrawn only a few times."""
+    message = (await (await fake.slash("attention", text=SHORT)).answer()).response
+    assert message is not None
+    button = next(
+        component["custom_id"]
+        for row in message["components"]
+        for component in row["components"]
+        if component["custom_id"].endswith(":layer+")
+    )
+    started = time.monotonic()
+    presses = await asyncio.gather(
+        *(
+            fake.press(message, button, user_id=USER_ID + 500 + i % FLOOD_USERS)
+            for i in range(FLOOD_PRESSES)
+        )
+    )
+    for press in presses:
+        await press.wait(lambda i: bool(i.callbacks), timeout=60)
+    await asyncio.sleep(1.0)  # a pending redraw lands by now
+    finished = time.monotonic()
+    await fake.heartbeat_after(finished)
+    gaps = fake.heartbeat_gaps(started, finished)
+    uploads = sum(
+        1
+        for record in fake.requests
+        if record.at >= started and any(n == "attention.png" for n, _ in record.files.values())
+    )
+    redraws = sum(1 for p in presses for c in p.callbacks if (c.json or {}).get("type") == 7) + sum(
+        len(p.edits) for p in presses
+    )
+    acks = [p.acknowledged_after or float("inf") for p in presses]
+    return {
+        "presses": FLOOD_PRESSES,
+        "users": FLOOD_USERS,
+        "redraws": redraws,
+        "png_uploads": uploads,
+        "ack_p50_ms": float(np.percentile(acks, 50)) * 1000,
+        "ack_max_ms": max(acks) * 1000,
+        "heartbeat_late_ms": (max(gaps) - HEARTBEAT_INTERVAL_MS / 1000) * 1000,
+    }
+
+
 def peak_rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -170,11 +218,18 @@ async def main() -> dict:
         table["worst_heartbeat_late_ms"] = worst_late * 1000
         return table
 
-    async with running_bot(log_dir, "latency", {}) as (fake, bot):
+    # Nothing kept between commands: each /attention computes its text afresh, as the raw
+    # work it is compared with does.
+    async with running_bot(log_dir, "latency", {"EXPLORATION_MEMORY_MB": "0"}) as (fake, bot):
         # The fixed cost of any command through Discord: /models does no model work.
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
         latencies = await latency_matrix(fake)
         rss = peak_rss_mib(bot.process.pid)
+
+    # On a fresh pair: the fake Discord shares this process, and thousands of recorded
+    # requests make its own garbage collection pause long enough to delay heartbeats.
+    async with running_bot(log_dir, "flood", {}) as (fake, _):
+        flood = await press_flood(fake)
 
     # Both bots stay up and their bursts alternate, so drifts in this machine's speed hit both.
     rates: dict[str, list[float]] = {"batched": [], "unbatched": []}
@@ -205,6 +260,7 @@ async def main() -> dict:
                 b / u for b, u in zip(rates["batched"], rates["unbatched"], strict=True)
             ],
         },
+        "press_flood": flood,
         "peak_rss_mib": rss,
     }
 
@@ -234,6 +290,13 @@ def report(result: dict) -> None:
         f"/forward at concurrency 16 (medians of {THROUGHPUT_ROUNDS} alternated rounds): "
         f"{batching['batched_per_s']:.1f} req/s batched, {batching['unbatched_per_s']:.1f} "
         f"req/s unbatched: {batching['ratio']:.2f}x (rounds: {rounds})"
+    )
+    flood = result["press_flood"]
+    print(
+        f"press flood: {flood['presses']} presses from {flood['users']} users on one message: "
+        f"{flood['redraws']} redraws, {flood['png_uploads']} PNG uploads; acknowledged in "
+        f"{flood['ack_p50_ms']:.0f} ms (p50), {flood['ack_max_ms']:.0f} ms (max); heartbeat "
+        f"at most {flood['heartbeat_late_ms']:.0f} ms late"
     )
     print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
 

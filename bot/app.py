@@ -7,6 +7,7 @@ import logging
 import math
 import signal
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -25,6 +26,9 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Connections to Discord's REST API held open at once (discord.py sets no limit).
+HTTP_CONNECTIONS = 32
+
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
     """Point discord.py at another REST base and gateway (an HTTP proxy, or a test server)."""
@@ -39,7 +43,13 @@ class ExplorerBot(discord.Client):
     when it starts."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
-        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
+        # discord.py opens a new connection for every concurrent request (no limit): a burst
+        # of presses would open hundreds. A bounded pool reuses kept-alive connections.
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=NO_MENTIONS,
+            connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
+        )
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
         self.pipeline = Pipeline(runtime)

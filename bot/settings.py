@@ -216,7 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
         # Discord interaction tokens expire after 15 minutes; controls must close before.
         exploration_idle_seconds=_number(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
-        exploration_memory_mb=_number(env, "EXPLORATION_MEMORY_MB", 512, 1, 1_048_576),
+        exploration_memory_mb=_number(env, "EXPLORATION_MEMORY_MB", 512, 0, 1_048_576),
         defer_after_ms=_number(env, "DEFER_AFTER_MS", 1000, 0, 2000),
         output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
     )
