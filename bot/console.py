@@ -24,7 +24,8 @@ from .settings import Settings, parse_flag
 
 log = logging.getLogger(__name__)
 
-BY_PATH = {command.path: command for command in COMMANDS}
+# Context-menu commands act on a chat message: the console has none to offer them.
+BY_PATH = {command.path: command for command in COMMANDS if not command.menu}
 # `name:value` where an option could start: after a space, a lower-case name, a colon and a
 # value right after it (`see: this` and URLs are text).
 _OPTION_LIKE = re.compile(r"(?:^|(?<=\s))([a-z_]+):(?=[^\s/])")
@@ -98,11 +99,13 @@ def parse(line: str) -> Invocation:
 def help_text() -> str:
     """Every command with its options (required ones first), then the attention views."""
     lines = ["Commands (options as name:value):"]
-    for command in COMMANDS:
+    for command in BY_PATH.values():
         options = sorted(command.options, key=lambda o: not o.required)
         usage = " ".join(f"{o.name}:…" if o.required else f"[{o.name}:…]" for o in options)
         lines.append(f"  /{command.path} {usage}".rstrip())
         lines.append(f"      {command.description}")
+    menus = ", ".join(f"“{c.name}”" for c in COMMANDS if c.menu)
+    lines.append(f"On a message in Discord (Apps →): {menus}.")
     lines.append("Views of /attention (view:…):")
     lines += [f"  {name:<9}{view.description}" for name, view in VIEWS.items()]
     lines.append(QUOTING_HINT)

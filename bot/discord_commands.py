@@ -78,6 +78,15 @@ def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[...,
     return callback
 
 
+def _menu(pipeline: Pipeline, command: Command, send: Send) -> app_commands.ContextMenu:
+    """A message context-menu command: the message's text is its `text` option."""
+
+    async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+        await pipeline.command(interaction, command, {"text": message.content}, send)
+
+    return app_commands.ContextMenu(name=command.name, callback=callback)
+
+
 def _group(group: Group, permission: str | None) -> app_commands.Group:
     permissions = discord.Permissions(**{permission: True}) if permission else None
     return app_commands.Group(
@@ -94,6 +103,9 @@ def register(
     """Add every declared command to `tree`; each answers through `send`."""
     groups: dict[str, app_commands.Group] = {}
     for command in commands:
+        if command.menu:
+            tree.add_command(_menu(pipeline, command, send))
+            continue
         parent = None
         if command.group is not None:
             if command.group.name not in groups:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from commands.admin import internals, load, status, unload
 from commands.attention import attention
+from commands.compare import compare
 from commands.config import config
+from commands.fill_mask import fill_mask
 from commands.forward import forward
+from commands.lens import lens
+from commands.menus import explore_message, tokenize_message
 from commands.models import models
+from commands.predict import predict
 from commands.tokenize import tokenize
 from explorer.declare import Command
 
@@ -16,9 +21,15 @@ COMMANDS: tuple[Command, ...] = (
     attention,
     config,
     forward,
+    fill_mask,
+    predict,
+    lens,
+    compare,
     models,
     status,
     load,
     unload,
     internals,
+    tokenize_message,
+    explore_message,
 )

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from commands.options import MODEL, TEXT_PAIR, complete_token
-from explorer.contract import Context, Reply
+from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
+from explorer.contract import Context, ModelCard, Reply, UserError
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import check_text
-from explorer.exploration import Subject, ViewState, check_layer_head, find_token
+from explorer.exploration import (
+    GRANULARITIES,
+    PARTS,
+    SELF,
+    Subject,
+    ViewState,
+    check_layer_head,
+    find_token,
+)
 from explorer.explore import explore, initial_state, reply_for
 from explorer.views import VIEW_CHOICES, switch_view
 
 MAX_INDEX = 128  # Discord-side bound on layer and head; the model's own is checked after
-
 
 LAYER = Opt("Layer, 1 = first (default: the last layer)", 1, MAX_INDEX)
 HEAD = Opt("Head, 1 = first (default: the mean of all heads)", 1, MAX_INDEX)
@@ -27,6 +34,30 @@ TOKEN = Opt(
     complete=complete_token,
 )
 EXPORT = Opt("Also attach the attention tensor (.npy) and the shown data (.csv)")
+PART = Opt(
+    "Encoder–decoder models: which attention (default: cross)",
+    choices=tuple((f"{name}: {text}", name) for name, text in PARTS.items()),
+)
+GRANULARITY = Opt(
+    "token (default) or word: attention between whole words",
+    choices=tuple((f"{name}: {text}"[:100], name) for name, text in GRANULARITIES.items()),
+)
+
+
+def check_part(card: ModelCard, part: str | None, target: str | None) -> str:
+    """The part to show: as asked for an encoder–decoder model (cross-attention by
+    default), the self-attention of any other."""
+    check_target(card, target)
+    if card.encoder_decoder:
+        if part is not None and part not in PARTS:
+            raise UserError(f"Unknown part. Parts: {', '.join(PARTS)}.")
+        return part or "cross"
+    if part is not None:
+        raise UserError(
+            f"**{card.name}** has a single stack of layers: `part` is for encoder–decoder "
+            "models (T5, BART, Marian)."
+        )
+    return SELF
 
 
 @command()
@@ -40,15 +71,26 @@ async def attention(
     view: Annotated[str | None, VIEW] = None,
     token: Annotated[str | None, TOKEN] = None,
     export: Annotated[bool, EXPORT] = False,
+    part: Annotated[str | None, PART] = None,
+    target: Annotated[str | None, TARGET] = None,
+    granularity: Annotated[str, GRANULARITY] = "token",
 ) -> Reply:
     """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
-    if text_pair is not None:
-        check_text(text_pair, ctx.limits.max_input_chars, "second text")
+    for extra, what in ((text_pair, "second text"), (target, "target text")):
+        if extra is not None:
+            check_text(extra, ctx.limits.max_input_chars, what)
     if view is not None:
         switch_view(ViewState("mean", 1, 0, 0), view)  # an unknown view fails before any work
+    if granularity not in GRANULARITIES:
+        raise UserError(f"`granularity` is one of {', '.join(GRANULARITIES)}.")
     card = await ctx.model(model)
-    layer, head = check_layer_head(card.layers, card.heads, layer, head)
-    exploration = await explore(ctx, Subject(card.name, text, text_pair))
-    state = initial_state(view, layer, head, find_token(exploration.encoding, token))
+    part = check_part(card, part, target)
+    decoding = part in ("decoder", "cross")
+    layers = card.decoder_layers if decoding else card.layers
+    heads = card.decoder_heads if decoding else card.heads
+    layer, head = check_layer_head(layers, heads, layer, head)
+    exploration = await explore(ctx, Subject(card.name, text, text_pair, target))
+    queries = exploration.attention(part, granularity).queries
+    state = initial_state(view, layer, head, find_token(queries, token), part, granularity)
     return await ctx.render(reply_for, exploration, state, export)

@@ -9,18 +9,14 @@ from typing import Annotated, Any
 from commands.options import MODEL
 from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
 from explorer.declare import Opt, command
-from explorer.models import architecture, parameter_count, task_of
-from explorer.text import in_code, safe_filename
-
-SUMMARY_FIELDS = (
-    ("model type", "model_type"),
-    ("layers", "num_hidden_layers"),
-    ("hidden size", "hidden_size"),
-    ("attention heads", "num_attention_heads"),
-    ("intermediate size", "intermediate_size"),
-    ("vocab size", "vocab_size"),
-    ("max positions", "max_position_embeddings"),
+from explorer.models import (
+    SUMMARY_FIELDS,
+    architecture,
+    config_values,
+    parameter_count,
+    task_of,
 )
+from explorer.text import in_code, safe_filename
 
 
 def human_count(count: int) -> str:
@@ -42,11 +38,6 @@ def summary_lines(config: Any, parameters: int | None) -> list[str]:
     return lines
 
 
-def config_dict(config: Any) -> dict[str, Any]:
-    """The config as `print(model.config)` shows it."""
-    return json.loads(config.to_json_string(use_diff=True))
-
-
 def lookup(values: dict[str, Any], key: str) -> Any:
     """One config field; an unknown key suggests close matches."""
     if key in values:
@@ -64,7 +55,7 @@ async def config(
 ) -> Reply:
     """Show a model's configuration (read without loading its weights)."""
     name, hf_config = await ctx.config(model)
-    values = config_dict(hf_config)
+    values = config_values(hf_config)
     if key is not None and key.strip():
         key = key.strip()
         value = json.dumps(lookup(values, key), indent=2, ensure_ascii=False)

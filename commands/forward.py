@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from commands.options import MODEL, TEXT
-from explorer.contract import Context, Forwarded, ForwardRequest, Reply, reply_with_overflow
+from commands.options import MODEL, TARGET, TEXT, check_target
+from explorer.contract import (
+    Context,
+    Forwarded,
+    ForwardRequest,
+    Reply,
+    reply_with_overflow,
+)
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, plural, text_width
+from explorer.text import in_code, pad, plural, text_width
 
 if TYPE_CHECKING:
     import torch
@@ -71,6 +77,8 @@ def summarise(forwarded: Forwarded) -> ForwardResult:
     assert output is not None
     fields = tuple(summarise_field(name, value) for name, value in output.fields.items())
     hidden = output.fields.get("last_hidden_state")
+    if hidden is None and "decoder_hidden_states" in output.fields:  # an encoder–decoder LM
+        hidden = output.fields["decoder_hidden_states"][-1]
     norms = () if hidden is None else tuple(hidden[0].float().norm(dim=-1).tolist())
     return ForwardResult(output.type_name, fields, norms, forwarded.encoding, forwarded.target)
 
@@ -83,15 +91,14 @@ def format_result(result: ForwardResult) -> str:
         lines.append(f"    {field.preview}")
     lines.append(")")
     if result.token_norms:
-        # An encoder–decoder model's last_hidden_state is the decoder's.
+        # An encoder–decoder model's last hidden state is the decoder's.
         tokens = (result.target or result.encoding).tokens
-        side = " (decoder)" if result.target is not None else ""
-        lines += ["", f"‖last_hidden_state‖ per token{side}:"]
+        name = "decoder_hidden_states[-1]" if result.target is not None else "last_hidden_state"
+        lines += ["", f"‖{name}‖ per token:"]
         shown = [in_code(token) for token in tokens]
         width = max(text_width(token) for token in shown)
         for index, (token, norm) in enumerate(zip(shown, result.token_norms, strict=True)):
-            padding = " " * (width - text_width(token))
-            lines.append(f"{index:>4}  {token}{padding}  {norm:8.3f}")
+            lines.append(f"{index:>4}  {pad(token, width)}  {norm:8.3f}")
     return "\n".join(lines)
 
 
@@ -104,11 +111,23 @@ async def forward(
     text: Annotated[str, Opt("The text to run through the model", 1, TEXT.high)],
     model: Annotated[str | None, MODEL] = None,
     attentions: Annotated[bool, ATTENTIONS] = False,
+    target: Annotated[str | None, TARGET] = None,
 ) -> Reply:
     """Run model(**inputs) and show each output's shape, dtype and values."""
     check_text(text, ctx.limits.max_input_chars)
+    if target is not None:
+        check_text(target, ctx.limits.max_input_chars, "target text")
     card = await ctx.model(model)
-    request = ForwardRequest(text, None, card.max_tokens, attentions=attentions)
+    check_target(card, target)
+    # An encoder–decoder LM returns its decoder's states only when asked for hidden states.
+    request = ForwardRequest(
+        text,
+        None,
+        card.max_tokens,
+        attentions=attentions,
+        hidden_states=card.encoder_decoder,
+        target=target,
+    )
     result = await ctx.forward(card, request, summarise)
     ctx.record(tokens=len(result.encoding))
     header = (
@@ -118,7 +137,8 @@ async def forward(
     )
     if result.target is not None:
         decoded = " ".join(in_code(token) for token in result.target.tokens)
-        header += f"\ndecoder input (the model's own greedy output): `{decoded}`"
+        origin = "the target text" if target is not None else "the model's own greedy output"
+        header += f"\ndecoder input ({origin}, shifted right): `{decoded}`"
     notice = result.encoding.truncation_notice()
     if notice:
         header += f"\n{notice}"

@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.contract import Context, Forwarded, ForwardRequest
+from explorer.contract import (
+    TASK_NAMES,
+    Context,
+    Forwarded,
+    ForwardRequest,
+    ModelCard,
+    Task,
+    UserError,
+)
 from explorer.declare import TEXT_LIMIT, Opt
 from explorer.encoding import Encoding
+from explorer.models import task_of
 
 
 async def complete_model(
@@ -43,6 +52,47 @@ async def complete_token(
     ][:25]
 
 
+async def models_with(ctx: Context, task: Task) -> list[str]:
+    """The allowed models whose checkpoint has a head for `task` (read from their configs,
+    without loading weights; models whose config cannot be read are left out)."""
+    found = []
+    for name in ctx.catalog().names:
+        try:
+            _, config = await ctx.config(name)
+        except UserError:
+            continue
+        if task_of(config) == task:
+            found.append(name)
+    return found
+
+
+async def model_for(ctx: Context, name: str | None, task: Task, command: str) -> ModelCard:
+    """The model, loaded, if its checkpoint has a head for `task`; else a reply naming the
+    models that have one."""
+    card = await ctx.model(name)
+    if card.task == task:
+        return card
+    others = await models_with(ctx, task)
+    which = ", ".join(f"`{other}`" for other in others) or "none of this bot's models"
+    raise UserError(
+        f"**{card.name}** is a {TASK_NAMES[card.task]} ({card.architecture}); `/{command}` "
+        f"needs a {TASK_NAMES[task]}. Models with one: {which}."
+    )
+
+
+def check_target(card: ModelCard, target: str | None) -> None:
+    """Refuse a decoder text for a model without a decoder."""
+    if target is not None and not card.encoder_decoder:
+        raise UserError(
+            f"**{card.name}** has no decoder: `target` is for encoder–decoder models "
+            "(T5, BART, Marian)."
+        )
+
+
+TARGET = Opt(
+    "Encoder–decoder models: the decoder's text (default: the model's own output)", 1, TEXT_LIMIT
+)
+TOP_K = Opt("How many of the most likely tokens to list (default 5)", 1, 20)
 TEXT = Opt("The text to work on", 1, TEXT_LIMIT)
 TEXT_PAIR = Opt("An optional second sentence, as in sentence-pair tasks", 1, TEXT_LIMIT)
 MODEL = Opt("Which model (default: the bot's default model)", complete=complete_model)

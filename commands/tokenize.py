@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from commands.options import MODEL, TEXT_PAIR
-from explorer.contract import Context, Forwarded, ForwardRequest, Reply, reply_with_overflow
+from commands.options import MODEL, TARGET, TEXT_PAIR, check_target
+from explorer.contract import (
+    Context,
+    Forwarded,
+    ForwardRequest,
+    Reply,
+    reply_with_overflow,
+)
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, plural, text_width
+from explorer.text import in_code, pad, plural, text_width
 
 
 def token_table(encoding: Encoding) -> str:
@@ -23,9 +29,8 @@ def token_table(encoding: Encoding) -> str:
         zip(labels, encoding.input_ids, type_ids, encoding.attention_mask, strict=True)
     ):
         type_text = "-" if type_id is None else str(type_id)
-        padding = " " * (width - text_width(label))
         rows.append(
-            f"{index:>4}  {label}{padding}  {token_id:>{id_width}}  {type_text:>4}  {mask:>4}"
+            f"{index:>4}  {pad(label, width)}  {token_id:>{id_width}}  {type_text:>4}  {mask:>4}"
         )
     return "\n".join(rows)
 
@@ -54,15 +59,26 @@ async def tokenize(
     text: Annotated[str, Opt("The text to tokenise", 1, TEXT_LIMIT)],
     model: Annotated[str | None, MODEL] = None,
     text_pair: Annotated[str | None, TEXT_PAIR] = None,
+    target: Annotated[str | None, TARGET] = None,
 ) -> Reply:
     """Split text into tokens with ids, token types and attention mask."""
     check_text(text, ctx.limits.max_input_chars)
-    if text_pair is not None:
-        check_text(text_pair, ctx.limits.max_input_chars, "second text")
+    for extra, what in ((text_pair, "second text"), (target, "target text")):
+        if extra is not None:
+            check_text(extra, ctx.limits.max_input_chars, what)
     card = await ctx.model(model)
-    request = ForwardRequest(text, text_pair, card.max_tokens, run="none")
-    encoding, _ = await ctx.forward(card, request, both_sides)
-    ctx.record(tokens=len(encoding))
-    return reply_with_overflow(
-        summary(card.name, text, text_pair, encoding), token_table(encoding), "tokens.txt"
+    check_target(card, target)
+    # An encoder–decoder model's decoder side is its own output unless a target is given.
+    decoding = card.encoder_decoder and target is None
+    request = ForwardRequest(
+        text, text_pair, card.max_tokens, run="base" if decoding else "none", target=target
     )
+    encoding, decoded = await ctx.forward(card, request, both_sides)
+    ctx.record(tokens=len(encoding))
+    header = summary(card.name, text, text_pair, encoding)
+    table = token_table(encoding)
+    if decoded is not None:
+        origin = "the target text" if target is not None else "the model's own greedy output"
+        header += f"\nencoder input, then the decoder's input ({origin}, shifted right)"
+        table += f"\n\ndecoder input: {plural(len(decoded), 'token')}\n{token_table(decoded)}"
+    return reply_with_overflow(header, table, "tokens.txt")

@@ -36,23 +36,22 @@ class HeadStats:
 
     entropy: np.ndarray
     special_share: np.ndarray
-    previous_share: np.ndarray
+    previous_share: np.ndarray | None  # None when queries and keys are different sequences
 
 
 def head_stats(weights: np.ndarray, special: np.ndarray) -> HeadStats:
     """Mean row entropy in bits; mean share of attention on special tokens and on the
-    previous token. A low-entropy head with a high special share is a `[SEP]`/`[CLS]` sink; a
-    high previous share marks a previous-token head."""
+    previous token (self-attention only). A low-entropy head with a high special share is a
+    `[SEP]`/`[CLS]` sink; a high previous share marks a previous-token head."""
     clipped = np.clip(weights.astype(np.float64), 1e-12, 1.0)
     entropy = -(weights * np.log2(clipped)).sum(axis=-1).mean(axis=-1)
     special_share = weights[..., np.asarray(special, dtype=bool)].sum(axis=-1).mean(axis=-1)
-    count = weights.shape[-1]
-    if count > 1:
-        previous = weights[..., np.arange(1, count), np.arange(count - 1)].mean(axis=-1)
-    else:
-        previous = np.zeros(weights.shape[:2])
-    return HeadStats(
-        entropy.astype(np.float32),
-        special_share.astype(np.float32),
-        previous.astype(np.float32),
-    )
+    queries, count = weights.shape[-2:]
+    previous: np.ndarray | None = None
+    if queries == count:
+        if count > 1:
+            previous = weights[..., np.arange(1, count), np.arange(count - 1)].mean(axis=-1)
+        else:
+            previous = np.zeros(weights.shape[:2])
+        previous = previous.astype(np.float32)
+    return HeadStats(entropy.astype(np.float32), special_share.astype(np.float32), previous)

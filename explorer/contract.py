@@ -107,6 +107,7 @@ class ModelCard:
     decoder_heads: int = 0
     untrained_head: tuple[str, ...] = ()  # head weights the checkpoint did not ship
     mask_token: str | None = None
+    word_marker: str = ""  # "##" (WordPiece), "Ġ" (byte-level BPE), "▁" (SentencePiece) or ""
     nbytes: int = 0
 
     @property
@@ -141,7 +142,8 @@ class ForwardRequest:
     """One input for the model: a text (or pair), tokenised on the worker and capped at
     `max_tokens`. `run` says what runs: nothing (tokenise only), the base model, or the model
     with its head. An encoder–decoder model's decoder reads `target`, or its own greedy
-    output when there is none."""
+    output when there is none; a causal model can continue the text greedily by
+    `continuation` tokens."""
 
     text: str
     text_pair: str | None = None
@@ -150,6 +152,7 @@ class ForwardRequest:
     attentions: bool = False
     hidden_states: bool = False
     target: str | None = None
+    continuation: int = 0
 
     @property
     def batch_key(self) -> tuple[str, bool, bool]:
@@ -168,12 +171,14 @@ class ForwardOutput:
 @dataclass(frozen=True)
 class Forwarded:
     """What a `finish` works from, on the worker: the model, the input's encoding, its
-    outputs (None when only tokenised) and, for encoder–decoder models, the decoder's input."""
+    outputs (None when only tokenised), for encoder–decoder models the decoder's input, and
+    the greedy continuation asked for."""
 
     model: LoadedModel
     encoding: Encoding
     output: ForwardOutput | None
     target: Encoding | None = None
+    continuation: tuple[int, ...] = ()  # greedily decoded tokens after the text
 
 
 @dataclass(frozen=True)

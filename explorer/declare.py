@@ -82,6 +82,7 @@ class Command:
     group: Group | None = None
     queued: bool = True  # waits in the bounded queue (model work); False answers at once
     permission: str | None = None  # a Discord permission name, e.g. "manage_guild"
+    menu: bool = False  # a message's context menu (Apps →): its one option is the message's text
 
     @property
     def path(self) -> str:
@@ -142,21 +143,27 @@ def command(
     group: Group | None = None,
     queued: bool = True,
     permission: str | None = None,
+    menu: bool = False,
 ) -> Callable[[Handler], Command]:
-    """Declare a handler as a command (its name defaults to the function's)."""
+    """Declare a handler as a command (its name defaults to the function's); a `menu`
+    command is offered on messages and gets the message's text as its `text` option."""
     if permission is not None and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
     def declare(handler: Handler) -> Command:
         if not (handler.__doc__ or "").strip():
             raise TypeError(f"{handler.__name__} needs a docstring: it is the command's help")
+        options = options_of(handler)
+        if menu and [option.name for option in options] != ["text"]:
+            raise TypeError(f"{handler.__name__}: a menu command takes exactly `text`")
         return Command(
             name=name or handler.__name__.replace("_", "-"),
             handler=handler,
-            options=options_of(handler),
+            options=options,
             group=group,
             queued=queued,
             permission=permission,
+            menu=menu,
         )
 
     return declare

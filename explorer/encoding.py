@@ -24,6 +24,7 @@ class Encoding:
     untruncated_length: int
     offsets: tuple[tuple[int, int], ...] = ()
     segments: tuple[int | None, ...] = ()
+    marker: str = ""  # how the tokenizer marks words: "##" continues one, "Ġ"/"▁" start one
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -105,6 +106,7 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
         untruncated_length=full_length,
         offsets=tuple(tuple(span) for span in encoded.get("offset_mapping", ())),
         segments=_segments(encoded) if offsets else (),
+        marker=loaded.card.word_marker,
     )
 
 
@@ -121,6 +123,7 @@ def decoder_encoding(loaded: LoadedModel, ids: Sequence[int]) -> Encoding:
         attention_mask=(1,) * len(ids),
         special=tuple(i in special_ids for i in ids),
         untruncated_length=len(ids),
+        marker=loaded.card.word_marker,
     )
 
 

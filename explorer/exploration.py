@@ -1,12 +1,15 @@
 """An attention exploration: what it is computed from (`Subject`), what it shows (`ViewState`)
 and the tensors every view is drawn from (`Exploration`). The chat keeps `Explored` (subject,
 state, shape: small and persistable); the tensors are recomputed when they are not kept.
+
+A model with one stack has one part, its self-attention; an encoder–decoder model has three:
+the encoder's self-attention, the decoder's (masked) self-attention, and the decoder's
+cross-attention to the encoder. Each part can be seen token by token or word by word.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,31 +17,48 @@ from explorer.contract import Forwarded, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
 from explorer.text import quote_inline
+from explorer.words import Words, aggregate, words_of
+
+SELF = "self"
+PARTS: dict[str, str] = {
+    "encoder": "the encoder's self-attention",
+    "decoder": "the decoder's self-attention",
+    "cross": "the decoder's attention to the encoder",
+}
+GRANULARITIES: dict[str, str] = {
+    "token": "token by token",
+    "word": "word by word (Clark et al. 2019: summed over attended-to tokens, averaged over "
+    "attending ones)",
+}
 
 
 @dataclass(frozen=True)
 class Subject:
-    """What an exploration is computed from."""
+    """What an exploration is computed from; `target` is an encoder–decoder model's decoder
+    text (None: the model's own greedy output)."""
 
     model: str
     text: str
     text_pair: str | None = None
+    target: str | None = None
 
 
 @dataclass(frozen=True)
 class ViewState:
     """What is shown: a view, a 1-based layer and head (0: the mean of the heads), a token
-    position."""
+    (or word) position, which part of the model, and at which granularity."""
 
     view: str
     layer: int
     head: int
     token: int
+    part: str = SELF
+    granularity: str = "token"
 
 
 @dataclass(frozen=True)
 class Shape:
-    """The sizes stepping wraps around: layers, heads per layer, tokens."""
+    """The sizes stepping wraps around: layers, heads per layer, attending tokens."""
 
     layers: int
     heads: int
@@ -54,13 +74,51 @@ class Explored:
     shape: Shape
 
 
+@dataclass(frozen=True)
+class Axis:
+    """One side of an attention matrix: its labels and raw tokens (or words), which are
+    special, and where a sentence pair's second segment starts."""
+
+    labels: tuple[str, ...]
+    tokens: tuple[str, ...]
+    special: tuple[bool, ...]
+    boundary: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True, eq=False)
+class Attention:
+    """What a view draws: weights shaped (layers, heads, queries, keys), and both axes."""
+
+    weights: np.ndarray
+    queries: Axis
+    keys: Axis
+
+    @property
+    def shape(self) -> Shape:
+        """Layers, heads and queries."""
+        layers, heads, queries, _ = self.weights.shape
+        return Shape(int(layers), int(heads), int(queries))
+
+    @property
+    def square(self) -> bool:
+        """Whether queries and keys are the same sequence (self-attention)."""
+        return self.queries is self.keys
+
+
 @dataclass(frozen=True, eq=False)
 class Exploration:
     """One text's attention, computed once, from which every view is drawn."""
 
     subject: Subject
     encoding: Encoding
-    weights: np.ndarray  # (layers, heads, tokens, tokens), float32
+    weights: np.ndarray  # the input's self-attention (the encoder's), (layers, heads, n, n)
+    target: Encoding | None = None  # the decoder's input
+    decoder_weights: np.ndarray | None = None  # (layers, heads, t, t)
+    cross_weights: np.ndarray | None = None  # (layers, heads, t, n)
+    _kept: dict = field(default_factory=dict, repr=False)  # axes and words, made once
 
     @property
     def model(self) -> str:
@@ -68,67 +126,151 @@ class Exploration:
         return self.subject.model
 
     @property
-    def shape(self) -> Shape:
-        """Layers, heads and tokens."""
-        layers, heads, tokens, _ = self.weights.shape
-        return Shape(int(layers), int(heads), int(tokens))
+    def parts(self) -> tuple[str, ...]:
+        """The parts that can be shown."""
+        return (SELF,) if self.target is None else tuple(PARTS)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the attention weights."""
-        return int(self.weights.nbytes)
+        arrays = (self.weights, self.decoder_weights, self.cross_weights)
+        return sum(int(array.nbytes) for array in arrays if array is not None)
 
     @property
     def caption(self) -> str:
-        """The text as the pictures quote it: one line, inert, a pair joined by ‖."""
-        subject = self.subject
-        text = (
-            subject.text if subject.text_pair is None else f"{subject.text} ‖ {subject.text_pair}"
-        )
+        """The text as the pictures quote it: one line, inert, a pair joined by ‖, a
+        decoder's text after →."""
+        subject, text = self.subject, self.subject.text
+        if subject.text_pair is not None:
+            text = f"{text} ‖ {subject.text_pair}"
+        if self.target is not None:
+            text = f"{text} → {' '.join(self.axis('decoder', 'token').labels[1:])}"
         return quote_inline(text, 90).strip("`")
 
-    @functools.cached_property
-    def labels(self) -> tuple[str, ...]:
-        """Token labels, worked out once: every press of a button draws from them."""
-        return tuple(display_token(t, i) for i, t in enumerate(self.encoding.tokens))
+    def attention(self, part: str, granularity: str) -> Attention:
+        """The weights and axes of one part, by token or by word (word weights are made
+        anew each time: they are cheap, and kept they would escape the byte budget)."""
+        if part not in self.parts:
+            raise UserError(_part_help(self.parts, part))
+        weights = {
+            SELF: self.weights,
+            "encoder": self.weights,
+            "decoder": self.decoder_weights,
+            "cross": self.cross_weights,
+        }[part]
+        assert weights is not None
+        rows_at, cols_at = rows_side(part), cols_side(part)
+        if granularity == "word":
+            weights = aggregate(weights, self.words(rows_at).members, self.words(cols_at).members)
+        rows, cols = self.axis(rows_at, granularity), self.axis(cols_at, granularity)
+        return Attention(weights, rows, cols)
+
+    def axis(self, side: str, granularity: str) -> Axis:
+        """The encoder's (the input's) or the decoder's tokens or words (made once)."""
+        key = ("axis", side, granularity)
+        if key not in self._kept:
+            self._kept[key] = self._make_axis(side, granularity)
+        return self._kept[key]
+
+    def words(self, side: str) -> Words:
+        """The words of the input or of the decoder's text (made once)."""
+        key = ("words", side)
+        if key not in self._kept:
+            self._kept[key] = self._make_words(side)
+        return self._kept[key]
+
+    def _make_axis(self, side: str, granularity: str) -> Axis:
+        encoding = self.target if side == "decoder" else self.encoding
+        assert encoding is not None
+        if granularity == "word":
+            words = self.words(side)
+            boundary = next(
+                (i for i, group in enumerate(words.members)
+                 if encoding.segment_boundary == group[0]), None
+            )  # fmt: skip
+            labels = tuple(
+                label if label else f"#{index}" for index, label in enumerate(words.labels)
+            )
+            return Axis(labels, words.labels, words.special, boundary)
+        labels = tuple(display_token(t, i) for i, t in enumerate(encoding.tokens))
+        return Axis(labels, encoding.tokens, encoding.special, encoding.segment_boundary)
+
+    def _make_words(self, side: str) -> Words:
+        if side == "decoder":
+            assert self.target is not None
+            return words_of(self.target, ())
+        texts = [self.subject.text] + ([self.subject.text_pair] if self.subject.text_pair else [])
+        return words_of(self.encoding, texts)
 
 
-def attention_array(forwarded: Forwarded) -> np.ndarray:
-    """All attention weights of one input as (layers, heads, tokens, tokens)."""
-    assert forwarded.output is not None
-    attentions = forwarded.output.fields.get("attentions")
-    if not attentions:
-        raise UserError(
-            f"The model **{forwarded.model.name}** returned no attention weights "
-            "(its attention implementation does not expose them)."
+def rows_side(part: str) -> str:
+    """Which sequence attends in a part."""
+    return "decoder" if part in ("decoder", "cross") else "encoder"
+
+
+def cols_side(part: str) -> str:
+    """Which sequence is attended to in a part."""
+    return "decoder" if part == "decoder" else "encoder"
+
+
+def _part_help(parts: tuple[str, ...], asked: str) -> str:
+    if parts == (SELF,):
+        return (
+            "This model has a single stack of layers: `part` is for encoder–decoder models "
+            "(T5, BART, Marian)."
         )
-    return np.stack([layer[0].float().numpy() for layer in attentions])
+    shown = quote_inline(asked, 30)
+    return f"Unknown part {shown}. Parts: " + ", ".join(f"`{name}`" for name in PARTS) + "."
+
+
+def _stacked(layers: tuple | None) -> np.ndarray | None:
+    if not layers:
+        return None
+    return np.stack([layer[0].float().numpy() for layer in layers])
 
 
 def exploration_for(subject: Subject, forwarded: Forwarded) -> Exploration:
     """The exploration of one forwarded input (a `finish`, run on the worker)."""
-    return Exploration(subject, forwarded.encoding, attention_array(forwarded))
+    assert forwarded.output is not None
+    fields = forwarded.output.fields
+    if forwarded.target is not None:
+        encoder = _stacked(fields.get("encoder_attentions"))
+        decoder = _stacked(fields.get("decoder_attentions"))
+        cross = _stacked(fields.get("cross_attentions"))
+        if encoder is None or decoder is None or cross is None:
+            raise _no_attentions(forwarded)
+        return Exploration(subject, forwarded.encoding, encoder, forwarded.target, decoder, cross)
+    weights = _stacked(fields.get("attentions"))
+    if weights is None:
+        raise _no_attentions(forwarded)
+    return Exploration(subject, forwarded.encoding, weights)
 
 
-def find_token(encoding: Encoding, wanted: str | None) -> int:
-    """A token position from a number (as `/tokenize` lists them) or the token's text;
-    default: the first token that is not special."""
-    tokens = encoding.tokens
+def _no_attentions(forwarded: Forwarded) -> UserError:
+    return UserError(
+        f"The model **{forwarded.model.name}** returned no attention weights "
+        "(its attention implementation does not expose them)."
+    )
+
+
+def find_token(axis: Axis, wanted: str | None) -> int:
+    """A position from a number (as `/tokenize` lists them) or the token's (or word's) text;
+    default: the first one that is not special."""
     if wanted is None or not wanted.strip():
-        return next((i for i, special in enumerate(encoding.special) if not special), 0)
+        return next((i for i, special in enumerate(axis.special) if not special), 0)
     wanted = wanted.strip()
     if wanted.isdigit():
         position = int(wanted)
-        if position >= len(tokens):
+        if position >= len(axis):
             raise UserError(
-                f"There are {len(tokens)} tokens: choose a position from 0 to "
-                f"{len(tokens) - 1}, as `/tokenize` lists them."
+                f"There are {len(axis)} positions: choose one from 0 to {len(axis) - 1}, "
+                "as `/tokenize` lists them."
             )
         return position
-    plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in tokens]
+    plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in axis.tokens]
     if wanted.lower() in plain:
         return plain.index(wanted.lower())
-    shown = ", ".join(f"{i}:{t}" for i, t in enumerate(tokens[:30]))
+    shown = ", ".join(f"{i}:{t}" for i, t in enumerate(axis.tokens[:30]))
     raise UserError(f"No token {quote_inline(wanted, 40)} in this text. Tokens: {shown}.")
 
 

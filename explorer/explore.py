@@ -11,7 +11,7 @@ import numpy as np
 from explorer.contract import Attachment, Context, ForwardRequest, Reply
 from explorer.exploration import Exploration, Explored, Subject, ViewState, exploration_for
 from explorer.text import plural
-from explorer.views import switch_view, view_of
+from explorer.views import Scene, scene_of, switch_view, view_of
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
 EXPORT_LIMIT = 8 * 2**20
@@ -23,7 +23,9 @@ async def explore(ctx: Context, subject: Subject) -> Exploration:
     async def compute() -> Exploration:
         card = await ctx.model(subject.model)
         limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
-        request = ForwardRequest(subject.text, subject.text_pair, limit, attentions=True)
+        request = ForwardRequest(
+            subject.text, subject.text_pair, limit, attentions=True, target=subject.target
+        )
         return await ctx.forward(card, request, functools.partial(exploration_for, subject))
 
     exploration = await ctx.remember(subject, compute)
@@ -31,27 +33,33 @@ async def explore(ctx: Context, subject: Subject) -> Exploration:
     return exploration
 
 
-def caption(exploration: Exploration, state: ViewState) -> str:
-    """The message text above the picture: what is shown, and whether tokens were cut."""
-    encoding = exploration.encoding
-    heading = view_of(state).title(exploration, state)
-    lines = [f"**{heading}** · {plural(len(encoding), 'token')}"]
+def caption(scene: Scene) -> str:
+    """The message text above the picture: what is shown, how many tokens or words, and
+    whether tokens were cut or the decoder's text was the model's own."""
+    exploration, encoding = scene.exploration, scene.exploration.encoding
+    queries, keys = scene.attention.queries, scene.attention.keys
+    counted = plural(len(keys), scene.unit)
+    if queries is not keys:
+        counted = f"{plural(len(queries), scene.unit)} × {counted}"
+    lines = [f"**{view_of(scene.state).title(scene)}** · {counted}"]
     if encoding.truncated:
         lines.append(
             f"⚠️ Only the first {len(encoding)} of {encoding.untruncated_length} tokens are shown."
         )
+    if exploration.target is not None and exploration.subject.target is None:
+        lines.append("The decoder reads the model's own greedy output (give `target:` to choose).")
     return "\n".join(lines)
 
 
-def exports(exploration: Exploration, state: ViewState) -> tuple[tuple[Attachment, ...], str]:
-    """The full attention tensor as `.npy` and the shown data as CSV, within Discord's upload
-    limit; returns the attachments and a note when the CSV had to be left out."""
+def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
+    """The shown part's attention tensor as `.npy` and the shown data as CSV, within
+    Discord's upload limit; returns the attachments and a note when the CSV was left out."""
     buffer = io.BytesIO()
-    np.save(buffer, exploration.weights.astype(np.float32))
+    np.save(buffer, scene.attention.weights.astype(np.float32))
     tensor = Attachment(
         "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
     )
-    name, text = view_of(state).table(exploration, state)
+    name, text = view_of(scene.state).table(scene)
     data = text.encode()
     if len(tensor.data) + len(data) > EXPORT_LIMIT:
         note = (
@@ -65,17 +73,17 @@ def exports(exploration: Exploration, state: ViewState) -> tuple[tuple[Attachmen
 def reply_for(exploration: Exploration, state: ViewState, export: bool = False) -> Reply:
     """The message for a state: caption, picture, optional exports, and the exploration the
     chat keeps for its controls (drawing work, run off the event loop)."""
+    scene = scene_of(exploration, state)
     view = view_of(state)
-    png = view.draw(exploration, state)
     attachments: tuple[Attachment, ...] = (
-        Attachment("attention.png", png, view.title(exploration, state)),
+        Attachment("attention.png", view.draw(scene), view.title(scene)),
     )
-    content = caption(exploration, state)
+    content = caption(scene)
     if export:
-        files, note = exports(exploration, state)
+        files, note = exports(scene)
         attachments += files
         content += f"\n{note}" if note else ""
-    kept = Explored(exploration.subject, state, exploration.shape)
+    kept = Explored(exploration.subject, state, scene.shape)
     return Reply(content, attachments, kept)
 
 
@@ -85,7 +93,10 @@ async def show(ctx: Context, explored: Explored) -> Reply:
     return await ctx.render(reply_for, exploration, explored.state)
 
 
-def initial_state(view: str | None, layer: int, head: int, token: int) -> ViewState:
+def initial_state(
+    view: str | None, layer: int, head: int, token: int, part: str, granularity: str
+) -> ViewState:
     """The first view: as asked, else one head if a head was given, else the head mean."""
     chosen = view or ("head" if head else "mean")
-    return switch_view(ViewState(chosen, layer, head, token), chosen)
+    state = ViewState(chosen, layer, head, token, part, granularity)
+    return switch_view(state, chosen)

@@ -52,6 +52,12 @@ def split_outputs(
     return results
 
 
+def stop_tokens(config: Any) -> set[int]:
+    """The end-of-sequence token ids (some configs list several)."""
+    eos = config.eos_token_id
+    return set(eos) if isinstance(eos, list) else {eos}
+
+
 def _padded(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
     longest = max(len(row) for row in rows)
     return torch.tensor([list(row) + [value] * (longest - len(row)) for row in rows])
@@ -78,7 +84,7 @@ def greedy_targets(loaded: LoadedModel, encodings: Sequence[Encoding]) -> list[t
     inputs.pop("token_type_ids", None)
     model, config = loaded.model, loaded.model.config
     encoded = model.get_encoder()(**inputs)
-    stops = {config.eos_token_id, config.pad_token_id}
+    stops = stop_tokens(config) | {config.pad_token_id}
     bodies: list[list[int]] = [[] for _ in encodings]
     finished = [False] * len(encodings)
     decoded = torch.full((len(encodings), 1), int(config.decoder_start_token_id))
@@ -99,6 +105,23 @@ def greedy_targets(loaded: LoadedModel, encodings: Sequence[Encoding]) -> list[t
         decoded = torch.cat([decoded, chosen[:, None]], dim=1)
     start = int(config.decoder_start_token_id)
     return [(start, *body) for body in bodies]
+
+
+@torch.inference_mode()
+def greedy_continuation(loaded: LoadedModel, encoding: Encoding, count: int) -> tuple[int, ...]:
+    """Up to `count` tokens after the text, each the most likely next one (deterministic),
+    stopping at the end-of-sequence token."""
+    ids = list(encoding.input_ids)
+    stops = stop_tokens(loaded.model.config)
+    added: list[int] = []
+    for _ in range(count):
+        logits = loaded.model(input_ids=torch.tensor([ids]), use_cache=False).logits
+        token = int(logits[0, -1].argmax())
+        if token in stops:
+            break
+        ids.append(token)
+        added.append(token)
+    return tuple(added)
 
 
 @torch.inference_mode()
@@ -157,7 +180,9 @@ def serve_batch(
             ids = targets[position] if targets is not None else None
             target = decoder_encoding(loaded, ids) if ids is not None else None
             try:
-                finished = items[index][1](Forwarded(loaded, encoding, output, target))
+                continued = greedy_continuation(loaded, encoding, items[index][0].continuation)
+                forwarded = Forwarded(loaded, encoding, output, target, continued)
+                finished = items[index][1](forwarded)
                 outcomes[index] = (finished, None)
             except Exception as error:
                 outcomes[index] = (None, error)

@@ -9,9 +9,11 @@ transformers is imported inside the functions: the bot connects before paying fo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from explorer.contract import LoadedModel, ModelCard, Task
+from explorer.words import MARKERS
 
 # The Auto class of each task with a head, and transformers' table of the architectures it
 # covers, in the order they are tried.
@@ -24,6 +26,17 @@ _TASKS: tuple[tuple[Task, str, str], ...] = (
         "AutoModelForSequenceClassification",
         "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
     ),
+)
+# The config fields people look at first: (label, attribute; families' own names for the
+# same thing resolve through each config's attribute map).
+SUMMARY_FIELDS = (
+    ("model type", "model_type"),
+    ("layers", "num_hidden_layers"),
+    ("hidden size", "hidden_size"),
+    ("attention heads", "num_attention_heads"),
+    ("intermediate size", "intermediate_size"),
+    ("vocab size", "vocab_size"),
+    ("max positions", "max_position_embeddings"),
 )
 # Tokenizers whose model_max_length is unset report a huge sentinel instead.
 _UNSET_MAX_LENGTH = 1_000_000
@@ -54,6 +67,11 @@ def auto_class(task: Task) -> Any:
 
     name = next((auto for known, auto, _ in _TASKS if known == task), "AutoModel")
     return getattr(transformers, name)
+
+
+def config_values(config: Any) -> dict[str, Any]:
+    """The config as `print(model.config)` shows it: what differs from the defaults."""
+    return json.loads(config.to_json_string(use_diff=True))
 
 
 def parameter_count(config: Any) -> int | None:
@@ -107,6 +125,18 @@ def untrained_head(model: Any, missing: set[str]) -> tuple[str, ...]:
     return tuple(sorted(key for key in missing if not key.startswith(prefix)))
 
 
+def word_marker(tokenizer: Any) -> str:
+    """How the tokenizer marks words, judged from its vocabulary: "##" continues a word
+    (WordPiece), "Ġ" or "▁" starts one (byte-level BPE, SentencePiece); "" for none."""
+    counts = dict.fromkeys(MARKERS, 0)
+    for token in tokenizer.get_vocab():
+        for marker in MARKERS:
+            if token.startswith(marker):
+                counts[marker] += 1
+    best = max(counts, key=lambda marker: counts[marker])
+    return best if counts[best] else ""
+
+
 def load(name: str, source: str) -> LoadedModel:
     """Tokenizer and model with its head, eager attention (so attention weights come back),
     float32, `trust_remote_code=False`."""
@@ -138,6 +168,7 @@ def load(name: str, source: str) -> LoadedModel:
         decoder_heads=decoder_heads,
         untrained_head=untrained_head(model, set(info.get("missing_keys", ()))),
         mask_token=getattr(tokenizer, "mask_token", None),
+        word_marker=word_marker(tokenizer),
         nbytes=sum(tensor.numel() * tensor.element_size() for tensor in tensors),
     )
     return LoadedModel(card, tokenizer, model)

@@ -50,3 +50,8 @@ def text_width(text: str) -> int:
 def safe_filename(name: str) -> str:
     """A name usable as a file name (`hfl/rbt3` → `hfl_rbt3`)."""
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces to fill `width` columns of a monospaced block."""
+    return text + " " * max(0, width - text_width(text))

@@ -389,6 +389,39 @@ class FakeDiscord:
         payload = self._interaction_payload(2, data, user_id, permissions)
         return await self._send_interaction(payload)
 
+    def user_message(self, content: str, author_id: int = USER_ID) -> dict[str, Any]:
+        """A message someone posted in the channel, as Discord sends it in `resolved`."""
+        return {
+            "id": snowflake(),
+            "type": 0,
+            "channel_id": str(CHANNEL_ID),
+            "author": {**HUMAN, "id": str(author_id)},
+            "content": content,
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+        }
+
+    async def message_command(self, name: str, message: dict[str, Any]) -> Interaction:
+        """Use a message's context-menu command (type 2, command type 3) on `message`."""
+        schema = self.command_schema(name)
+        assert schema.get("type") == 3, f"{name} is not a message command: {schema}"
+        data = {
+            "id": schema["id"],
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+            "guild_id": str(GUILD_ID),
+        }
+        return await self._send_interaction(self._interaction_payload(2, data, USER_ID))
+
     async def autocomplete(self, name: str, focused: str, **options: Any) -> Interaction:
         """Fire an autocomplete request (type 4) for the `focused` option."""
         schema = self.command_schema(name)
@@ -523,6 +556,7 @@ class FakeDiscord:
                     "guild_id": str(guild_id) if guild_id else None,
                     "default_member_permissions": schema.get("default_member_permissions"),
                     "type": schema.get("type", 1),
+                    "description": schema.get("description", ""),  # "" for menu commands
                 }
             )
         self.commands[guild_id] = stored

@@ -105,17 +105,21 @@ def byte_level_tokenizer(vocab_size: int = 400) -> Tokenizer:
     return tokenizer
 
 
-def save_gpt2(directory: Path) -> Path:
-    """A GPT2LMHeadModel, 2 layers × 4 heads, and its byte-level BPE tokenizer (no pad
-    token, as GPT-2 has none)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = PreTrainedTokenizerFast(
+def causal_tokenizer() -> PreTrainedTokenizerFast:
+    """GPT-2's kind of tokenizer: byte-level BPE, one special token, no pad token."""
+    return PreTrainedTokenizerFast(
         tokenizer_object=byte_level_tokenizer(),
         bos_token="<|endoftext|>",
         eos_token="<|endoftext|>",
         unk_token="<|endoftext|>",
         model_max_length=64,
     )
+
+
+def save_gpt2(directory: Path) -> Path:
+    """A GPT2LMHeadModel, 2 layers × 4 heads, and its tokenizer."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = causal_tokenizer()
     torch.manual_seed(2)
     config = GPT2Config(
         vocab_size=len(tokenizer),
@@ -134,12 +138,7 @@ def save_gpt2(directory: Path) -> Path:
 def save_llama(directory: Path) -> Path:
     """A LlamaForCausalLM with grouped-query attention (4 heads, 2 key/value heads)."""
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=byte_level_tokenizer(),
-        bos_token="<|endoftext|>",
-        eos_token="<|endoftext|>",
-        unk_token="<|endoftext|>",
-    )
+    tokenizer = causal_tokenizer()
     torch.manual_seed(3)
     config = LlamaConfig(
         vocab_size=len(tokenizer),

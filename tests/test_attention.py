@@ -10,7 +10,7 @@ from transformers import AutoModel, AutoTokenizer
 from commands.attention import attention
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from explorer.encoding import encode
-from explorer.exploration import attention_array, check_layer_head
+from explorer.exploration import Subject, check_layer_head, exploration_for
 from explorer.forward import run_batch
 from tests.pictures import assert_drawn
 
@@ -28,7 +28,8 @@ async def test_weights_match_the_model_called_directly(runtime, minilm_dir):
     loaded = await runtime.registry.model("minilm")
     encoding = encode(loaded, "I am studying NLP.", None, 512)
     request = ForwardRequest("I am studying NLP.", attentions=True)
-    ours = attention_array(Forwarded(loaded, encoding, run_batch(loaded, [encoding], request)[0]))
+    output = run_batch(loaded, [encoding], request)[0]
+    ours = exploration_for(Subject("minilm", "x"), Forwarded(loaded, encoding, output)).weights
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     model = AutoModel.from_pretrained(minilm_dir, attn_implementation="eager")

@@ -22,14 +22,24 @@ BY_PATH = {c.path: c for c in COMMANDS}
 @pytest.mark.parametrize(
     ("path", "options", "queued", "permission"),
     [
-        ("tokenize", [("text", str, True), ("model", str, False), ("text_pair", str, False)],
-         True, None),
+        ("tokenize", [("text", str, True), ("model", str, False), ("text_pair", str, False),
+                      ("target", str, False)], True, None),
         ("attention", [("text", str, True), ("model", str, False), ("layer", int, False),
                        ("head", int, False), ("text_pair", str, False), ("view", str, False),
-                       ("token", str, False), ("export", bool, False)], True, None),
+                       ("token", str, False), ("export", bool, False), ("part", str, False),
+                       ("target", str, False), ("granularity", str, False)], True, None),
         ("config", [("model", str, False), ("key", str, False)], True, None),
-        ("forward", [("text", str, True), ("model", str, False), ("attentions", bool, False)],
+        ("forward", [("text", str, True), ("model", str, False), ("attentions", bool, False),
+                     ("target", str, False)], True, None),
+        ("fill-mask", [("text", str, True), ("model", str, False), ("top_k", int, False)],
          True, None),
+        ("predict", [("text", str, True), ("model", str, False), ("top_k", int, False)],
+         True, None),
+        ("lens", [("text", str, True), ("model", str, False)], True, None),
+        ("compare", [("text", str, True), ("model_a", str, True), ("model_b", str, True)],
+         True, None),
+        ("Tokenize message", [("text", str, True)], True, None),
+        ("Explore attention", [("text", str, True)], True, None),
         ("models", [], False, None),
         ("status", [], False, None),
         ("admin load", [("model", str, True)], False, "manage_guild"),
@@ -57,7 +67,10 @@ def test_bounds_choices_and_completion_come_from_the_declaration():
 def test_help_lists_every_command_its_options_and_the_views():
     text = help_text()
     for declared in COMMANDS:
-        assert f"/{declared.path}" in text and declared.description in text
+        if declared.menu:  # Discord only: listed by name
+            assert f"“{declared.name}”" in text and f"/{declared.path}" not in text
+        else:
+            assert f"/{declared.path}" in text and declared.description in text
     assert "/attention text:… [model:…] [layer:…]" in text
     for name, view in VIEWS.items():
         assert name in text and view.description in text
@@ -76,6 +89,13 @@ def test_a_handler_must_declare_every_option_and_its_help():
 
     with pytest.raises(TypeError, match="has no Opt"):
         command()(bare)
+
+    async def two(ctx: Context, text: Annotated[str, Opt("a")], n: Annotated[int, Opt("b")] = 1):
+        """Menu."""
+        return Reply(text)
+
+    with pytest.raises(TypeError, match="a menu command takes exactly `text`"):
+        command(menu=True)(two)
 
 
 def test_starting_the_bot_imports_neither_torch_nor_transformers():

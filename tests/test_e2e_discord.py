@@ -44,7 +44,8 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     assert set(fake.commands) == {GUILD_ID}
     schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
     assert set(schemas) == {
-        "tokenize", "attention", "config", "forward", "models", "status", "admin"
+        "tokenize", "attention", "config", "forward", "fill-mask", "predict", "lens",
+        "compare", "models", "status", "admin", "Tokenize message", "Explore attention",
     }  # fmt: skip
     admin = schemas["admin"]
     assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server

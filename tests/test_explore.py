@@ -14,7 +14,7 @@ from explorer.contract import UserError
 from explorer.encoding import Encoding
 from explorer.exploration import Exploration, Subject, ViewState, find_token
 from explorer.explore import explore, reply_for
-from explorer.views import VIEWS, enabled, step, switch_view, view_of
+from explorer.views import VIEWS, enabled, scene_of, step, switch_view, view_of
 from tests.pictures import assert_drawn
 
 
@@ -56,7 +56,7 @@ TOY = synthetic()
     ],
 )
 def test_step(state, action, expected):
-    assert step(state, action, TOY.shape) == expected
+    assert step(state, action, TOY.attention("self", "token").shape) == expected
 
 
 @pytest.mark.parametrize(
@@ -117,25 +117,26 @@ def test_head_stats_spot_previous_token_and_sink_heads():
     [(None, 1), ("", 1), ("0", 0), ("3", 3), ("cat", 2), ("s", 3), ("CAT", 2)],
 )
 def test_find_token(wanted, position):
-    assert find_token(TOY.encoding, wanted) == position
+    assert find_token(TOY.axis("encoder", "token"), wanted) == position
 
 
 @pytest.mark.parametrize(
     ("wanted", "message"),
-    [("9", "There are 5 tokens: choose a position from 0 to 4"), ("dog", "No token `dog`")],
+    [("9", "There are 5 positions: choose one from 0 to 4"), ("dog", "No token `dog`")],
 )
 def test_find_token_errors(wanted, message):
     with pytest.raises(UserError, match=message):
-        find_token(TOY.encoding, wanted)
+        find_token(TOY.axis("encoder", "token"), wanted)
 
 
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_every_view_renders_a_titled_png_with_its_data(view):
     state = ViewState(view, 2, 1, 2)
     drawn = VIEWS[view]
-    assert_drawn(drawn.draw(TOY, state))
-    assert drawn.title(TOY, state).startswith("toy · ")
-    name, text = drawn.table(TOY, state)
+    scene = scene_of(TOY, state)
+    assert_drawn(drawn.draw(scene))
+    assert drawn.title(scene).startswith("toy · ")
+    name, text = drawn.table(scene)
     assert name == f"{view}.csv"
     rows = list(csv.reader(io.StringIO(text)))
     expected_rows = {
@@ -155,12 +156,12 @@ def test_every_view_renders_a_titled_png_with_its_data(view):
     ],
 )
 def test_titles_name_model_view_layer_and_head(state, title):
-    assert view_of(state).title(TOY, state) == title
+    assert view_of(state).title(scene_of(TOY, state)) == title
 
 
 def test_head_csv_holds_the_shown_matrix():
     state = ViewState("head", 2, 3, 0)
-    rows = list(csv.reader(io.StringIO(view_of(state).table(TOY, state)[1])))
+    rows = list(csv.reader(io.StringIO(view_of(state).table(scene_of(TOY, state))[1])))
     assert rows[0] == ["", "[CLS]", "the", "cat", "##s", "[SEP]"]
     values = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
     np.testing.assert_allclose(values, TOY.weights[1, 2], atol=1e-6)
@@ -190,7 +191,7 @@ async def test_view_and_token_options(ctx):
     reply = await attention(ctx, "The cat sat on the mat", view="token", token="mat")
     assert reply.content.startswith("**minilm · token 6 “mat” · mean of 12 heads**")
     assert reply.exploration is not None
-    assert reply.exploration.state == ViewState("token", 6, 0, 6)
+    assert reply.exploration.state == ViewState("token", 6, 0, 6, "self", "token")
     with pytest.raises(UserError, match="Unknown view"):
         await attention(ctx, "x", view="sideways", model="gone")  # refused before loading
 

@@ -134,17 +134,20 @@ def _draw_block(canvas: Canvas, origin: tuple[int, int], matrix: Matrix, layout:
     )
 
 
-def _header_height(subtitle: str) -> int:
+def header_height(subtitle: str) -> int:
+    """Pixels the title (and subtitle) take at the top of a picture."""
     return MARGIN + TITLE_SIZE + 8 + (SUBTITLE_SIZE + 8 if subtitle else 0)
 
 
-def _draw_header(canvas: Canvas, title: str, subtitle: str) -> None:
+def draw_header(canvas: Canvas, title: str, subtitle: str) -> None:
+    """The title in bold, the subtitle (the quoted text) under it."""
     canvas.text((MARGIN, MARGIN), title, TITLE_SIZE, bold=True)
     if subtitle:
         canvas.text((MARGIN, MARGIN + TITLE_SIZE + 8), subtitle, SUBTITLE_SIZE, fill=MUTED)
 
 
-def _header_width(title: str, subtitle: str) -> int:
+def header_width(title: str, subtitle: str) -> int:
+    """Pixels the title and subtitle need across."""
     return max(text_width(title, TITLE_SIZE, bold=True), text_width(subtitle, SUBTITLE_SIZE))
 
 
@@ -159,16 +162,16 @@ def draw_matrices(
     layouts = [_layout(matrix, target) for _, matrix in blocks]
     heading = [SUBTITLE_SIZE + 10 if name else 0 for name, _ in blocks]
     width = (
-        max(max(layout.width for layout in layouts), _header_width(title, subtitle), 240)
+        max(max(layout.width for layout in layouts), header_width(title, subtitle), 240)
         + 2 * MARGIN
     )
-    top = _header_height(subtitle)
+    top = header_height(subtitle)
     height = top + sum(
         layout.height + extra + 10 for layout, extra in zip(layouts, heading, strict=True)
     )
     height += (NOTE_SIZE + 10 if note else 0) + MARGIN
     canvas = Canvas(width, height)
-    _draw_header(canvas, title, subtitle)
+    draw_header(canvas, title, subtitle)
     y = top
     for (name, matrix), layout, extra in zip(blocks, layouts, heading, strict=True):
         if name:
@@ -219,12 +222,12 @@ def draw_grid(title: str, subtitle: str, grid: Grid, note: str = "", target: int
     bottom_labels = token_width if show_tokens else 0
     scale = 14 + SCALE_WIDTH if grid.shared_scale else 0
     width = (
-        max(left_margin + cols * (side + gap) + scale, _header_width(title, subtitle)) + 2 * MARGIN
+        max(left_margin + cols * (side + gap) + scale, header_width(title, subtitle)) + 2 * MARGIN
     )
-    top = _header_height(subtitle) + col_header_height
+    top = header_height(subtitle) + col_header_height
     height = top + rows * (side + gap + title_height) + bottom_labels + (NOTE_SIZE + 14) + MARGIN
     canvas = Canvas(width, height)
-    _draw_header(canvas, title, subtitle)
+    draw_header(canvas, title, subtitle)
     vmax = max(float(panel.max()) for row in grid.panels for panel in row)
     colours = _colours(grid.special, count)
     x_start = MARGIN + left_margin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from explorer.contract import UserError
 from explorer.exploration import Shape, ViewState
 from explorer.text import quote_inline
-from explorer.views.catalog import VIEWS, View
+from explorer.views.catalog import VIEWS, Scene, View, scene_of
 
 ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+")
 VIEW_CHOICES = tuple((f"{name}: {view.description}", name) for name, view in VIEWS.items())
@@ -33,4 +33,15 @@ def enabled(state: ViewState) -> frozenset[str]:
     return view_of(state).actions
 
 
-__all__ = ["ACTIONS", "VIEWS", "VIEW_CHOICES", "View", "enabled", "step", "switch_view", "view_of"]
+__all__ = [
+    "ACTIONS",
+    "VIEWS",
+    "VIEW_CHOICES",
+    "Scene",
+    "View",
+    "enabled",
+    "scene_of",
+    "step",
+    "switch_view",
+    "view_of",
+]

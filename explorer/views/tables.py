@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from explorer.attention_math import HeadStats
-from explorer.exploration import Exploration
+from explorer.exploration import Attention
 
 
 def _csv(rows: list[list[object]]) -> str:
@@ -26,34 +26,36 @@ def matrix_table(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -
     return _csv(table)
 
 
-def long_table(exploration: Exploration, layers: range) -> str:
+def long_table(attention: Attention, layers: range) -> str:
     """Every weight of the given layers, one row each: layer, head, query, key, weight."""
-    tokens = exploration.encoding.tokens
+    queries, keys = attention.queries.tokens, attention.keys.tokens
     table: list[list[object]] = [
         ["layer", "head", "query", "query_token", "key", "key_token", "weight"]
     ]
     for layer in layers:
-        for head in range(exploration.shape.heads):
-            for (query, key), value in np.ndenumerate(exploration.weights[layer, head]):
+        for head in range(attention.shape.heads):
+            for (query, key), value in np.ndenumerate(attention.weights[layer, head]):
                 table.append(
-                    [layer + 1, head + 1, query, tokens[query], key, tokens[key], f"{value:.6f}"]
+                    [layer + 1, head + 1, query, queries[query], key, keys[key], f"{value:.6f}"]
                 )
     return _csv(table)
 
 
 def summary_table(stats: HeadStats) -> str:
-    """Per head: entropy, special-token share and previous-token share."""
-    table: list[list[object]] = [
-        ["layer", "head", "entropy_bits", "special_share", "previous_token_share"]
-    ]
+    """Per head: entropy, special-token share and (self-attention) previous-token share."""
+    previous = stats.previous_share
+    header: list[object] = ["layer", "head", "entropy_bits", "special_share"]
+    if previous is not None:
+        header.append("previous_token_share")
+    table: list[list[object]] = [header]
     for (layer, head), entropy in np.ndenumerate(stats.entropy):
-        table.append(
-            [
-                layer + 1,
-                head + 1,
-                f"{entropy:.4f}",
-                f"{stats.special_share[layer, head]:.4f}",
-                f"{stats.previous_share[layer, head]:.4f}",
-            ]
-        )
+        row: list[object] = [
+            layer + 1,
+            head + 1,
+            f"{entropy:.4f}",
+            f"{stats.special_share[layer, head]:.4f}",
+        ]
+        if previous is not None:
+            row.append(f"{previous[layer, head]:.4f}")
+        table.append(row)
     return _csv(table)

@@ -1,0 +1,129 @@
+"""`/compare`: two models on one text, side by side: tokens, configs and attention."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from typing import Annotated, Any
+
+import numpy as np
+
+from commands.options import TEXT, complete_model
+from explorer.comparison import Side, different_splits, side_of, word_labels
+from explorer.contract import (
+    Attachment,
+    Context,
+    ForwardRequest,
+    ModelCard,
+    Reply,
+    UserError,
+    reply_with_overflow,
+)
+from explorer.declare import Opt, command
+from explorer.drawing.pictures import Matrix, draw_matrices
+from explorer.encoding import check_text
+from explorer.models import SUMMARY_FIELDS
+from explorer.text import in_code, plural, quote_inline
+from explorer.words import text_words
+
+SHOWN_DIFFERENCES = 12
+# Config keys that differ between any two checkpoints and say nothing about the models.
+_IGNORED_KEYS = {"_name_or_path", "transformers_version", "architectures"}
+
+MODEL_A = Opt("The first model", complete=complete_model)
+MODEL_B = Opt("The second model", complete=complete_model)
+
+
+def share(count: int, total: int) -> str:
+    """`3 (12.5%)`."""
+    return f"{count} ({count / max(total, 1):.1%})"
+
+
+def _shown(values: dict[str, Any], key: str) -> str:
+    return json.dumps(values[key], ensure_ascii=False) if key in values else "(not set)"
+
+
+def config_differences(first: Any, second: Any) -> list[str]:
+    """The shapes people compare first (whatever each family calls them), then every other
+    setting whose value differs: `key: a → b`."""
+    lines = []
+    for label, attribute in SUMMARY_FIELDS:
+        a, b = getattr(first, attribute, None), getattr(second, attribute, None)
+        if a != b:
+            lines.append(f"{label}: {a if a is not None else '—'} → {b if b is not None else '—'}")
+    values = [config.to_dict() for config in (first, second)]
+    summarised = {attribute for _, attribute in SUMMARY_FIELDS}
+    for key in sorted((values[0].keys() | values[1].keys()) - _IGNORED_KEYS - summarised):
+        if values[0].get(key) != values[1].get(key):
+            lines.append(f"{key}: {_shown(values[0], key)} → {_shown(values[1], key)}")
+    return lines
+
+
+def picture(text: str, sides: tuple[Side, Side], keep: list[int]) -> bytes:
+    """Both models' last-layer attention (mean of heads) on the words both cover."""
+    labels = word_labels(text, text_words(text))
+    rows = tuple(labels[i] for i in keep)
+    cols = (*rows, labels[-1])
+    columns = [*keep, len(labels) - 1]
+    blocks = []
+    for side in sides:
+        values = side.weights[np.ix_(keep, columns)]
+        heading = f"{side.model} · layer {side.layers}/{side.layers} · mean of {side.heads} heads"
+        matrix = Matrix(
+            values,
+            rows,
+            cols,
+            "attention weight (words; special tokens in the last column)",
+            col_special=tuple([False] * len(rows) + [True]),
+            vmax=max(float(s.weights[np.ix_(keep, columns)].max()) for s in sides),
+        )
+        blocks.append((heading, matrix))
+    title = f"{sides[0].model} vs {sides[1].model} · attention on the same words"
+    return draw_matrices(title, quote_inline(text, 90).strip("`"), blocks)
+
+
+async def _side(ctx: Context, card: ModelCard, text: str, spans: Any) -> Side:
+    limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
+    request = ForwardRequest(text, None, limit, attentions=True)
+    return await ctx.forward(card, request, functools.partial(side_of, text, spans))
+
+
+@command()
+async def compare(
+    ctx: Context,
+    text: Annotated[str, Opt("The text both models read", 1, TEXT.high)],
+    model_a: Annotated[str, MODEL_A],
+    model_b: Annotated[str, MODEL_B],
+) -> Reply:
+    """Compare two models on one text: their tokens, configs and attention side by side."""
+    check_text(text, ctx.limits.max_input_chars)
+    cards = (await ctx.model(model_a), await ctx.model(model_b))
+    if cards[0].name == cards[1].name:
+        raise UserError("Choose two different models to compare.")
+    spans = await ctx.run(text_words, text)
+    first, second = await asyncio.gather(*(_side(ctx, card, text, spans) for card in cards))
+    keep = [
+        i for i, both in enumerate(zip(first.covered, second.covered, strict=True)) if all(both)
+    ]
+    ctx.record(tokens=len(first.encoding) + len(second.encoding))
+    lines = [f"**{first.model}** vs **{second.model}** on {quote_inline(text, 80)}"]
+    for side in (first, second):
+        lines.append(
+            f"• **{side.model}**: {plural(len(side.encoding), 'token')} "
+            f"({plural(side.words, 'word piece')}), unknown {share(side.unknown, side.words)}, "
+            f"byte fallback {share(side.byte_fallback, side.words)}"
+        )
+    splits = different_splits(text, spans, first.encoding, second.encoding)
+    details = [f"words cut differently ({len(splits)} of {len(spans)}):"]
+    details += [f"  {in_code(word)}: {in_code(a)} vs {in_code(b)}" for word, a, b in splits]
+    configs = [(await ctx.config(card.name))[1] for card in cards]
+    differences = config_differences(*configs)
+    details += ["", f"config differences ({len(differences)}):"]
+    details += [f"  {line}" for line in differences[:SHOWN_DIFFERENCES]]
+    if len(differences) > SHOWN_DIFFERENCES:
+        details.append(f"  … and {len(differences) - SHOWN_DIFFERENCES} more")
+    png = await ctx.render(picture, text, (first, second), keep)
+    image = Attachment("compare.png", png, "both models' attention on the same words")
+    return reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
+                               attachments=(image,))  # fmt: skip

@@ -1,0 +1,86 @@
+"""`/fill-mask`: what a masked language model puts in place of each mask token."""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated
+
+from commands.options import MODEL, TOP_K, model_for
+from explorer.contract import (
+    Attachment,
+    Context,
+    ForwardRequest,
+    Reply,
+    UserError,
+    reply_with_overflow,
+)
+from explorer.declare import TEXT_LIMIT, Opt, command
+from explorer.drawing.charts import draw_bars
+from explorer.encoding import check_text
+from explorer.predictions import Filled, filled_masks
+from explorer.text import in_code, pad, plural, quote_inline
+
+ALIAS = "[MASK]"
+MASKED_TEXT = Opt("The text, with [MASK] (or the model's mask token) for each gap", 1, TEXT_LIMIT)
+
+
+def guesses_table(filled: Filled) -> str:
+    """Per mask: rank, token, probability."""
+    lines = []
+    for number, mask in enumerate(filled.masks, 1):
+        lines.append(f"mask {number} (token {mask.position})")
+        for rank, guess in enumerate(mask.guesses, 1):
+            lines.append(f"  {rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}")
+    return "\n".join(lines)
+
+
+def picture(model: str, text: str, filled: Filled) -> bytes:
+    """One group of probability bars per mask."""
+    groups = [
+        (
+            f"mask {number}" if len(filled.masks) > 1 else "",
+            [(guess.token, guess.probability) for guess in mask.guesses],
+        )
+        for number, mask in enumerate(filled.masks, 1)
+    ]
+    title = f"{model} · what fills the mask"
+    return draw_bars(title, quote_inline(text, 90).strip("`"), groups)
+
+
+@command(name="fill-mask")
+async def fill_mask(
+    ctx: Context,
+    text: Annotated[str, MASKED_TEXT],
+    model: Annotated[str | None, MODEL] = None,
+    top_k: Annotated[int, TOP_K] = 5,
+) -> Reply:
+    """Predict the tokens behind each mask token, as a masked language model (BERT) does."""
+    check_text(text, ctx.limits.max_input_chars)
+    card = await model_for(ctx, model, "masked-lm", "fill-mask")
+    mask = card.mask_token or ALIAS
+    written = text.replace(ALIAS, mask)
+    if mask not in written:
+        raise UserError(
+            f"Put {mask} where a word is missing, e.g. "
+            f"`/fill-mask text:Paris is the {mask} of France.`"
+        )
+    request = ForwardRequest(written, None, card.max_tokens, run="head")
+    filled = await ctx.forward(card, request, functools.partial(filled_masks, top_k))
+    ctx.record(tokens=len(filled.encoding))
+    if not filled.masks:
+        raise UserError(f"The text was cut to fit the model and no {mask} is left in it.")
+    lines = [
+        f"**{card.name}** · {plural(len(filled.masks), 'mask')} · "
+        f"best guess: {quote_inline(filled.filled, 300)}"
+    ]
+    if card.untrained_head:
+        lines.append(
+            "⚠️ This checkpoint ships no trained masked-LM head "
+            f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
+            "these predictions come from randomly initialised weights."
+        )
+    png = await ctx.render(picture, card.name, written, filled)
+    bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
+    return reply_with_overflow(
+        "\n".join(lines), guesses_table(filled), "fill-mask.txt", attachments=(bars,)
+    )

@@ -1,0 +1,55 @@
+"""`/predict`: the next token a causal language model expects, and how it would go on."""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated
+
+from commands.options import MODEL, TEXT, TOP_K, model_for
+from explorer.contract import Attachment, Context, ForwardRequest, Reply, reply_with_overflow
+from explorer.declare import Opt, command
+from explorer.drawing.charts import draw_bars
+from explorer.encoding import check_text
+from explorer.predictions import NextTokens, next_tokens
+from explorer.text import in_code, pad, quote_inline
+
+CONTINUATION_TOKENS = 12
+
+
+def picture(model: str, text: str, predicted: NextTokens) -> bytes:
+    """Probability bars of the most likely next tokens."""
+    rows = [(guess.token, guess.probability) for guess in predicted.guesses]
+    title = f"{model} · the next token"
+    return draw_bars(title, quote_inline(text, 90).strip("`"), [("", rows)])
+
+
+@command()
+async def predict(
+    ctx: Context,
+    text: Annotated[str, Opt("The start of a text to continue", 1, TEXT.high)],
+    model: Annotated[str | None, MODEL] = None,
+    top_k: Annotated[int, TOP_K] = 5,
+) -> Reply:
+    """Predict the next token, as a causal language model (GPT-2, Llama) does."""
+    check_text(text, ctx.limits.max_input_chars)
+    card = await model_for(ctx, model, "causal-lm", "predict")
+    limit = card.max_tokens - CONTINUATION_TOKENS
+    request = ForwardRequest(text, None, limit, run="head", continuation=CONTINUATION_TOKENS)
+    predicted = await ctx.forward(card, request, functools.partial(next_tokens, top_k))
+    ctx.record(tokens=len(predicted.encoding))
+    header = (
+        f"**{card.name}** · next token: {quote_inline(predicted.guesses[0].text, 40)} "
+        f"({predicted.guesses[0].probability:.1%})\n"
+        f"greedy continuation: {quote_inline(text, 200)} → "
+        f"{quote_inline(predicted.continuation, 300)}"
+    )
+    notice = predicted.encoding.truncation_notice()
+    if notice:
+        header += f"\n{notice}"
+    table = "\n".join(
+        f"{rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}"
+        for rank, guess in enumerate(predicted.guesses, 1)
+    )
+    png = await ctx.render(picture, card.name, text, predicted)
+    bars = Attachment("predict.png", png, "probabilities of the most likely next tokens")
+    return reply_with_overflow(header, table, "predict.txt", attachments=(bars,))

@@ -1,0 +1,163 @@
+"""What a model predicts: the tokens for its mask tokens, the next token, and what each layer
+would predict through the model's own output head (the logit lens). Each `*_of` function is a
+`finish`: it runs on the worker, next to the model's outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from explorer.contract import Forwarded, LoadedModel, UserError
+from explorer.encoding import Encoding
+
+# Modules after the base model that are not part of the output head.
+_NOT_HEAD = ("Loss", "Dropout")
+# Where decoder-only models keep the norm applied after their last layer.
+_FINAL_NORMS = ("ln_f", "norm", "final_layer_norm", "final_layernorm", "norm_f")
+LENS_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One predicted token: as in the vocabulary, as text, its id and probability."""
+
+    token: str
+    text: str
+    token_id: int
+    probability: float
+
+
+def _guesses(loaded: LoadedModel, probabilities: Any, top_k: int) -> tuple[Guess, ...]:
+    values, ids = probabilities.topk(min(top_k, probabilities.shape[-1]))
+    tokenizer = loaded.tokenizer
+    return tuple(
+        Guess(tokenizer.convert_ids_to_tokens(i), tokenizer.decode([i]), i, float(p))
+        for p, i in zip(values.tolist(), ids.tolist(), strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class MaskGuesses:
+    """The guesses for one mask token, at its position in the tokens."""
+
+    position: int
+    guesses: tuple[Guess, ...]
+
+
+@dataclass(frozen=True)
+class Filled:
+    """`/fill-mask`'s answer: the guesses for each mask, and the text with the best ones."""
+
+    encoding: Encoding
+    masks: tuple[MaskGuesses, ...]
+    filled: str
+
+
+def filled_masks(top_k: int, forwarded: Forwarded) -> Filled:
+    """Top-k tokens for each mask token, with probabilities (softmax over the vocabulary, as
+    transformers' fill-mask pipeline computes them), and the text filled with the best."""
+    loaded, encoding = forwarded.model, forwarded.encoding
+    assert forwarded.output is not None
+    logits = forwarded.output.fields["logits"][0]
+    mask_id = loaded.tokenizer.mask_token_id
+    positions = [i for i, token_id in enumerate(encoding.input_ids) if token_id == mask_id]
+    masks = tuple(
+        MaskGuesses(position, _guesses(loaded, logits[position].softmax(-1), top_k))
+        for position in positions
+    )
+    ids = list(encoding.input_ids)
+    for mask in masks:
+        ids[mask.position] = mask.guesses[0].token_id
+    filled = loaded.tokenizer.decode(ids, skip_special_tokens=True)
+    return Filled(encoding, masks, filled)
+
+
+@dataclass(frozen=True)
+class NextTokens:
+    """`/predict`'s answer: the most likely next tokens and a greedy continuation."""
+
+    encoding: Encoding
+    guesses: tuple[Guess, ...]
+    continuation: str
+
+
+def next_tokens(top_k: int, forwarded: Forwarded) -> NextTokens:
+    """Top-k next tokens after the text (softmax of the last position's logits), and the
+    greedy continuation the forward pass decoded."""
+    loaded = forwarded.model
+    assert forwarded.output is not None
+    probabilities = forwarded.output.fields["logits"][0, -1].softmax(-1)
+    continuation = loaded.tokenizer.decode(list(forwarded.continuation))
+    return NextTokens(forwarded.encoding, _guesses(loaded, probabilities, top_k), continuation)
+
+
+def output_head(model: Any) -> list[Any]:
+    """The modules after the base model, in order: the output head (`cls` for BERT,
+    `lm_head` for GPT-2 and Llama)."""
+    base = model.base_model
+    return [
+        module
+        for module in model.children()
+        if module is not base and not type(module).__name__.endswith(_NOT_HEAD)
+    ]
+
+
+def final_norm(model: Any) -> Any | None:
+    """The norm a decoder-only model applies after its last layer, if it has one."""
+    for name, module in model.base_model.named_modules():
+        if name.split(".")[-1] in _FINAL_NORMS and name.count(".") <= 1:
+            return module
+    return None
+
+
+def _reproduces(computed: Any, logits: Any) -> bool:
+    return bool(
+        computed.shape == logits.shape and float((computed - logits).abs().max()) <= LENS_TOLERANCE
+    )
+
+
+def _through(modules: list[Any], hidden: Any) -> Any:
+    for module in modules:
+        hidden = module(hidden)
+    return hidden
+
+
+@dataclass(frozen=True, eq=False)
+class Lens:
+    """The logit lens: for the embeddings and each layer, the top token the model's own
+    head reads from every position, and its probability."""
+
+    encoding: Encoding
+    tokens: tuple[tuple[str, ...], ...]  # (layers + 1) × positions
+    probabilities: np.ndarray  # (layers + 1, positions)
+    normed: bool  # whether the final norm was applied to the layers before the last
+
+
+def lens_of(forwarded: Forwarded) -> Lens:
+    """Each layer's hidden states through the output head (with the final norm, where the
+    model has one), checked against the model's own output at the last layer: an
+    architecture whose head cannot be read this way is refused rather than shown wrong."""
+    loaded = forwarded.model
+    assert forwarded.output is not None
+    fields = forwarded.output.fields
+    hidden, logits = fields["hidden_states"], fields["logits"]
+    head, norm = output_head(loaded.model), final_norm(loaded.model)
+    candidates = [hidden[-1]] + ([norm(hidden[-1])] if norm is not None else [])
+    if not any(_reproduces(_through(head, state), logits) for state in candidates):
+        raise UserError(
+            f"The logit lens cannot be read for **{loaded.name}** "
+            f"({loaded.card.architecture}): its output head does not reproduce the model's "
+            "own output from the last hidden state."
+        )
+    tokens, probabilities = [], []
+    for index, state in enumerate(hidden):
+        if index == len(hidden) - 1:
+            layer_logits = logits  # the model's own output, exactly
+        else:
+            layer_logits = _through(head, state if norm is None else norm(state))
+        best = layer_logits[0].softmax(-1).max(dim=-1)
+        tokens.append(tuple(loaded.tokenizer.convert_ids_to_tokens(best.indices.tolist())))
+        probabilities.append(best.values.float().numpy())
+    return Lens(forwarded.encoding, tuple(tokens), np.stack(probabilities), norm is not None)

@@ -1,0 +1,112 @@
+"""End to end: predictions, encoder–decoder parts, comparisons and message menus, through
+the real bot process and the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.bot_process import BotProcess
+from tests.fake_discord import GUILD_ID, message_data
+from tests.pictures import assert_drawn
+
+EPHEMERAL = 64
+
+
+@pytest.fixture(scope="module")
+async def bot(fake, tmp_path_factory, tiny_dir, gpt2_dir, t5_dir, headless_dir):
+    process = BotProcess(
+        fake,
+        tmp_path_factory.mktemp("predictions") / "bot.log",
+        f"tiny={tiny_dir},gpt2={gpt2_dir},t5={t5_dir},headless={headless_dir}",
+        USER_COOLDOWN_SECONDS="0",
+        USER_MAX_JOBS="100",
+        MAX_LOADED_MODELS="4",
+    )
+    await process.start()
+    yield process
+    await process.terminate()
+
+
+async def answered(fake, name, **options) -> tuple[dict, dict]:
+    """The single answer to a command: its message data and its files by name."""
+    interaction = await fake.slash(name, **options)
+    answer = await interaction.answer(timeout=60)
+    await asyncio.sleep(0.1)
+    assert interaction.answers() == [answer]
+    return message_data(answer), dict(answer.files.values())
+
+
+async def test_new_commands_and_menus_are_registered(fake, bot):
+    schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
+    assert {"fill-mask", "predict", "lens", "compare"} <= set(schemas)
+    assert schemas["Tokenize message"]["type"] == 3
+    assert schemas["Explore attention"]["type"] == 3
+    assert (
+        "description" not in schemas["Tokenize message"]
+        or not schemas["Tokenize message"]["description"]
+    )
+    options = {o["name"]: o for o in schemas["fill-mask"]["options"]}
+    assert options["top_k"]["min_value"] == 1 and options["top_k"]["max_value"] == 20
+    attention = {o["name"]: o for o in schemas["attention"]["options"]}
+    assert [c["value"] for c in attention["part"]["choices"]] == ["encoder", "decoder", "cross"]
+    assert [c["value"] for c in attention["granularity"]["choices"]] == ["token", "word"]
+
+
+async def test_fill_mask_end_to_end(fake, bot):
+    data, files = await answered(fake, "fill-mask", text="hello [MASK] world", model="tiny")
+    assert data["content"].startswith("**tiny** · 1 mask · best guess: `hello ")
+    assert_drawn(files["fill-mask.png"], min_size=(300, 150))
+    refused, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="gpt2")
+    assert refused["flags"] & EPHEMERAL
+    assert (
+        "needs a masked language model. Models with one: `tiny`, `headless`."
+        in (refused["content"])
+    )
+    untrained, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="headless")
+    assert "ships no trained masked-LM head" in untrained["content"]
+
+
+async def test_predict_and_lens_end_to_end(fake, bot):
+    data, files = await answered(fake, "predict", text="The cat sat on the", model="gpt2")
+    assert data["content"].startswith("**gpt2** · next token: ")
+    assert "greedy continuation: `The cat sat on the` → `" in data["content"]
+    assert_drawn(files["predict.png"], min_size=(300, 100))
+    data, files = await answered(fake, "lens", text="The cat sat on the mat.", model="gpt2")
+    assert data["content"].startswith("**gpt2 · logit lens** · 2 layers × 7 tokens")
+    assert_drawn(files["lens.png"])
+
+
+async def test_encoder_decoder_parts_end_to_end(fake, bot):
+    data, files = await answered(fake, "attention", text="The cat sat.", model="t5")
+    assert data["content"].startswith("**t5 · cross-attention · layer 3/3 · mean of 4 heads**")
+    assert_drawn(files["attention.png"])
+    data, _ = await answered(
+        fake, "attention", text="The cat sat.", model="t5", part="decoder", target="Das Haus."
+    )
+    assert data["content"].startswith("**t5 · decoder self-attention · ")
+    tokens, _ = await answered(fake, "tokenize", text="The cat sat.", model="t5", target="Haus")
+    assert "decoder input: " in tokens["content"]
+
+
+async def test_compare_end_to_end(fake, bot):
+    data, files = await answered(
+        fake, "compare", text="The cat sat on the mat.", model_a="tiny", model_b="gpt2"
+    )
+    assert data["content"].startswith("**tiny** vs **gpt2** on `The cat sat on the mat.`")
+    assert "words cut differently" in data["content"]
+    assert_drawn(files["compare.png"])
+
+
+async def test_message_menus_tokenize_and_explore_a_message(fake, bot):
+    message = fake.user_message("hello world")
+    tokenized = await (await fake.message_command("Tokenize message", message)).answer()
+    assert message_data(tokenized)["content"].startswith("**tiny** · 11 characters → ")
+    explored = await (await fake.message_command("Explore attention", message)).answer()
+    data = message_data(explored)
+    assert data["content"].startswith("**tiny · layer 2/2 · mean of 4 heads**")
+    assert data["components"]  # the controls, as for /attention
+    empty = await (await fake.message_command("Tokenize message", fake.user_message(""))).answer()
+    assert message_data(empty)["flags"] & EPHEMERAL
+    assert "This message has no text to tokenize" in message_data(empty)["content"]
