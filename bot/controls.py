@@ -43,6 +43,8 @@ BUTTONS = (
     ("head+", "head ▶", 1),
     ("token-", "◀ token", 2),
     ("token+", "token ▶", 2),
+    ("window-", "◀ window", 2),
+    ("window+", "window ▶", 2),
 )
 # A change a press makes to what is shown.
 Change = Callable[[Explored], Explored]
@@ -59,9 +61,9 @@ def controls(key: str, explored: Explored, *, disabled: bool = False) -> discord
         for name, item in VIEWS.items()
     ]
     view.add_item(ViewMenu(key, options, disabled=disabled))
-    active = enabled(state)
+    active = enabled(state, explored.shape)
     for action, label, row in BUTTONS:
-        if row == 2 and not {"token-", "token+"} & active:
+        if row == 2 and action not in active:  # the second row only as the view needs it
             continue
         view.add_item(StepButton(key, action, label, disabled=disabled or action not in active))
     return view
@@ -79,7 +81,7 @@ def choosing(name: str) -> Change:
 
 class StepButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"mx:(?P<key>{KEY}):(?P<action>(?:layer|head|token)[+-])",
+    template=rf"mx:(?P<key>{KEY}):(?P<action>(?:layer|head|token|window)[+-])",
 ):
     """One of the layer/head/token arrows."""
 

@@ -11,6 +11,7 @@ from explorer.encoding import check_text
 from explorer.exploration import (
     GRANULARITIES,
     PARTS,
+    SCALES,
     SELF,
     Subject,
     ViewState,
@@ -37,6 +38,10 @@ EXPORT = Opt("Also attach the attention tensor (.npy) and the shown data (.csv)"
 PART = Opt(
     "Encoder–decoder models: which attention (default: cross)",
     choices=tuple((f"{name}: {text}", name) for name, text in PARTS.items()),
+)
+SCALE = Opt(
+    "What the colours span (default: model, so stepping keeps colours comparable)",
+    choices=tuple((f"{name}: {text}"[:100], name) for name, text in SCALES.items()),
 )
 GRANULARITY = Opt(
     "token (default) or word: attention between whole words",
@@ -74,6 +79,7 @@ async def attention(
     part: Annotated[str | None, PART] = None,
     target: Annotated[str | None, TARGET] = None,
     granularity: Annotated[str, GRANULARITY] = "token",
+    scale: Annotated[str, SCALE] = "model",
 ) -> Reply:
     """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
@@ -84,6 +90,8 @@ async def attention(
         switch_view(ViewState("mean", 1, 0, 0), view)  # an unknown view fails before any work
     if granularity not in GRANULARITIES:
         raise UserError(f"`granularity` is one of {', '.join(GRANULARITIES)}.")
+    if scale not in SCALES:
+        raise UserError(f"`scale` is one of {', '.join(SCALES)}.")
     card = await ctx.model(model)
     part = check_part(card, part, target)
     decoding = part in ("decoder", "cross")
@@ -92,5 +100,6 @@ async def attention(
     layer, head = check_layer_head(layers, heads, layer, head)
     exploration = await explore(ctx, Subject(card.name, text, text_pair, target))
     queries = exploration.attention(part, granularity).queries
-    state = initial_state(view, layer, head, find_token(queries, token), part, granularity)
+    position = find_token(queries, token)
+    state = initial_state(view, layer, head, position, part, granularity, scale)
     return await ctx.render(reply_for, exploration, state, export)

@@ -21,7 +21,8 @@ from explorer.contract import (
     reply_with_overflow,
 )
 from explorer.declare import Opt, command
-from explorer.drawing.pictures import Matrix, draw_matrices
+from explorer.drawing.matrix import Matrix, MatrixBlock
+from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
 from explorer.models import SUMMARY_FIELDS
 from explorer.text import in_code, plural, quote_inline
@@ -60,27 +61,31 @@ def config_differences(first: Any, second: Any) -> list[str]:
     return lines
 
 
-def picture(text: str, sides: tuple[Side, Side], keep: list[int]) -> bytes:
+def draw(text: str, sides: tuple[Side, Side], keep: list[int]) -> bytes:
     """Both models' last-layer attention (mean of heads) on the words both cover."""
     labels = word_labels(text, text_words(text))
     rows = tuple(labels[i] for i in keep)
     cols = (*rows, labels[-1])
     columns = [*keep, len(labels) - 1]
-    blocks = []
+    vmax = max(float(side.weights[np.ix_(keep, columns)].max()) for side in sides)
+    blocks: list[Block] = []
     for side in sides:
-        values = side.weights[np.ix_(keep, columns)]
         heading = f"{side.model} · layer {side.layers}/{side.layers} · mean of {side.heads} heads"
         matrix = Matrix(
-            values,
+            side.weights[np.ix_(keep, columns)],
             rows,
             cols,
-            "attention weight (words; special tokens in the last column)",
+            vmax,
+            heading=heading,
             col_special=tuple([False] * len(rows) + [True]),
-            vmax=max(float(s.weights[np.ix_(keep, columns)].max()) for s in sides),
         )
-        blocks.append((heading, matrix))
+        blocks.append(MatrixBlock(matrix))
     title = f"{sides[0].model} vs {sides[1].model} · attention on the same words"
-    return draw_matrices(title, quote_inline(text, 90).strip("`"), blocks)
+    notes = [
+        "rows: attending word · columns: attended-to word; the last column: special tokens",
+        f"colours: 0 to {vmax:.3g}, the larger of the two pictures' largest values",
+    ]
+    return picture(title, quote_inline(text, 90).strip("`"), blocks, notes)
 
 
 async def _side(ctx: Context, card: ModelCard, text: str, spans: Any) -> Side:
@@ -123,7 +128,7 @@ async def compare(
     details += [f"  {line}" for line in differences[:SHOWN_DIFFERENCES]]
     if len(differences) > SHOWN_DIFFERENCES:
         details.append(f"  … and {len(differences) - SHOWN_DIFFERENCES} more")
-    png = await ctx.render(picture, text, (first, second), keep)
+    png = await ctx.render(draw, text, (first, second), keep)
     image = Attachment("compare.png", png, "both models' attention on the same words")
     return reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
                                attachments=(image,))  # fmt: skip

@@ -15,7 +15,8 @@ from explorer.contract import (
     reply_with_overflow,
 )
 from explorer.declare import TEXT_LIMIT, Opt, command
-from explorer.drawing.charts import draw_bars
+from explorer.drawing.charts import Bars
+from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
 from explorer.predictions import Filled, filled_masks
 from explorer.text import in_code, pad, plural, quote_inline
@@ -34,17 +35,18 @@ def guesses_table(filled: Filled) -> str:
     return "\n".join(lines)
 
 
-def picture(model: str, text: str, filled: Filled) -> bytes:
+def draw(model: str, text: str, filled: Filled) -> bytes:
     """One group of probability bars per mask."""
-    groups = [
-        (
-            f"mask {number}" if len(filled.masks) > 1 else "",
+    groups: list[Block] = [
+        Bars(
             [(guess.token, guess.probability) for guess in mask.guesses],
+            f"mask {number} (token {mask.position})" if len(filled.masks) > 1 else "",
         )
         for number, mask in enumerate(filled.masks, 1)
     ]
     title = f"{model} · what fills the mask"
-    return draw_bars(title, quote_inline(text, 90).strip("`"), groups)
+    note = "bar: probability (softmax over the vocabulary)"
+    return picture(title, quote_inline(text, 90).strip("`"), groups, [note])
 
 
 @command(name="fill-mask")
@@ -79,7 +81,7 @@ async def fill_mask(
             f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
             "these predictions come from randomly initialised weights."
         )
-    png = await ctx.render(picture, card.name, written, filled)
+    png = await ctx.render(draw, card.name, written, filled)
     bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
     return reply_with_overflow(
         "\n".join(lines), guesses_table(filled), "fill-mask.txt", attachments=(bars,)

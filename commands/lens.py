@@ -7,14 +7,15 @@ from typing import Annotated
 from commands.options import MODEL, TEXT, model_for, models_with
 from explorer.contract import Attachment, Context, ForwardRequest, Reply, UserError
 from explorer.declare import Opt, command
-from explorer.drawing.charts import draw_lens
+from explorer.drawing.charts import Lens as LensTable
 from explorer.drawing.labels import display_token
+from explorer.drawing.page import picture
 from explorer.encoding import check_text
 from explorer.predictions import Lens, lens_of
 from explorer.text import plural, quote_inline
 
 
-def picture(model: str, text: str, lens: Lens, causal: bool) -> bytes:
+def draw(model: str, text: str, lens: Lens, causal: bool) -> bytes:
     """Layers × positions, each cell the top token and coloured by its probability."""
     tokens = lens.encoding.tokens
     layers = ["embeddings"] + [f"layer {i}" for i in range(1, len(lens.tokens))]
@@ -22,16 +23,14 @@ def picture(model: str, text: str, lens: Lens, causal: bool) -> bytes:
     reads = "the next token" if causal else "each position's token"
     norm = ", final norm applied" if lens.normed else ""
     note = f"cell: top prediction for {reads} through the output head{norm} · colour: probability"
-    return draw_lens(
-        f"{model} · logit lens",
-        quote_inline(text, 90).strip("`"),
+    table = LensTable(
         layers,
         [display_token(t, i) for i, t in enumerate(tokens)],
         lens.encoding.special,
         predicted,
         lens.probabilities,
-        note,
     )
+    return picture(f"{model} · logit lens", quote_inline(text, 90).strip("`"), [table], [note])
 
 
 @command()
@@ -56,7 +55,7 @@ async def lens(
     read = await ctx.forward(card, request, lens_of)
     ctx.record(tokens=len(read.encoding))
     causal = card.task == "causal-lm"
-    png = await ctx.render(picture, card.name, text, read, causal)
+    png = await ctx.render(draw, card.name, text, read, causal)
     lines = [
         f"**{card.name} · logit lens** · {plural(len(read.tokens) - 1, 'layer')} × "
         f"{plural(len(read.encoding), 'token')}"

@@ -8,7 +8,8 @@ from typing import Annotated
 from commands.options import MODEL, TEXT, TOP_K, model_for
 from explorer.contract import Attachment, Context, ForwardRequest, Reply, reply_with_overflow
 from explorer.declare import Opt, command
-from explorer.drawing.charts import draw_bars
+from explorer.drawing.charts import Bars
+from explorer.drawing.page import picture
 from explorer.encoding import check_text
 from explorer.predictions import NextTokens, next_tokens
 from explorer.text import in_code, pad, quote_inline
@@ -16,11 +17,12 @@ from explorer.text import in_code, pad, quote_inline
 CONTINUATION_TOKENS = 12
 
 
-def picture(model: str, text: str, predicted: NextTokens) -> bytes:
+def draw(model: str, text: str, predicted: NextTokens) -> bytes:
     """Probability bars of the most likely next tokens."""
-    rows = [(guess.token, guess.probability) for guess in predicted.guesses]
+    bars = Bars([(guess.token, guess.probability) for guess in predicted.guesses])
     title = f"{model} · the next token"
-    return draw_bars(title, quote_inline(text, 90).strip("`"), [("", rows)])
+    note = "bar: probability (softmax of the last position's logits)"
+    return picture(title, quote_inline(text, 90).strip("`"), [bars], [note])
 
 
 @command()
@@ -50,6 +52,6 @@ async def predict(
         f"{rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}"
         for rank, guess in enumerate(predicted.guesses, 1)
     )
-    png = await ctx.render(picture, card.name, text, predicted)
+    png = await ctx.render(draw, card.name, text, predicted)
     bars = Attachment("predict.png", png, "probabilities of the most likely next tokens")
     return reply_with_overflow(header, table, "predict.txt", attachments=(bars,))

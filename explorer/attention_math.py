@@ -14,14 +14,20 @@ def rollout(weights: np.ndarray, through_layer: int) -> np.ndarray:
     renormalised; the layers are multiplied from the first upwards. Row i says how much each
     input token contributes to token i after that many layers.
     """
+    return rollouts(weights[:through_layer])[-1]
+
+
+def rollouts(weights: np.ndarray) -> np.ndarray:
+    """Attention rollout through every layer: (layers, tokens, tokens), row l through l+1."""
     count = weights.shape[-1]
     identity = np.eye(count, dtype=np.float64)
-    result = identity
-    for layer in range(through_layer):
+    result, every = identity, []
+    for layer in range(weights.shape[0]):
         mixed = weights[layer].mean(axis=0).astype(np.float64) + identity
         mixed /= mixed.sum(axis=-1, keepdims=True)
         result = mixed @ result
-    return result.astype(np.float32)
+        every.append(result)
+    return np.stack(every).astype(np.float32)
 
 
 def token_profile(weights: np.ndarray, token: int, head: int | None) -> np.ndarray:
@@ -43,8 +49,8 @@ def head_stats(weights: np.ndarray, special: np.ndarray) -> HeadStats:
     """Mean row entropy in bits; mean share of attention on special tokens and on the
     previous token (self-attention only). A low-entropy head with a high special share is a
     `[SEP]`/`[CLS]` sink; a high previous share marks a previous-token head."""
-    clipped = np.clip(weights.astype(np.float64), 1e-12, 1.0)
-    entropy = -(weights * np.log2(clipped)).sum(axis=-1).mean(axis=-1)
+    logs = np.log2(np.maximum(weights, np.float32(1e-12)), dtype=np.float32)
+    entropy = -np.einsum("...qk,...qk->...", weights, logs, dtype=np.float64) / weights.shape[-2]
     special_share = weights[..., np.asarray(special, dtype=bool)].sum(axis=-1).mean(axis=-1)
     queries, count = weights.shape[-2:]
     previous: np.ndarray | None = None

@@ -25,6 +25,12 @@ PARTS: dict[str, str] = {
     "decoder": "the decoder's self-attention",
     "cross": "the decoder's attention to the encoder",
 }
+SCALES: dict[str, str] = {
+    "model": "the largest value this view shows anywhere in the model",
+    "layer": "the largest value this view shows in the layer",
+    "picture": "this picture's largest value",
+    "fixed": "fixed from 0 to 1",
+}
 GRANULARITIES: dict[str, str] = {
     "token": "token by token",
     "word": "word by word (Clark et al. 2019: summed over attended-to tokens, averaged over "
@@ -46,7 +52,8 @@ class Subject:
 @dataclass(frozen=True)
 class ViewState:
     """What is shown: a view, a 1-based layer and head (0: the mean of the heads), a token
-    (or word) position, which part of the model, and at which granularity."""
+    (or word) position, which part of the model, at which granularity, on which colour
+    scale, and which window of a long input (0: the first)."""
 
     view: str
     layer: int
@@ -54,15 +61,24 @@ class ViewState:
     token: int
     part: str = SELF
     granularity: str = "token"
+    scale: str = "model"
+    window: int = 0
 
 
 @dataclass(frozen=True)
 class Shape:
-    """The sizes stepping wraps around: layers, heads per layer, attending tokens."""
+    """The sizes stepping wraps around: layers, heads per layer, attending tokens, and the
+    tokens attended to (more than attend in cross-attention to a long input)."""
 
     layers: int
     heads: int
     tokens: int
+    keys: int = 0
+
+    @property
+    def longest(self) -> int:
+        """The longer side of the matrices."""
+        return max(self.tokens, self.keys)
 
 
 @dataclass(frozen=True)
@@ -98,9 +114,9 @@ class Attention:
 
     @property
     def shape(self) -> Shape:
-        """Layers, heads and queries."""
-        layers, heads, queries, _ = self.weights.shape
-        return Shape(int(layers), int(heads), int(queries))
+        """Layers, heads, queries and keys."""
+        layers, heads, queries, keys = self.weights.shape
+        return Shape(int(layers), int(heads), int(queries), int(keys))
 
     @property
     def square(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from explorer.contract import Attachment, Context, ForwardRequest, Reply
 from explorer.exploration import Exploration, Explored, Subject, ViewState, exploration_for
 from explorer.text import plural
 from explorer.views import Scene, scene_of, switch_view, view_of
+from explorer.views.catalog import WINDOW
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
 EXPORT_LIMIT = 8 * 2**20
@@ -41,7 +43,7 @@ def caption(scene: Scene) -> str:
     counted = plural(len(keys), scene.unit)
     if queries is not keys:
         counted = f"{plural(len(queries), scene.unit)} × {counted}"
-    lines = [f"**{view_of(scene.state).title(scene)}** · {counted}"]
+    lines = [f"**{view_of(scene.state).title(replace(scene, chat=True))}** · {counted}"]
     if encoding.truncated:
         lines.append(
             f"⚠️ Only the first {len(encoding)} of {encoding.untruncated_length} tokens are shown."
@@ -94,9 +96,16 @@ async def show(ctx: Context, explored: Explored) -> Reply:
 
 
 def initial_state(
-    view: str | None, layer: int, head: int, token: int, part: str, granularity: str
+    view: str | None,
+    layer: int,
+    head: int,
+    token: int,
+    part: str,
+    granularity: str,
+    scale: str,
 ) -> ViewState:
-    """The first view: as asked, else one head if a head was given, else the head mean."""
+    """The first view: as asked, else one head if a head was given, else the head mean; the
+    window holding the chosen token."""
     chosen = view or ("head" if head else "mean")
-    state = ViewState(chosen, layer, head, token, part, granularity)
+    state = ViewState(chosen, layer, head, token, part, granularity, scale, token // WINDOW)
     return switch_view(state, chosen)

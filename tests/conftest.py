@@ -44,6 +44,20 @@ def rbt3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 layers × 4 heads with 512 positions: attention pictures of every length, fast."""
+    return save_bert(
+        tmp_path_factory.mktemp("long"),
+        None,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=512,
+    )
+
+
+@pytest.fixture(scope="session")
 def gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_gpt2(tmp_path_factory.mktemp("gpt2"))
 
@@ -74,13 +88,23 @@ def make_settings(models: str, **env: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def settings(
-    tiny_dir, rbt3_dir, minilm_dir, gpt2_dir, llama_dir, t5_dir, headless_dir, tmp_path_factory
+    tiny_dir,
+    rbt3_dir,
+    minilm_dir,
+    gpt2_dir,
+    llama_dir,
+    t5_dir,
+    headless_dir,
+    long_dir,
+    tmp_path_factory,
 ) -> Settings:
     return make_settings(
         f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},"
         "gone=/nonexistent/model-explorer-test,hfl/rbt3,"
-        f"gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},headless={headless_dir}",
-        MAX_LOADED_MODELS="8",
+        f"gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},headless={headless_dir},"
+        f"long={long_dir}",
+        MAX_LOADED_MODELS="9",
+        MAX_HEATMAP_TOKENS="512",
         CONSOLE_OUTPUT_DIR=str(tmp_path_factory.mktemp("console")),
     )
 

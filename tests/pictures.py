@@ -16,15 +16,17 @@ def decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
-def assert_drawn(data: bytes, min_size: tuple[int, int] = (240, 150)) -> np.ndarray:
+def assert_drawn(data: bytes, min_size: tuple[int, int] = (240, 150)) -> tuple[int, int]:
     """A PNG within Discord's limits, at least `min_size` (width, height), with ink on it:
-    text and a colour map, not a blank or single-colour canvas."""
+    text and a colour map, not a blank or single-colour canvas. Returns (height, width)."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n"), "not a PNG"
     assert len(data) <= DISCORD_UPLOAD_LIMIT
-    pixels = decode(data)
-    height, width = pixels.shape[:2]
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    width, height = image.size
     assert width >= min_size[0] and height >= min_size[1], (width, height)
-    ink = np.any(pixels < 235, axis=-1).mean()  # share of pixels that are not near-white
+    greys = image.convert("L").histogram()
+    ink = sum(greys[:235]) / (width * height)  # share of pixels that are not near-white
     assert ink > 0.03, f"only {ink:.1%} of the picture is drawn on"
-    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
-    assert colours >= 16, f"only {colours} colours: no colour map was drawn"
-    return pixels
+    colours = image.getcolors(maxcolors=width * height) or []
+    assert len(colours) >= 16, f"only {len(colours)} colours: no colour map was drawn"
+    return height, width

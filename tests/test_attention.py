@@ -20,7 +20,7 @@ async def test_attention_reply_is_a_readable_png(ctx):
     assert reply.content.startswith("**minilm · layer 2/6 · mean of 12 heads** · 8 tokens")
     (png,) = reply.attachments
     assert png.filename == "attention.png"
-    height, width = assert_drawn(png.data).shape[:2]
+    height, width = assert_drawn(png.data)
     assert 500 <= width <= 1600 and 450 <= height <= 1400
 
 
@@ -76,7 +76,8 @@ async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
 
 
 async def test_heatmap_is_capped_at_the_configured_token_limit(ctx):
-    reply = await attention(ctx, "hello world " * 50, model="minilm")
-    assert "Only the first 64 of 102 tokens are shown" in reply.content
-    width, height = assert_drawn(reply.attachments[0].data).shape[1::-1]
+    reply = await attention(ctx, "hi you " * 300, model="minilm")  # 1,800 characters
+    assert "Only the first 512 of 602 tokens are shown" in reply.content  # MAX_HEATMAP_TOKENS
+    assert "window 1/8" in reply.content  # shown 64 at a time
+    height, width = assert_drawn(reply.attachments[0].data)
     assert width <= 1200 and height <= 1200

@@ -65,7 +65,7 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     assert options["model"]["autocomplete"] is True
     assert options["token"]["autocomplete"] is True
     assert [choice["value"] for choice in options["view"]["choices"]] == [
-        "head", "mean", "heads", "model", "rollout", "token", "summary"
+        "head", "mean", "heads", "model", "rollout", "token", "links", "summary"
     ]  # fmt: skip
     assert options["export"]["type"] == 5
     assert all(
@@ -335,7 +335,7 @@ async def test_attention_reply_carries_view_menu_and_stepping_buttons(fake, bot)
     controls = components(message)
     assert set(controls) == {"view", "layer-", "layer+", "head-", "head+"}
     assert [o["value"] for o in controls["view"]["options"]] == [
-        "head", "mean", "heads", "model", "rollout", "token", "summary"
+        "head", "mean", "heads", "model", "rollout", "token", "links", "summary"
     ]  # fmt: skip
     assert [o.get("default", False) for o in controls["view"]["options"]][:2] == [False, True]
     assert controls["layer+"]["label"] == "layer ▶" and not controls["layer+"].get("disabled")

@@ -12,7 +12,7 @@ from commands.attention import attention
 from explorer.attention_math import head_stats, rollout, token_profile
 from explorer.contract import UserError
 from explorer.encoding import Encoding
-from explorer.exploration import Exploration, Subject, ViewState, find_token
+from explorer.exploration import Exploration, Shape, Subject, ViewState, find_token
 from explorer.explore import explore, reply_for
 from explorer.views import VIEWS, enabled, scene_of, step, switch_view, view_of
 from tests.pictures import assert_drawn
@@ -59,20 +59,44 @@ def test_step(state, action, expected):
     assert step(state, action, TOY.attention("self", "token").shape) == expected
 
 
+LAYER, HEAD = {"layer-", "layer+"}, {"head-", "head+"}
+TOKEN, WINDOW = {"token-", "token+"}, {"window-", "window+"}
+
+
 @pytest.mark.parametrize(
-    ("view", "actions"),
+    ("view", "short", "long"),
     [
-        ("head", {"layer-", "layer+", "head-", "head+"}),
-        ("mean", {"layer-", "layer+", "head-", "head+"}),
-        ("heads", {"layer-", "layer+"}),
-        ("rollout", {"layer-", "layer+"}),
-        ("token", {"layer-", "layer+", "head-", "head+", "token-", "token+"}),
-        ("model", set()),
-        ("summary", set()),
+        ("head", LAYER | HEAD, LAYER | HEAD | WINDOW),
+        ("mean", LAYER | HEAD, LAYER | HEAD | WINDOW),
+        ("heads", LAYER, LAYER),
+        ("rollout", LAYER, LAYER | WINDOW),
+        ("token", LAYER | HEAD | TOKEN, LAYER | HEAD | TOKEN | WINDOW),
+        ("model", LAYER, LAYER),  # the layer buttons turn pages
+        ("links", LAYER | HEAD, LAYER | HEAD),
+        ("summary", set(), set()),
     ],
 )
-def test_enabled_controls(view, actions):
-    assert enabled(ViewState(view, 1, 1, 0)) == actions
+def test_enabled_controls_and_windows_for_long_inputs(view, short, long):
+    state = ViewState(view, 1, 1, 0)
+    assert enabled(state, Shape(2, 3, 5, 5)) == short
+    assert enabled(state, Shape(2, 3, 300, 300)) == long
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "expected"),
+    [
+        (ViewState("head", 1, 1, 0, window=0), "window+", ViewState("head", 1, 1, 0, window=1)),
+        (ViewState("head", 1, 1, 0, window=0), "window-", ViewState("head", 1, 1, 0, window=4)),
+        (ViewState("model", 1, 0, 0), "layer+", ViewState("model", 5, 0, 0)),  # next page
+        (ViewState("model", 9, 0, 0), "layer+", ViewState("model", 1, 0, 0)),  # wraps
+        (ViewState("model", 1, 0, 0), "layer-", ViewState("model", 9, 0, 0)),
+        (ViewState("links", 1, 2, 0), "head+", ViewState("links", 1, 3, 0)),
+        (ViewState("links", 1, 3, 0), "head+", ViewState("links", 1, 0, 0)),  # the mean
+    ],
+)
+def test_stepping_windows_pages_and_links(state, action, expected):
+    # 10 layers of 3 heads over 300 tokens: 5 windows of 64, 3 pages of 4 layers
+    assert step(state, action, Shape(10, 3, 300, 300)) == expected
 
 
 def test_switching_to_head_view_from_the_mean_picks_head_one():
@@ -141,7 +165,7 @@ def test_every_view_renders_a_titled_png_with_its_data(view):
     rows = list(csv.reader(io.StringIO(text)))
     expected_rows = {
         "head": 1 + 5, "mean": 1 + 5, "rollout": 1 + 5, "token": 1 + 2,
-        "heads": 1 + 3 * 25, "model": 1 + 2 * 3 * 25, "summary": 1 + 2 * 3,
+        "heads": 1 + 3 * 25, "model": 1 + 2 * 3 * 25, "summary": 1 + 2 * 3, "links": 1 + 25,
     }  # fmt: skip
     assert len(rows) == expected_rows[view]
 

@@ -1,24 +1,26 @@
-"""Drawing primitives for the attention pictures: matplotlib's colour maps and fonts, drawn
-with Pillow (a matplotlib dependency), which is several times faster than a Figure for images
-made of a matrix, labels and a colour scale."""
+"""Drawing primitives: matplotlib's colour map and fonts, drawn with Pillow (a matplotlib
+dependency), which is many times faster than a Figure for pictures made of matrices, labels
+and colour scales. Text is drawn in runs, each with a font that has its characters."""
 
 from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
 
 import numpy as np
-from matplotlib import colormaps, font_manager
+from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.drawing.fonts import BASE_FAMILY, cjk_font, needs_cjk
+from explorer.drawing.fonts import base_font_path, cjk_font, runs
 
 BACKGROUND = (255, 255, 255)
 INK = (33, 33, 33)
 MUTED = (110, 110, 110)
 SPECIAL = (176, 48, 96)
+HIGHLIGHT = (214, 96, 0)
 COLORMAP = "viridis"
+
+Colour = tuple[int, int, int]
 
 
 @functools.cache
@@ -28,75 +30,92 @@ def _lut(name: str = COLORMAP) -> np.ndarray:
 
 @functools.cache
 def _palette() -> Image.Image:
-    """176 colour-map steps, 56 greys (text on white) and 24 tints of the special-token colour:
-    every colour these pictures draw, within a step too small to see."""
+    """176 colour-map steps, 56 greys (text on white) and 12 tints each of the special-token
+    and highlight colours: every colour these pictures draw, within a step too small to see."""
     # Pillow maps colours through a coarse lookup: keep no grey close to white but white.
     levels = np.append(np.linspace(0, 240, 55), 255)
     greys = np.repeat(levels.round()[:, None], 3, axis=1)
-    mix = np.linspace(0.0, 1.0, 24)[:, None]
-    tints = np.array(SPECIAL, dtype=float) * (1 - mix) + np.array(BACKGROUND, dtype=float) * mix
+    mix = np.linspace(0.0, 1.0, 12)[:, None]
+    white = np.array(BACKGROUND, dtype=float)
+    tints = [np.array(c, dtype=float) * (1 - mix) + white * mix for c in (SPECIAL, HIGHLIGHT)]
     steps = colormaps[COLORMAP](np.linspace(0.0, 1.0, 176))[:, :3] * 255
-    colours = np.concatenate([steps, greys, tints]).round().astype(np.uint8)
+    colours = np.concatenate([steps, greys, *tints]).round().astype(np.uint8)
     palette = Image.new("P", (1, 1))
     palette.putpalette(colours.flatten().tolist())
     return palette
 
 
-def colourise(matrix: np.ndarray, vmax: float, vmin: float = 0.0) -> np.ndarray:
-    """RGB pixels (rows, cols, 3) for `matrix` on the colour map, scaled to [vmin, vmax]."""
-    span = max(vmax - vmin, 1e-9)
-    index = np.clip((np.asarray(matrix, dtype=np.float32) - vmin) / span * 255.0, 0, 255)
-    return _lut()[index.astype(np.uint8)]
+def colourise(matrix: np.ndarray, vmax: float) -> np.ndarray:
+    """RGB pixels (…, 3) for `matrix` on the colour map, scaled to [0, vmax]; NaN is white."""
+    values = np.asarray(matrix, dtype=np.float32)
+    index = np.clip(np.nan_to_num(values) / max(vmax, 1e-9) * 255.0, 0, 255)
+    pixels = _lut()[index.astype(np.uint8)]
+    pixels[np.isnan(values)] = BACKGROUND
+    return pixels
 
 
-def cells(matrix: np.ndarray, vmax: float, cell: int, vmin: float = 0.0) -> Image.Image:
-    """The matrix as an image of `cell`×`cell` squares."""
-    pixels = colourise(matrix, vmax, vmin)
+def colour_of(value: float, vmax: float) -> Colour:
+    """One value's colour on the colour map."""
+    r, g, b = (int(c) for c in colourise(np.array([value]), vmax)[0])
+    return (r, g, b)
+
+
+def ink_on(value: float, vmax: float) -> Colour:
+    """Black on the light end of the colour map, white on the dark end."""
+    return (0, 0, 0) if value > 0.6 * vmax else (255, 255, 255)
+
+
+def cells(matrix: np.ndarray, vmax: float, width: int, height: int | None = None) -> Image.Image:
+    """The matrix as an image of `width`×`height` pixel cells (square by default)."""
+    pixels = colourise(matrix, vmax)
+    rows, cols = pixels.shape[:2]
     return Image.fromarray(pixels, "RGB").resize(
-        (pixels.shape[1] * cell, pixels.shape[0] * cell), Image.Resampling.NEAREST
+        (cols * width, rows * (height or width)), Image.Resampling.NEAREST
     )
-
-
-@functools.cache
-def _font_path(bold: bool, cjk: bool) -> tuple[str, int]:
-    if cjk:
-        entry = cjk_font()
-        if entry is not None:
-            return entry.fname, 0
-    weight = "bold" if bold else "normal"
-    path = font_manager.findfont(font_manager.FontProperties(family=BASE_FAMILY, weight=weight))
-    return path, 0
 
 
 @functools.cache
 def font(size: int, bold: bool = False, cjk: bool = False) -> ImageFont.FreeTypeFont:
     """DejaVu Sans (or the CJK font) at `size` pixels."""
-    path, index = _font_path(bold, cjk)
-    return ImageFont.truetype(path, size, index=index)
+    entry = cjk_font() if cjk else None
+    path = entry.fname if entry is not None else base_font_path(bold)
+    return ImageFont.truetype(path, size)
 
 
-def font_for(text: str, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans, or the CJK font where the text has characters DejaVu lacks."""
-    return font(size, bold, needs_cjk(text))
-
-
+@functools.lru_cache(maxsize=16384)
 def text_width(text: str, size: int, bold: bool = False) -> int:
-    """Pixels `text` takes at `size`."""
-    return int(np.ceil(font_for(text, size, bold).getlength(text)))
+    """Pixels `text` takes across at `size`."""
+    return int(np.ceil(sum(font(size, bold, cjk).getlength(run) for run, cjk in runs(text))))
 
 
-@functools.lru_cache(maxsize=8192)
-def _text_mask(
-    text: str, size: int, bold: bool, anchor: str
-) -> tuple[Image.Image, tuple[int, int]]:
+@functools.lru_cache(maxsize=16384)
+def _text_mask(text: str, size: int, bold: bool, anchor: str) -> tuple[Image.Image, int, int]:
     """The text drawn once as a coverage mask, with its offset from the anchor point: labels
-    and cell values repeat from picture to picture, and rendering glyphs with FreeType was
-    most of a heatmap's drawing time."""
-    face = font_for(text, size, bold)
-    left, top, right, bottom = (round(edge) for edge in face.getbbox(text, anchor=anchor))
-    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)))
-    ImageDraw.Draw(mask).text((-left, -top), text, font=face, fill=255, anchor=anchor)
-    return mask, (left, top)
+    and cell values repeat from picture to picture, and FreeType was most of the drawing."""
+    pieces = runs(text)
+    metrics = [font(size, bold, cjk).getmetrics() for cjk in {False, *(c for _, c in pieces)}]
+    ascent, descent = max(m[0] for m in metrics), max(m[1] for m in metrics)
+    width = text_width(text, size, bold)
+    height = ascent + descent + 2
+    mask = Image.new("L", (max(1, width + 2), height))
+    draw = ImageDraw.Draw(mask)
+    x = 1.0
+    for run, cjk in pieces:
+        face = font(size, bold, cjk)
+        draw.text((x, ascent + 1), run, font=face, fill=255, anchor="ls")
+        x += face.getlength(run)
+    horizontal, vertical = anchor[0], anchor[1]
+    left = {"l": -1, "m": -(width + 2) // 2, "r": -(width + 1)}[horizontal]
+    top = {"a": 0, "t": 0, "m": -height // 2, "s": -(ascent + 1), "d": -height, "b": -height}[
+        vertical
+    ]
+    return mask, left, top
+
+
+def cjk_upright(text: str) -> bool:
+    """Whether a column label reads better as upright characters stacked top to bottom (all
+    CJK, as Chinese is often set in columns)."""
+    return bool(text) and all(cjk for _, cjk in runs(text))
 
 
 class Canvas:
@@ -113,15 +132,17 @@ class Canvas:
         size: int,
         *,
         anchor: str = "la",
-        fill: tuple[int, int, int] = INK,
+        fill: Colour = INK,
         bold: bool = False,
     ) -> None:
-        """Draw `text` at `xy` (placed by `anchor`, Pillow's two-letter anchors)."""
-        mask, (left, top) = _text_mask(text, size, bold, anchor)
+        """Draw `text` at `xy`, placed by `anchor` (Pillow's two letters: l/m/r, a/m/s/d)."""
+        if not text:
+            return
+        mask, left, top = _text_mask(text, size, bold, anchor)
         x, y = round(xy[0]) + left, round(xy[1]) + top
         self.image.paste(fill, (x, y, x + mask.width, y + mask.height), mask)
 
-    def paste(self, image: Image.Image, xy: tuple[int, int]) -> None:
+    def paste(self, image: Image.Image, xy: tuple[float, float]) -> None:
         """Paste `image` with its top left corner at `xy`."""
         self.image.paste(image, (int(xy[0]), int(xy[1])))
 
@@ -143,28 +164,3 @@ class Canvas:
         buffer = io.BytesIO()
         indexed.save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
-
-
-def rotated_labels(
-    labels: Sequence[str], colours: Sequence[tuple[int, int, int]], size: int, pitch: float
-) -> Image.Image:
-    """Column labels drawn as rows then turned 90°, so they read bottom-to-top under cells."""
-    length = max(text_width(label, size) for label in labels) + 4
-    strip = Canvas(length, round(pitch * len(labels)))
-    for index, (label, colour) in enumerate(zip(labels, colours, strict=True)):
-        if label:
-            strip.text((length - 2, (index + 0.5) * pitch), label, size, anchor="rm", fill=colour)
-    return strip.image.transpose(Image.Transpose.ROTATE_90)
-
-
-def colour_scale(canvas: Canvas, xy: tuple[int, int], height: int, vmax: float) -> None:
-    """A vertical colour bar from 0 to `vmax` with five labelled ticks."""
-    vmin = 0.0
-    x, y = xy
-    gradient = np.linspace(vmax, vmin, max(height, 2), dtype=np.float32)[:, None]
-    canvas.paste(cells(np.repeat(gradient, 14, axis=1), vmax, 1, vmin), (x, y))
-    canvas.draw.rectangle([x, y, x + 13, y + height - 1], outline=MUTED)
-    for fraction in np.linspace(0.0, 1.0, 5):
-        tick_y = y + (height - 1) * (1.0 - fraction)
-        canvas.draw.line([(x + 14, tick_y), (x + 18, tick_y)], fill=MUTED)
-        canvas.text((x + 21, tick_y), f"{vmin + fraction * (vmax - vmin):.2f}", 11, anchor="lm")

@@ -1,9 +1,13 @@
-"""Finding fonts that can draw the tokens, CJK included, at run time."""
+"""Fonts that can draw the text, found at run time: DejaVu Sans (matplotlib ships it) for most
+scripts, a CJK font for Chinese, Japanese and Korean where one is installed. A character no
+font can draw (an emoji, or CJK without a CJK font) is drawn as U+FFFD, never as a box, and
+the log says so once."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from pathlib import Path
 
 from matplotlib import font_manager
@@ -12,6 +16,7 @@ from matplotlib.ft2font import FT2Font
 log = logging.getLogger(__name__)
 
 BASE_FAMILY = "DejaVu Sans"
+PLACEHOLDER = "\ufffd"  # the replacement character: "this cannot be shown here"
 _CJK_PROBE = ord("中")
 _CJK_HINTS = (
     "noto sans cjk",
@@ -51,17 +56,21 @@ def cjk_font() -> font_manager.FontEntry | None:
             if any(hint in Path(path).name.lower() for hint in _CJK_FILE_HINTS):
                 font_manager.fontManager.addfont(path)
         entry = _cjk_entry()
-    if entry is None:
-        log.warning(
-            "No CJK font found: Chinese, Japanese and Korean tokens will be labelled by index. "
-            "Install fonts-noto-cjk or fonts-wqy-microhei to draw them."
-        )
     return entry
 
 
 @functools.cache
+def base_font_path(bold: bool = False) -> str:
+    """DejaVu Sans, regular or bold."""
+    weight = "bold" if bold else "normal"
+    return str(
+        font_manager.findfont(font_manager.FontProperties(family=BASE_FAMILY, weight=weight))
+    )
+
+
+@functools.cache
 def _base_codepoints() -> frozenset[int]:
-    return _charmap(font_manager.findfont(BASE_FAMILY))
+    return _charmap(base_font_path())
 
 
 @functools.cache
@@ -70,14 +79,55 @@ def _cjk_codepoints() -> frozenset[int]:
     return frozenset() if cjk is None else _charmap(cjk.fname)
 
 
-def needs_cjk(text: str) -> bool:
-    """Whether `text` has characters the base font lacks (and so is drawn with the CJK font)."""
-    base = _base_codepoints()
-    return any(ord(char) not in base and not char.isspace() for char in text)
+def is_cjk(char: str) -> bool:
+    """A Chinese, Japanese or Korean character (wide, and not a symbol such as an emoji)."""
+    return unicodedata.east_asian_width(char) in {"W", "F"} and not unicodedata.category(
+        char
+    ).startswith("S")
+
+
+@functools.cache
+def _warn_once(kind: str, example: str) -> None:
+    if kind == "cjk":
+        log.warning(
+            "No CJK font found: Chinese, Japanese and Korean characters are drawn as %s and "
+            "tokens labelled by position (e.g. %r). Install fonts-noto-cjk or "
+            "fonts-wqy-microhei to draw them.",
+            PLACEHOLDER,
+            example,
+        )
+    else:
+        log.info(
+            "No installed font draws %r: such characters are drawn as %s", example, PLACEHOLDER
+        )
 
 
 def drawable(text: str) -> bool:
-    """Whether every character of `text` has a glyph in one font: the base or the CJK one."""
+    """Whether every visible character of `text` can be drawn with one font."""
     base, cjk = _base_codepoints(), _cjk_codepoints()
     visible = [ord(char) for char in text if not char.isspace()]
-    return all(c in base for c in visible) or all(c in cjk for c in visible)
+    return all(c in base for c in visible) or (bool(cjk) and all(c in cjk for c in visible))
+
+
+@functools.lru_cache(maxsize=16384)
+def runs(text: str) -> tuple[tuple[str, bool], ...]:
+    """The text split into runs each drawn with one font: (run, whether the CJK font). A
+    character neither font has becomes U+FFFD in DejaVu Sans (logged once per kind)."""
+    base, cjk = _base_codepoints(), _cjk_codepoints()
+    pieces: list[tuple[str, bool]] = []
+    for char in text:
+        code = ord(char)
+        if char.isspace():  # a space joins the run it is in
+            shown, use_cjk = char, pieces[-1][1] if pieces else False
+        elif code in base:
+            shown, use_cjk = char, False
+        elif code in cjk:
+            shown, use_cjk = char, True
+        else:
+            _warn_once("cjk" if is_cjk(char) else "other", char)
+            shown, use_cjk = PLACEHOLDER, False
+        if pieces and pieces[-1][1] == use_cjk:
+            pieces[-1] = (pieces[-1][0] + shown, use_cjk)
+        else:
+            pieces.append((shown, use_cjk))
+    return tuple(pieces)

@@ -7,7 +7,7 @@ from explorer.exploration import Shape, ViewState
 from explorer.text import quote_inline
 from explorer.views.catalog import VIEWS, Scene, View, scene_of
 
-ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+")
+ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+", "window-", "window+")
 VIEW_CHOICES = tuple((f"{name}: {view.description}", name) for name, view in VIEWS.items())
 
 
@@ -28,9 +28,9 @@ def step(state: ViewState, action: str, shape: Shape) -> ViewState:
     return view_of(state).step(state, action, shape)
 
 
-def enabled(state: ViewState) -> frozenset[str]:
-    """The actions that change something in this state's view."""
-    return view_of(state).actions
+def enabled(state: ViewState, shape: Shape) -> frozenset[str]:
+    """The actions that change something in this state's view, for this shape."""
+    return view_of(state).enabled(shape)
 
 
 __all__ = [

@@ -1,31 +1,55 @@
 """Every attention view, each declared once: its name and description (the chat's menu), the
 controls it enables, its title, its picture and its exported table. A new view is one class
-here and one entry in `VIEWS`."""
+here and one entry in `VIEWS`.
+
+Colours follow the state's scale (by default the largest value the view shows anywhere in the
+model, so stepping with the buttons keeps colours comparable). Inputs longer than FULL tokens
+are shown a window of WINDOW tokens at a time, which the window buttons step through."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
 from typing_extensions import override
 
-from explorer.attention_math import head_stats, rollout, token_profile
+from explorer.attention_math import head_stats, rollout, rollouts, token_profile
 from explorer.contract import UserError
-from explorer.drawing.pictures import Grid, Matrix, draw_grid, draw_matrices
-from explorer.exploration import SELF, Attention, Exploration, Shape, ViewState
+from explorer.drawing.charts import Bars
+from explorer.drawing.grid import Axis as GridAxis
+from explorer.drawing.grid import Grid, GridBlock
+from explorer.drawing.matrix import Matrix, MatrixBlock
+from explorer.drawing.page import Block, picture
+from explorer.exploration import (
+    SCALES,
+    SELF,
+    Attention,
+    Axis,
+    Exploration,
+    Shape,
+    ViewState,
+)
+from explorer.text import neutralise
 from explorer.views.tables import long_table, matrix_table, summary_table
 
-QUERY_KEY_NOTE = "rows: attending token (query) · columns: attended-to token (key)"
 LAYER_ACTIONS = frozenset({"layer-", "layer+"})
 HEAD_ACTIONS = frozenset({"head-", "head+"})
 TOKEN_ACTIONS = frozenset({"token-", "token+"})
+WINDOW_ACTIONS = frozenset({"window-", "window+"})
+FULL = 128  # up to this many tokens a picture shows them all
+WINDOW = 64  # past that, this many at a time
+BAND = 32  # the token view wraps its columns into bands of this many
+MODEL_PAGE = 4  # layers on one page of the model view
+LINKS = 20  # the strongest links listed
 PART_TITLES = {
     "encoder": "encoder self-attention",
     "decoder": "decoder self-attention",
     "cross": "cross-attention",
 }
+OTHERS = "others Σ"
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +60,14 @@ class Scene:
     exploration: Exploration
     state: ViewState
     attention: Attention
+    chat: bool = False  # worded for the chat's caption (real tokens) rather than the picture
+
+    def query_label(self, index: int) -> str:
+        """A query token as the picture labels it, or its real text for the chat (which
+        Discord draws whatever the script)."""
+        if self.chat:
+            return neutralise(self.attention.queries.tokens[index]).replace("`", "ˋ")
+        return self.attention.queries.labels[index]
 
     @property
     def shape(self) -> Shape:
@@ -62,6 +94,38 @@ class Scene:
         """What a row and column stand for."""
         return "word" if self.state.granularity == "word" else "token"
 
+    @property
+    def longest(self) -> int:
+        """The longer side of the part's matrices."""
+        return self.shape.longest
+
+    @property
+    def windows(self) -> int:
+        """How many windows a long input is shown in (1: all at once)."""
+        return window_count(self.shape)
+
+    @property
+    def window(self) -> int:
+        """The window shown, within range."""
+        return min(self.state.window, self.windows - 1)
+
+    def window_range(self, length: int) -> range:
+        """The positions of an axis of `length` inside the current window (all of them for
+        short inputs; a proportional stretch on the shorter side of cross-attention)."""
+        if self.windows == 1 or length <= FULL:
+            return range(length)
+        start = min(self.window * WINDOW * length // self.longest, max(length - WINDOW, 0))
+        return range(start, min(start + WINDOW, length))
+
+    def scale_note(self, vmax: float) -> str:
+        """What the colours span, in words."""
+        return f"colours: 0 to {vmax:.3g}, {SCALES[self.state.scale]}"
+
+
+def window_count(shape: Shape) -> int:
+    """How many windows an input of this shape is shown in (1: all at once)."""
+    return 1 if shape.longest <= FULL else math.ceil(shape.longest / WINDOW)
+
 
 def scene_of(exploration: Exploration, state: ViewState) -> Scene:
     """The scene for a state (its part and granularity checked)."""
@@ -76,13 +140,20 @@ def _head_names(count: int) -> tuple[str, ...]:
     return tuple(f"h{i}" for i in range(1, count + 1))
 
 
+def _pick(scene: Scene, model: float, layer: float, shown: float) -> float:
+    """The top of the colour scale for the state's scale mode."""
+    chosen = {"model": model, "layer": layer, "picture": shown, "fixed": 1.0}[scene.state.scale]
+    return max(float(chosen), 1e-6)
+
+
 class View:
     """One way of drawing an exploration. Subclasses set the class attributes and define
-    `detail`, `draw` and `table`; stepping wraps layers, heads and tokens around."""
+    `detail`, `blocks` and `table`; stepping wraps layers, heads, tokens and windows."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     actions: ClassVar[frozenset[str]] = frozenset()
+    windowed: ClassVar[bool] = False  # long inputs are shown a window at a time
 
     def title(self, scene: Scene) -> str:
         """The caption naming the model, the part and what is shown."""
@@ -92,18 +163,31 @@ class View:
         parts.append(self.detail(scene))
         if scene.state.granularity == "word":
             parts.append("words")
+        if self.windowed and scene.windows > 1:
+            parts.append(f"window {scene.window + 1}/{scene.windows}")
         return " · ".join(parts)
+
+    def enabled(self, shape: Shape) -> frozenset[str]:
+        """The actions that change something for an exploration of this shape."""
+        if self.windowed and window_count(shape) > 1:
+            return self.actions | WINDOW_ACTIONS
+        return self.actions
 
     def detail(self, scene: Scene) -> str:
         """What is shown, after the model's name in the title."""
         raise NotImplementedError
 
-    def draw(self, scene: Scene) -> bytes:
-        """The picture, as PNG bytes."""
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        """The picture's blocks and notes."""
         raise NotImplementedError
 
+    def draw(self, scene: Scene) -> bytes:
+        """The picture, as PNG bytes."""
+        blocks, notes = self.blocks(scene)
+        return picture(self.title(scene), scene.exploration.caption, blocks, notes)
+
     def table(self, scene: Scene) -> tuple[str, str]:
-        """The shown data as a CSV file name and text."""
+        """The data behind the picture as a CSV file name and text (whole, not windowed)."""
         raise NotImplementedError
 
     def enter(self, state: ViewState) -> ViewState:
@@ -112,42 +196,94 @@ class View:
 
     def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
         """The state after pressing `action` (unchanged if this view does not enable it)."""
-        if action not in self.actions:
+        if action not in self.enabled(shape):
             return state
         delta = 1 if action.endswith("+") else -1
         if action.startswith("layer"):
             return replace(state, layer=(state.layer - 1 + delta) % shape.layers + 1)
         if action.startswith("token"):
             return replace(state, token=(state.token + delta) % shape.tokens)
+        if action.startswith("window"):
+            return replace(state, window=(state.window + delta) % window_count(shape))
         return replace(state, head=(state.head - 1 + delta) % shape.heads + 1)
+
+
+def windowed_matrix(
+    scene: Scene, values: np.ndarray, vmax: float, caption: str, heading: str = ""
+) -> Matrix:
+    """The matrix, or for a long input its current window: the window's rows and columns,
+    then special tokens outside the window, then the sum of all other tokens outside it."""
+    queries, keys = scene.attention.queries, scene.attention.keys
+    rows, cols = scene.window_range(len(queries)), scene.window_range(len(keys))
+    if len(rows) == len(queries) and len(cols) == len(keys):
+        return Matrix(
+            values, queries.labels, keys.labels, vmax, caption, heading,
+            queries.special, keys.special, queries.boundary, keys.boundary,
+        )  # fmt: skip
+    outside = [k for k in range(len(keys)) if k not in cols]
+    special = [k for k in outside if keys.special[k]]
+    others = [k for k in outside if not keys.special[k]]
+    picked = values[rows.start : rows.stop]
+    shown = np.concatenate(
+        [picked[:, cols.start : cols.stop], picked[:, special], picked[:, others].sum(1)[:, None]],
+        axis=1,
+    )
+    labels = [*keys.labels[cols.start : cols.stop], *(keys.labels[k] for k in special), OTHERS]
+    col_special = [*keys.special[cols.start : cols.stop], *([True] * len(special)), False]
+
+    def inside(boundary: int | None, span: range) -> int | None:
+        return boundary - span.start if boundary is not None and boundary in span else None
+
+    return Matrix(
+        shown,
+        queries.labels[rows.start : rows.stop],
+        labels,
+        vmax,
+        caption,
+        heading,
+        queries.special[rows.start : rows.stop],
+        col_special,
+        inside(queries.boundary, rows),
+        inside(keys.boundary, cols),
+        split_at=len(cols),
+    )
+
+
+def window_note(scene: Scene) -> list[str]:
+    """What a window leaves out, when the input is shown in windows."""
+    if scene.windows == 1:
+        return []
+    return [
+        f"{scene.unit}s {scene.window_range(len(scene.attention.queries)).start}–"
+        f"{scene.window_range(len(scene.attention.queries)).stop - 1} of "
+        f"{len(scene.attention.queries)}; after the gap: special tokens outside the window, "
+        f"then “{OTHERS}”, the sum over all other {scene.unit}s outside it (clipped at the "
+        "scale's top)"
+    ]
 
 
 class MatrixView(View):
     """A queries × keys matrix with labels on both axes."""
 
-    scale_label: ClassVar[str]
+    windowed = True
+    measure: ClassVar[str]
 
     def values(self, scene: Scene) -> np.ndarray:
         """The matrix shown."""
         raise NotImplementedError
 
+    def span(self, scene: Scene, values: np.ndarray) -> float:
+        """The top of the colour scale."""
+        raise NotImplementedError
+
     @override
-    def draw(self, scene: Scene) -> bytes:
-        attention = scene.attention
-        queries, keys = attention.queries, attention.keys
-        matrix = Matrix(
-            values=self.values(scene),
-            rows=queries.labels,
-            cols=keys.labels,
-            scale_label=self.scale_label,
-            row_special=queries.special,
-            col_special=keys.special,
-            row_boundary=queries.boundary,
-            col_boundary=keys.boundary,
-        )
-        note = QUERY_KEY_NOTE.replace("token", scene.unit)
-        caption = scene.exploration.caption
-        return draw_matrices(self.title(scene), caption, [("", matrix)], note=note)
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        values = self.values(scene)
+        vmax = self.span(scene, values)
+        caption = f"{self.measure} · {scene.scale_note(vmax)}"
+        matrix = windowed_matrix(scene, values, vmax, caption)
+        notes = [f"rows: attending {scene.unit} (query) · columns: attended-to {scene.unit} (key)"]
+        return [MatrixBlock(matrix)], notes + window_note(scene)
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
@@ -162,7 +298,7 @@ class HeadView(MatrixView):
     name = "head"
     description = "one head of a layer"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    scale_label = "attention weight"
+    measure = "attention weight"
 
     @override
     def detail(self, scene: Scene) -> str:
@@ -171,6 +307,11 @@ class HeadView(MatrixView):
     @override
     def values(self, scene: Scene) -> np.ndarray:
         return scene.attention.weights[scene.state.layer - 1, scene.state.head - 1]
+
+    @override
+    def span(self, scene: Scene, values: np.ndarray) -> float:
+        weights = scene.attention.weights
+        return _pick(scene, weights.max(), weights[scene.state.layer - 1].max(), values.max())
 
     @override
     def enter(self, state: ViewState) -> ViewState:
@@ -183,7 +324,7 @@ class MeanView(MatrixView):
     name = "mean"
     description = "mean of a layer's heads"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    scale_label = "attention weight (mean of heads)"
+    measure = "attention weight, mean of the heads"
 
     @override
     def detail(self, scene: Scene) -> str:
@@ -192,6 +333,11 @@ class MeanView(MatrixView):
     @override
     def values(self, scene: Scene) -> np.ndarray:
         return scene.attention.weights[scene.state.layer - 1].mean(axis=0)
+
+    @override
+    def span(self, scene: Scene, values: np.ndarray) -> float:
+        means = scene.attention.weights.mean(axis=1)
+        return _pick(scene, means.max(), values.max(), values.max())
 
     @override
     def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
@@ -207,7 +353,7 @@ class RolloutView(MatrixView):
     name = "rollout"
     description = "attention rollout"
     actions = LAYER_ACTIONS
-    scale_label = "share of each input token (rollout)"
+    measure = "share of each input token after the layers (rollout)"
 
     @override
     def detail(self, scene: Scene) -> str:
@@ -222,6 +368,97 @@ class RolloutView(MatrixView):
             )
         return rollout(scene.attention.weights, scene.state.layer)
 
+    @override
+    def span(self, scene: Scene, values: np.ndarray) -> float:
+        every = rollouts(scene.attention.weights) if scene.state.scale == "model" else values
+        return _pick(scene, float(np.max(every)), values.max(), values.max())
+
+
+class CyclingView(View):
+    """A view whose head buttons cycle through the mean of the heads (0) and every head."""
+
+    @override
+    def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
+        if action in HEAD_ACTIONS & self.actions:
+            delta = 1 if action == "head+" else -1
+            return replace(state, head=(state.head + delta) % (shape.heads + 1))
+        return super().step(state, action, shape)
+
+
+class TokenView(CyclingView):
+    """What one token attends to, in every layer."""
+
+    name = "token"
+    description = "one token across layers"
+    actions = LAYER_ACTIONS | HEAD_ACTIONS | TOKEN_ACTIONS
+    windowed = True
+
+    @override
+    def detail(self, scene: Scene) -> str:
+        state = scene.state
+        label = scene.query_label(state.token)
+        return f"{scene.unit} {state.token} “{label}” · {scene.head_name(state.head)}"
+
+    def values(self, scene: Scene) -> np.ndarray:
+        """What the token attends to: (layers, keys)."""
+        state = scene.state
+        return token_profile(scene.attention.weights, state.token, state.head or None)
+
+    @override
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        values = self.values(scene)
+        weights = scene.attention.weights
+        every = weights.max() if scene.state.head else weights.mean(axis=1).max()
+        vmax = _pick(scene, every, values.max(), values.max())
+        keys = scene.attention.keys
+        span = scene.window_range(len(keys))
+        marked = {scene.state.token} if scene.attention.square else set()
+        layers = _layer_names(scene.shape.layers)
+        blocks: list[Block] = []
+        for start in range(span.start, span.stop, BAND):
+            stop = min(start + BAND, span.stop)
+            inside = keys.boundary is not None and start <= keys.boundary < stop
+            boundary = keys.boundary - start if inside and keys.boundary is not None else None
+            matrix = Matrix(
+                values[:, start:stop],
+                layers,
+                keys.labels[start:stop],
+                vmax,
+                col_special=keys.special[start:stop],
+                col_boundary=boundary,
+                col_marked={m - start for m in marked if start <= m < stop},
+                min_cell=18,
+                max_cell=18,
+                show_scale=start == span.start,
+            )
+            blocks.append(MatrixBlock(matrix))
+        notes = [
+            f"what {scene.unit} {scene.state.token} attends to in each layer "
+            f"({scene.head_name(scene.state.head)}) · {scene.scale_note(vmax)}"
+        ]
+        if scene.windows > 1:
+            notes.append(f"{scene.unit}s {span.start}–{span.stop - 1} of {len(keys)}")
+        return blocks, notes
+
+    @override
+    def table(self, scene: Scene) -> tuple[str, str]:
+        layers = _layer_names(scene.shape.layers)
+        return "token.csv", matrix_table(self.values(scene), layers, scene.attention.keys.tokens)
+
+
+def grid_axes(attention: Attention, marked: set[int]) -> tuple[GridAxis, GridAxis]:
+    """Token labels for the thumbnails' rows and columns."""
+
+    def axis(side: Axis) -> GridAxis:
+        return GridAxis(side.labels, side.special, side.boundary, marked)
+
+    return axis(attention.queries), axis(attention.keys)
+
+
+def thumbnail_side(tokens: int, low: int, high: int, per_token: int = 12) -> int:
+    """A thumbnail with `per_token` pixels per token, within [low, high]."""
+    return max(low, min(high, per_token * tokens))
+
 
 class HeadsView(View):
     """Every head of one layer, as a grid."""
@@ -235,26 +472,27 @@ class HeadsView(View):
         return f"{scene.layer_name} · all {scene.shape.heads} heads"
 
     @override
-    def draw(self, scene: Scene) -> bytes:
-        attention, heads = scene.attention, scene.shape.heads
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        weights, heads = scene.attention.weights, scene.shape.heads
+        layer = weights[scene.state.layer - 1]
+        vmax = _pick(scene, weights.max(), layer.max(), layer.max())
         columns = math.ceil(math.sqrt(heads))
-        panels = [attention.weights[scene.state.layer - 1, h] for h in range(heads)]
+        panels = [layer[h] for h in range(heads)]
         names = [f"head {h + 1}" for h in range(heads)]
-        rows = [tuple(panels[i : i + columns]) for i in range(0, heads, columns)]
-        titles = [tuple(names[i : i + columns]) for i in range(0, heads, columns)]
-        if len(rows[-1]) < columns:  # pad the last row so the grid stays rectangular
-            blank = np.zeros_like(panels[0])
-            rows[-1] += (blank,) * (columns - len(rows[-1]))
-            titles[-1] += ("",) * (columns - len(titles[-1]))
+        rows = [panels[i : i + columns] for i in range(0, heads, columns)]
+        titles = [names[i : i + columns] for i in range(0, heads, columns)]
+        queries, keys = grid_axes(scene.attention, set())
         grid = Grid(
-            tuple(rows),
-            tuple(titles),
-            tokens=attention.keys.labels,
-            special=attention.keys.special,
-            boundary=attention.keys.boundary,
+            rows,
+            vmax,
+            thumbnail_side(scene.longest, 120, 768),
+            titles,
+            queries=queries,
+            keys=keys,
+            caption=scene.scale_note(vmax),
         )
-        note = QUERY_KEY_NOTE.replace("token", scene.unit)
-        return draw_grid(self.title(scene), scene.exploration.caption, grid, note=note)
+        note = f"rows: attending {scene.unit} (query) · columns: attended-to {scene.unit} (key)"
+        return [GridBlock(grid)], [note]
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
@@ -263,78 +501,110 @@ class HeadsView(View):
 
 
 class ModelView(View):
-    """Every layer × head, as thumbnails."""
+    """Every layer × head, as thumbnails, a page of layers at a time."""
 
     name = "model"
     description = "every layer × head"
+    actions = LAYER_ACTIONS
+
+    @staticmethod
+    def page(scene: Scene) -> range:
+        """The layers (0-based) on the page holding the state's layer."""
+        first = (scene.state.layer - 1) // MODEL_PAGE * MODEL_PAGE
+        return range(first, min(first + MODEL_PAGE, scene.shape.layers))
 
     @override
     def detail(self, scene: Scene) -> str:
-        return scene.model_shape
+        page = self.page(scene)
+        if len(page) == scene.shape.layers:
+            return scene.model_shape
+        return (
+            f"layers {page.start + 1}–{page.stop} of {scene.shape.layers} × "
+            f"{scene.shape.heads} heads"
+        )
 
     @override
-    def draw(self, scene: Scene) -> bytes:
-        shape, weights = scene.shape, scene.attention.weights
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        weights, heads = scene.attention.weights, scene.shape.heads
+        page = self.page(scene)
+        shown = weights[page.start : page.stop]
+        vmax = _pick(scene, weights.max(), shown.max(), shown.max())
+        queries, keys = grid_axes(scene.attention, set())
         grid = Grid(
-            tuple(
-                tuple(weights[layer, h] for h in range(shape.heads))
-                for layer in range(shape.layers)
-            ),
-            row_headers=_layer_names(shape.layers),
-            col_headers=_head_names(shape.heads),
-            shared_scale=False,
+            [[weights[layer, h] for h in range(heads)] for layer in page],
+            vmax,
+            thumbnail_side(scene.longest, 96, 160, per_token=8),
+            row_headers=[f"layer {layer + 1}" for layer in page],
+            col_headers=_head_names(heads),
+            queries=queries,
+            keys=keys,
+            caption=scene.scale_note(vmax),
         )
-        note = "each thumbnail is scaled to its own maximum"
-        return draw_grid(self.title(scene), scene.exploration.caption, grid, note=note, target=64)
+        notes = []
+        if len(page) < scene.shape.layers:
+            notes.append(f"◀ layer ▶ turns the page ({MODEL_PAGE} layers each)")
+        return [GridBlock(grid)], notes
+
+    @override
+    def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
+        """The layer buttons turn pages of MODEL_PAGE layers."""
+        if action in LAYER_ACTIONS:
+            pages = math.ceil(shape.layers / MODEL_PAGE)
+            page = ((state.layer - 1) // MODEL_PAGE + (1 if action == "layer+" else -1)) % pages
+            return replace(state, layer=page * MODEL_PAGE + 1)
+        return state
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
         return "model.csv", long_table(scene.attention, range(scene.shape.layers))
 
 
-class TokenView(View):
-    """What one token attends to, in every layer."""
+def strongest(values: np.ndarray, count: int) -> list[tuple[int, int, float]]:
+    """The `count` largest entries of a matrix: (row, column, value), largest first."""
+    flat = np.argsort(values, axis=None)[::-1][:count]
+    return [
+        (int(i // values.shape[1]), int(i % values.shape[1]), float(values.flat[i])) for i in flat
+    ]
 
-    name = "token"
-    description = "one token across layers"
-    actions = LAYER_ACTIONS | HEAD_ACTIONS | TOKEN_ACTIONS
+
+class LinksView(CyclingView):
+    """The strongest links of a layer's head (or mean), for texts of any length."""
+
+    name = "links"
+    description = "the strongest links"
+    actions = LAYER_ACTIONS | HEAD_ACTIONS
 
     @override
     def detail(self, scene: Scene) -> str:
-        state = scene.state
-        label = scene.attention.queries.labels[state.token]
-        return f"{scene.unit} {state.token} “{label}” · {scene.head_name(state.head)}"
+        return f"{scene.layer_name} · {scene.head_name(scene.state.head)} · strongest links"
 
     def values(self, scene: Scene) -> np.ndarray:
-        """What the token attends to: (layers, keys)."""
-        state = scene.state
-        return token_profile(scene.attention.weights, state.token, state.head or None)
+        """The layer's head, or the mean of its heads."""
+        layer = scene.attention.weights[scene.state.layer - 1]
+        return layer.mean(axis=0) if scene.state.head == 0 else layer[scene.state.head - 1]
 
     @override
-    def draw(self, scene: Scene) -> bytes:
-        keys = scene.attention.keys
-        matrix = Matrix(
-            self.values(scene),
-            _layer_names(scene.shape.layers),
-            keys.labels,
-            f"attention from {scene.unit} {scene.state.token} to each {scene.unit}",
-            col_special=keys.special,
-            col_boundary=keys.boundary,
-        )
-        return draw_matrices(self.title(scene), scene.exploration.caption, [("", matrix)])
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
+        queries, keys = scene.attention.queries, scene.attention.keys
+        rows = [
+            (f"{q} {queries.labels[q]} → {k} {keys.labels[k]}", value)
+            for q, k, value in strongest(self.values(scene), LINKS)
+        ]
+        notes = [
+            f"attending {scene.unit} → attended-to {scene.unit}, with positions as /tokenize "
+            f"lists them · bar: attention weight (0 to 1) · of {len(queries)} × {len(keys)} links"
+        ]
+        return [Bars(rows)], notes
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
-        layers = _layer_names(scene.shape.layers)
-        return "token.csv", matrix_table(self.values(scene), layers, scene.attention.keys.tokens)
-
-    @override
-    def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
-        """The head cycles through the mean (0) and every head."""
-        if action in HEAD_ACTIONS:
-            delta = 1 if action == "head+" else -1
-            return replace(state, head=(state.head + delta) % (shape.heads + 1))
-        return super().step(state, action, shape)
+        queries, keys = scene.attention.queries, scene.attention.keys
+        values = self.values(scene)
+        links = strongest(values, values.size)
+        rows: Sequence[str] = [
+            f"{q},{queries.tokens[q]!r},{k},{keys.tokens[k]!r},{v:.6f}" for q, k, v in links
+        ]
+        return "links.csv", "query,query_token,key,key_token,weight\n" + "\n".join(rows) + "\n"
 
 
 class SummaryView(View):
@@ -348,29 +618,28 @@ class SummaryView(View):
         return f"per-head statistics · {scene.model_shape}"
 
     @override
-    def draw(self, scene: Scene) -> bytes:
+    def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         attention = scene.attention
         stats = head_stats(attention.weights, np.asarray(attention.keys.special))
         layers, heads = _layer_names(scene.shape.layers), _head_names(scene.shape.heads)
+        most = math.log2(max(len(attention.keys), 2))
+
+        def block(heading: str, values: np.ndarray, vmax: float, fmt: str, what: str) -> Block:
+            matrix = Matrix(values, layers, heads, vmax, what, heading, number_format=fmt,
+                            annotate=True, target=480)  # fmt: skip
+            return MatrixBlock(matrix)
+
         blocks = [
-            (
-                "entropy (bits): low = focused",
-                Matrix(stats.entropy, layers, heads, "bits", number_format="{:.1f}", annotate=True),
-            ),
-            (
-                "share of attention on special tokens ([CLS], [SEP]…): high = sink",
-                Matrix(stats.special_share, layers, heads, "share", vmax=1.0, annotate=True),
-            ),
-        ]
-        previous = stats.previous_share  # None for cross-attention: no "previous token"
-        if previous is not None:
-            blocks.append(
-                (
-                    "share of attention on the previous token: high = previous-token head",
-                    Matrix(previous, layers, heads, "share", vmax=1.0, annotate=True),
-                )
-            )
-        return draw_matrices(self.title(scene), scene.exploration.caption, blocks, target=480)
+            block("entropy (bits): low = focused", stats.entropy, most, "{:.1f}",
+                  f"colours: 0 to {most:.2f} bits, uniform attention over all keys"),
+            block("share of attention on special tokens ([CLS], [SEP]…): high = sink",
+                  stats.special_share, 1.0, "{:.2f}", "colours: fixed from 0 to 1"),
+        ]  # fmt: skip
+        if stats.previous_share is not None:  # only within one sequence
+            heading = "share of attention on the previous token: high = previous-token head"
+            fixed = "colours: fixed from 0 to 1"
+            blocks.append(block(heading, stats.previous_share, 1.0, "{:.2f}", fixed))
+        return blocks, []
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
@@ -388,6 +657,7 @@ VIEWS: dict[str, View] = {
         ModelView(),
         RolloutView(),
         TokenView(),
+        LinksView(),
         SummaryView(),
     )
 }

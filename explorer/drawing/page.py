@@ -1,0 +1,61 @@
+"""A picture: a title, the quoted text, blocks one under the other, and notes, as PNG bytes.
+Every block says how large it is before it is drawn, so nothing is ever clipped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from explorer.drawing.canvas import MUTED, Canvas, text_width
+
+MARGIN = 16
+TITLE_SIZE = 18
+SUBTITLE_SIZE = 13
+NOTE_SIZE = 12
+HEADING_SIZE = 13
+GAP = 14
+
+
+class Block(Protocol):
+    """A part of a picture that knows its size and draws itself at a given corner."""
+
+    @property
+    def width(self) -> int:
+        """Pixels across."""
+        ...
+
+    @property
+    def height(self) -> int:
+        """Pixels down."""
+        ...
+
+    def draw(self, canvas: Canvas, x: int, y: int) -> None:
+        """Draw with the top left corner at (x, y)."""
+        ...
+
+
+def picture(title: str, subtitle: str, blocks: Sequence[Block], notes: Sequence[str] = ()) -> bytes:
+    """The title in bold, the subtitle (the quoted text) under it, the blocks, the notes."""
+    header = MARGIN + TITLE_SIZE + 8 + (SUBTITLE_SIZE + 10 if subtitle else 0)
+    widths = [
+        *(block.width for block in blocks),
+        text_width(title, TITLE_SIZE, bold=True),
+        text_width(subtitle, SUBTITLE_SIZE),
+        *(text_width(note, NOTE_SIZE) for note in notes),
+        240,
+    ]
+    width = max(widths) + 2 * MARGIN
+    height = header + sum(block.height + GAP for block in blocks)
+    height += len(notes) * (NOTE_SIZE + 6) + MARGIN
+    canvas = Canvas(width, height)
+    canvas.text((MARGIN, MARGIN), title, TITLE_SIZE, bold=True)
+    if subtitle:
+        canvas.text((MARGIN, MARGIN + TITLE_SIZE + 8), subtitle, SUBTITLE_SIZE, fill=MUTED)
+    y = header
+    for block in blocks:
+        block.draw(canvas, MARGIN, y)
+        y += block.height + GAP
+    for note in notes:
+        canvas.text((MARGIN, y), note, NOTE_SIZE, fill=MUTED)
+        y += NOTE_SIZE + 6
+    return canvas.png()
