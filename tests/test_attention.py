@@ -76,8 +76,8 @@ async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
 
 
 async def test_heatmap_is_capped_at_the_configured_token_limit(ctx):
-    reply = await attention(ctx, "hi you " * 300, model="minilm")  # 1,800 characters
-    assert "Only the first 512 of 602 tokens are shown" in reply.content  # MAX_HEATMAP_TOKENS
+    reply = await attention(ctx, "hi you " * 280, model="minilm")  # 1,960 characters
+    assert "Only the first 512 of 562 tokens are shown" in reply.content  # MAX_HEATMAP_TOKENS
     assert "window 1/8" in reply.content  # shown 64 at a time
     height, width = assert_drawn(reply.attachments[0].data)
     assert width <= 1200 and height <= 1200
