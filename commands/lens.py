@@ -15,6 +15,9 @@ from explorer.predictions import Lens, lens_of
 from explorer.text import plural, quote_inline
 
 
+LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
+
+
 def draw(model: str, text: str, lens: Lens, causal: bool) -> bytes:
     """Layers × positions, each cell the top token and coloured by its probability."""
     tokens = lens.encoding.tokens
@@ -50,7 +53,7 @@ async def lens(
             f"logit lens needs a masked or causal language model. Models with one: {which}."
         )
     await model_for(ctx, card.name, card.task, "lens")
-    limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
+    limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens, LENS_TOKENS)
     request = ForwardRequest(text, None, limit, run="head", hidden_states=True)
     read = await ctx.forward(card, request, lens_of)
     ctx.record(tokens=len(read.encoding))

@@ -15,21 +15,7 @@ from explorer.views import VIEWS, scene_of, view_of
 from tests.pictures import assert_drawn
 
 MAX_SIDE = 4096  # Discord shows larger images scaled down to this
-LATIN = [
-    "the",
-    "cat",
-    "sat",
-    "on",
-    "the",
-    "mat",
-    "and",
-    "every",
-    "one",
-    "was",
-    "tired",
-    "of",
-    "attention",
-]
+LATIN = "the cat sat on the mat and every one was tired of attention".split()
 CHINESE = "我在学习自然语言处理今天天气很好"
 TEXTS = {
     "latin": lambda n: " ".join(LATIN[i % len(LATIN)] for i in range(n)),

@@ -455,8 +455,15 @@ def grid_axes(attention: Attention, marked: set[int]) -> tuple[GridAxis, GridAxi
     return axis(attention.queries), axis(attention.keys)
 
 
+LABELLED_GRID = 64  # grids label every token up to this many, legible at full size
+
+
 def thumbnail_side(tokens: int, low: int, high: int, per_token: int = 12) -> int:
-    """A thumbnail with `per_token` pixels per token, within [low, high]."""
+    """A thumbnail with `per_token` pixels per token, within [low, high]; past
+    LABELLED_GRID tokens, where labels thin out anyway, no larger than two thirds of `high`
+    (patterns stay visible, and the picture is drawn in time)."""
+    if tokens > LABELLED_GRID:
+        high = min(high, max(low, high * 2 // 3))
     return max(low, min(high, per_token * tokens))
 
 
@@ -568,7 +575,8 @@ def strongest(values: np.ndarray, count: int) -> list[tuple[int, int, float]]:
 
 
 class LinksView(CyclingView):
-    """The strongest links of a layer's head (or mean), for texts of any length."""
+    """The strongest links between ordinary tokens of a layer's head (or mean), for texts of
+    any length."""
 
     name = "links"
     description = "the strongest links"
@@ -583,16 +591,32 @@ class LinksView(CyclingView):
         layer = scene.attention.weights[scene.state.layer - 1]
         return layer.mean(axis=0) if scene.state.head == 0 else layer[scene.state.head - 1]
 
+    @staticmethod
+    def ordinary(scene: Scene, values: np.ndarray) -> np.ndarray:
+        """The values with links from or to special tokens left out (as -1)."""
+        queries, keys = scene.attention.queries, scene.attention.keys
+        kept = values.copy()
+        kept[np.asarray(queries.special, dtype=bool), :] = -1.0
+        kept[:, np.asarray(keys.special, dtype=bool)] = -1.0
+        return kept
+
     @override
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         queries, keys = scene.attention.queries, scene.attention.keys
-        rows = [
-            (f"{q} {queries.labels[q]} → {k} {keys.labels[k]}", value)
-            for q, k, value in strongest(self.values(scene), LINKS)
-        ]
+        values = self.values(scene)
+        links = [link for link in strongest(self.ordinary(scene, values), LINKS) if link[2] >= 0]
+        if not links:  # nothing but special tokens: show theirs
+            links = strongest(values, LINKS)
+        rows = [(f"{q} {queries.labels[q]} → {k} {keys.labels[k]}", value) for q, k, value in links]
+        ordinary_rows = ~np.asarray(queries.special, dtype=bool)
+        on_special = values[ordinary_rows][:, np.asarray(keys.special, dtype=bool)].sum(axis=1)
+        unit = scene.unit
         notes = [
-            f"attending {scene.unit} → attended-to {scene.unit}, with positions as /tokenize "
-            f"lists them · bar: attention weight (0 to 1) · of {len(queries)} × {len(keys)} links"
+            f"attending {unit} → attended-to {unit}, positions as /tokenize lists them · bar: "
+            "attention weight (0 to 1)",
+            f"links from or to special tokens left out: ordinary {unit}s give them "
+            f"{float(on_special.mean()) if on_special.size else 0.0:.0%} of their attention "
+            "here on average",
         ]
         return [Bars(rows)], notes
 

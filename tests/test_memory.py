@@ -1,0 +1,51 @@
+"""Kept explorations stay within their byte budget, however many long texts are explored,
+and one dropped is computed again when its message's buttons are pressed."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import tracemalloc
+
+from bot.runtime import Runtime
+from explorer.exploration import Explored, Subject, ViewState
+from explorer.explore import explore, show
+from tests.conftest import make_settings
+
+BUDGET_MB = 4
+
+
+async def test_many_long_explorations_stay_within_the_cap(long_dir):
+    settings = make_settings(
+        f"long={long_dir}", MAX_HEATMAP_TOKENS="512", EXPLORATION_MEMORY_MB=str(BUDGET_MB)
+    )
+    runtime = Runtime(settings)
+    await runtime.start(preload=False)
+    budget = BUDGET_MB * 2**20
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        # 219 tokens each: 2 layers × 4 heads × 219² float32 = 1.5 MiB.
+        subjects = [Subject("long", " ".join(["the cat sat"] * 72) + f" {i}") for i in range(40)]
+        for subject in subjects:
+            job = runtime.job()
+            exploration = await explore(job, subject)
+            job.close()
+            assert exploration.nbytes > budget / 4  # each is a sizeable share of the budget
+            assert runtime.memo.used <= budget
+        del exploration
+        await asyncio.sleep(0.05)  # the event loop finishes the last pass's callbacks
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert len(runtime.memo) == budget // (2 * 4 * 219 * 219 * 4)  # as many as fit
+    assert held <= budget * 1.25, f"{held / 2**20:.1f} MiB held for a {BUDGET_MB} MiB budget"
+    # The first exploration was dropped long ago: showing it again computes it afresh.
+    misses = runtime.memo.misses
+    job = runtime.job()
+    reply = await show(job, Explored(subjects[0], ViewState("mean", 2, 0, 1), None))  # type: ignore[arg-type]
+    job.close()
+    assert runtime.memo.misses == misses + 1
+    assert reply.content.startswith("**long · layer 2/2 · mean of 4 heads · window 1/4**")
+    runtime.close()
