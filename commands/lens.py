@@ -14,7 +14,6 @@ from explorer.encoding import check_text
 from explorer.predictions import Lens, lens_of
 from explorer.text import plural, quote_inline
 
-
 LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
 
 
