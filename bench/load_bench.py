@@ -83,11 +83,17 @@ def raw_work() -> dict[str, object]:
 
 
 async def closed_loop(
-    fake: FakeDiscord, command: str, concurrency: int, total: int, raw=None
+    fake: FakeDiscord,
+    command: str,
+    concurrency: int,
+    total: int,
+    raw=None,
+    options: dict | None = None,
 ) -> dict:
     """`concurrency` users each sending the next request when their last was answered. With
     `raw`, each request is preceded by one timed run of the raw work, so both are sampled
     over the same seconds of this machine's (noisy) time."""
+    options = COMMANDS.get(command, {}) if options is None else options
     latencies: list[float] = []
     raw_times: list[float] = []
     remaining = total
@@ -101,8 +107,7 @@ async def closed_loop(
                 raw()
                 raw_times.append(time.perf_counter() - started)
             sent = time.monotonic()
-            interaction = await fake.slash(command, user_id=USER_ID + 1 + index,
-                                           **COMMANDS.get(command, {}))  # fmt: skip
+            interaction = await fake.slash(command, user_id=USER_ID + 1 + index, **options)
             answer = await interaction.answer(timeout=120)
             assert "⚠️" not in message_data(answer).get("content", ""), answer.json
             latencies.append(answer.at - sent)
@@ -178,12 +183,14 @@ def peak_rss_mib(pid: int) -> float:
 
 
 @asynccontextmanager
-async def running_bot(log_dir: Path, name: str, env: dict[str, str]):
-    """A bot process on the bundled default model and its own fake Discord, warmed up."""
+async def running_bot(log_dir: Path, name: str, env: dict[str, str], models: str = ""):
+    """A bot process and its own fake Discord, warmed up; by default on the bundled model,
+    as a new user runs it."""
     fake = FakeDiscord()
     await fake.start()
-    bot = BotProcess(fake, log_dir / f"{name}.log", "", **BOT_ENV, **env)
-    bot.env.pop("MODELS")  # the bundled default, as a new user runs it
+    bot = BotProcess(fake, log_dir / f"{name}.log", models, **BOT_ENV, **env)
+    if not models:
+        bot.env.pop("MODELS")
     try:
         await bot.start()
         await (await fake.slash("attention", text="warm up")).answer(timeout=60)
