@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator
 
-from .settings import Settings, SettingsError, load_settings
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+from .settings import (
+    Settings,
+    SettingsError,
+    configure_logging,
+    load_settings,
+    writable_directory,
+)
 
 
 def _typed_lines() -> Iterator[str]:
@@ -54,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("lines", nargs="*", help='command lines, e.g. "/models"')
     sub.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
     args = parser.parse_args(argv)
-    _configure_logging()
     try:
         settings = load_settings()
+        consoling = args.mode == "console" or (args.mode is None and settings.token is None)
+        if consoling:  # checked now, not at the first picture
+            writable_directory("CONSOLE_OUTPUT_DIR", str(settings.output_dir))
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level)
     if args.mode == "console":
         return _console(settings, args.lines)
     if settings.token is None:

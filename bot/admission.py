@@ -17,11 +17,11 @@ from explorer.text import plural
 class Capacity:
     """How much work the bot takes on at once, and from one user."""
 
-    active_jobs: int = 16
-    queue_size: int = 32
-    per_user_jobs: int = 3
-    cooldown_seconds: float = 1.0
-    timeout_seconds: float = 60.0
+    active_jobs: int
+    queue_size: int
+    per_user_jobs: int
+    cooldown_seconds: float
+    timeout_seconds: float
 
 
 @dataclass

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from explorer.contract import Catalog, CatalogEntry, LoadedModel, ModelCard, ModelMemory, UserError
-from explorer.models import load, parameter_count
+from explorer.models import TokenizerMissing, load, parameter_count
 from explorer.text import quote_inline
 
 from .settings import ModelSpec
@@ -21,8 +22,19 @@ log = logging.getLogger(__name__)
 Runner = Callable[..., Awaitable[Any]]
 
 
+def allowed_root(root: Path) -> Path:
+    """Where a local model's files may point: its own directory, or, for a snapshot in the
+    Hugging Face cache (`models--org--name/snapshots/<sha>`, whose files link into the
+    repository's `blobs/`), that cached repository."""
+    real = root.resolve()
+    if real.parent.name == "snapshots" and real.parent.parent.name.startswith("models--"):
+        return real.parent.parent
+    return real
+
+
 def _check_local(spec: ModelSpec) -> None:
-    """A local model's directory exists, and no file in it (a symlink) points outside it."""
+    """A local model's directory exists, and no file in it (a symlink) points outside it
+    (or outside its cached repository)."""
     if not spec.local:
         return
     root = Path(spec.source)
@@ -32,14 +44,42 @@ def _check_local(spec: ModelSpec) -> None:
             f"The model **{spec.name}** is configured from a local directory that is missing "
             "on this server. Ask the bot's operator to check the MODELS setting."
         )
-    real_root = root.resolve()
+    allowed = allowed_root(root)
     for path in root.rglob("*"):
-        if not path.resolve().is_relative_to(real_root):
-            log.error("model %s: %s points outside %s", spec.name, path, real_root)
+        if not path.resolve().is_relative_to(allowed):
+            log.error("model %s: %s points outside %s", spec.name, path, allowed)
             raise UserError(
                 f"The model **{spec.name}** was not loaded: a file in its directory points "
                 "outside it. Ask the bot's operator to check it."
             )
+
+
+def explain(exc: Exception) -> str:
+    """Why a model could not be loaded, in words an operator can act on (no local paths)."""
+    message = str(exc)
+    if isinstance(exc, TokenizerMissing):
+        return message
+    if isinstance(exc, ValueError | KeyError) and (
+        "model type" in message or "Unrecognized model" in message
+    ):
+        import transformers
+
+        kind = re.search(r"model type `?'?([\w-]+)", message)
+        named = f"model type `{kind.group(1)}`" if kind else "a model type"
+        return (
+            f"its config.json names {named}, which transformers {transformers.__version__} "
+            "does not know (upgrade transformers, or check the config)"
+        )
+    if isinstance(exc, OSError):
+        missing = re.search(
+            r"(?:named|file) ([\w.-]+\.(?:json|safetensors|bin|model|txt))", message
+        )
+        if missing:
+            return f"its directory has no `{missing.group(1)}`"
+        return "its files could not be read"
+    if "tokenizer" in message.lower():
+        return "its tokenizer could not be built from its files"
+    return f"{type(exc).__name__}: {message.splitlines()[0][:120] if message else 'no detail'}"
 
 
 def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
@@ -49,7 +89,7 @@ def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
             f"The model **{spec.name}** could not be fetched from the Hugging Face Hub "
             f"(`{spec.source}`): it is not in this server's cache and the Hub cannot be reached."
         )
-    return UserError(f"The model **{spec.name}** could not be loaded: {type(exc).__name__}.")
+    return UserError(f"The model **{spec.name}** could not be loaded: {explain(exc)}.")
 
 
 def read_config(spec: ModelSpec) -> Any:

@@ -12,11 +12,13 @@ import functools
 import gc
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 from typing_extensions import override
 
@@ -37,11 +39,38 @@ from .admission import Admission
 from .batching import Batcher
 from .memo import Memo
 from .registry import ModelRegistry
-from .settings import Settings
+from .settings import ModelSpec, Settings
 from .stats import CommandStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face Hub (or HF_ENDPOINT) answers a connection, within `timeout`."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def go_offline_without_hub(specs: tuple[ModelSpec, ...]) -> bool:
+    """If a hub model is allowed, HF_HUB_OFFLINE is unset and the Hub cannot be reached, set
+    HF_HUB_OFFLINE=1 (before transformers is imported) so that models load from the cache
+    at once instead of after half a minute of retries. True if it did."""
+    if os.environ.get("HF_HUB_OFFLINE") or all(spec.local for spec in specs):
+        return False
+    if hub_reachable():
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    log.warning(
+        "The Hugging Face Hub cannot be reached: hub models load from the local cache only "
+        "(HF_HUB_OFFLINE=1)."
+    )
+    return True
 
 
 def prepare_libraries(torch_threads: int) -> None:
@@ -92,6 +121,7 @@ class Runtime:
         settings say so); commands that arrive meanwhile are acknowledged at once and
         answered when it is ready."""
         started = time.perf_counter()
+        await self.run(go_offline_without_hub, self.settings.models)
         await self.run(prepare_libraries, self.torch_threads)
         self.warm = True
         log.info("libraries ready in %.1f s", time.perf_counter() - started)

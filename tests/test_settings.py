@@ -1,12 +1,25 @@
-"""Settings: every key parsed, bad values stop the start with one clear line."""
+"""Settings: every key parsed and checked at start; a bad value stops the bot with exit 2 and
+one line naming the key and the problem."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bot.settings import ModelSpec, SettingsError, load_settings, parse_model_spec
+from bot.settings import (
+    SETTINGS,
+    ModelSpec,
+    SettingsError,
+    load_settings,
+    parse_model_spec,
+)
+from tests.conftest import vanishing_model
+
+ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.parametrize(
@@ -15,18 +28,37 @@ from bot.settings import ModelSpec, SettingsError, load_settings, parse_model_sp
         ("hfl/rbt3", ModelSpec("hfl/rbt3", "hfl/rbt3", local=False)),
         ("rbt3=hfl/rbt3", ModelSpec("rbt3", "hfl/rbt3", local=False)),
         ("bert-base-uncased", ModelSpec("bert-base-uncased", "bert-base-uncased", local=False)),
-        ("local=/models/rbt3", ModelSpec("local", "/models/rbt3", local=True)),
-        (" spaced = /models/x ", ModelSpec("spaced", "/models/x", local=True)),
     ],
 )
-def test_model_entries(entry, spec):
+def test_hub_entries(entry, spec):
     assert parse_model_spec(entry) == spec
 
 
-def test_relative_and_home_paths_are_resolved():
+def test_local_entries_must_be_model_directories(tmp_path):
+    model = vanishing_model(tmp_path / "rbt3")
+    assert parse_model_spec(f" local = {model} ") == ModelSpec("local", str(model), local=True)
+    with pytest.raises(SettingsError, match=r"is not a model directory \(no such directory\)"):
+        parse_model_spec(f"gone={tmp_path / 'missing'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SettingsError, match=r"is not a model directory \(no config.json in it\)"):
+        parse_model_spec(f"empty={tmp_path / 'empty'}")
+
+
+def test_relative_and_home_paths_are_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    vanishing_model(tmp_path / "models" / "rbt3")
     spec = parse_model_spec("mine=./models/rbt3")
-    assert spec.local and spec.source == str(Path("models/rbt3").resolve())
-    assert parse_model_spec("home=~/m").source == str(Path("~/m").expanduser())
+    assert spec.local and spec.source == str((tmp_path / "models" / "rbt3").resolve())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert parse_model_spec("home=~/models/rbt3").source == spec.source
+
+
+def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
+    model = vanishing_model(tmp_path / "rbt3")
+    settings = load_settings({"MODELS": f"rbt3={model},minilm"})
+    bundled = settings.models[1]
+    assert bundled == ModelSpec("minilm", str(minilm_dir), local=True, bundled=True)
+    assert bundled.origin == "bundled with the bot"
 
 
 @pytest.mark.parametrize(
@@ -36,12 +68,21 @@ def test_relative_and_home_paths_are_resolved():
         ({"MODELS": "x=not a hub id"}, "neither a hub id"),
         ({"MODELS": "bad name=hfl/x"}, "a name is 1-80"),
         ({"MODELS": "x="}, "the source after '=' is empty"),
+        ({"MODELS": "a=/nonexistent"}, "MODELS entry 'a=/nonexistent': /nonexistent is not a"),
         ({"WORKER_THREADS": "two"}, "WORKER_THREADS must be a whole number, got 'two'"),
         ({"WORKER_THREADS": "0"}, "WORKER_THREADS must be between 1 and 64, got 0"),
         ({"MAX_HEATMAP_TOKENS": "1000"}, "MAX_HEATMAP_TOKENS must be between 2 and 512"),
         ({"DISCORD_GUILD_IDS": "123,abc"}, "DISCORD_GUILD_IDS must be numeric ids, got 'abc'"),
         ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE must start with http://"),
         ({"DISCORD_GATEWAY_URL": "http://x"}, "DISCORD_GATEWAY_URL must start with ws://"),
+        ({"LOG_LEVEL": "bogus"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRIT"),
+        ({"USER_COOLDOWN_SECONDS": "soon"}, "USER_COOLDOWN_SECONDS must be a number"),
+        ({"JOB_TIMEOUT_SECONDS": "0"}, "JOB_TIMEOUT_SECONDS must be between"),
+        ({"PRELOAD_DEFAULT_MODEL": "perhaps"}, "PRELOAD_DEFAULT_MODEL must be true or false"),
+        ({"EXPLORATION_IDLE_SECONDS": "900"}, "EXPLORATION_IDLE_SECONDS must be between 1 and 840"),
+        # Past 2 s, a deferral could miss Discord's 3 s acknowledgement deadline.
+        ({"DEFER_AFTER_MS": "2500"}, "DEFER_AFTER_MS must be between 0 and 2000"),
+        ({"MODELS_DIR": "/nonexistent"}, "MODELS_DIR '/nonexistent' is not a directory"),
     ],
 )
 def test_bad_values_are_refused_with_one_line(env, message):
@@ -50,14 +91,14 @@ def test_bad_values_are_refused_with_one_line(env, message):
     assert "\n" not in str(caught.value)
 
 
-def test_full_settings_and_secret_token():
+def test_full_settings_and_secret_token(tmp_path):
     settings = load_settings(
         {
             "DISCORD_TOKEN": "secret-token-123",
             "DISCORD_GUILD_IDS": "1, 2",
             "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
             "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
-            "MODELS": "rbt3=hfl/rbt3,minilm=/m",
+            "MODELS": f"rbt3=hfl/rbt3,local={vanishing_model(tmp_path / 'm')}",
             "MAX_INPUT_CHARS": "500",
             "MAX_LOADED_MODELS": "1",
         }
@@ -70,46 +111,57 @@ def test_full_settings_and_secret_token():
     assert settings.limits.max_input_chars == 500 and settings.max_loaded_models == 1
 
 
-def test_default_model_is_the_bundled_minilm(minilm_dir):
+def test_defaults_come_from_the_one_table(minilm_dir):
     settings = load_settings({})
-    assert settings.models == (ModelSpec("minilm", str(minilm_dir), local=True),)
+    assert settings.models == (ModelSpec("minilm", str(minilm_dir), local=True, bundled=True),)
     assert settings.token is None and settings.guild_ids == ()
+    defaults = {setting.key: setting.default for setting in SETTINGS}
+    assert settings.capacity.active_jobs == int(defaults["MAX_ACTIVE_JOBS"])
+    assert settings.limits.max_heatmap_tokens == int(defaults["MAX_HEATMAP_TOKENS"])
+    assert settings.log_level == defaults["LOG_LEVEL"]
 
 
-def test_env_example_names_every_setting():
-    example = (Path(__file__).parents[1] / ".env.example").read_text()
+def test_env_example_and_readme_name_every_setting():
+    example = (ROOT / ".env.example").read_text()
     keys = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
-    for key in ("DISCORD_TOKEN", "DISCORD_GUILD_IDS", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL",
-                "MODELS", "MAX_INPUT_CHARS", "MAX_HEATMAP_TOKENS", "WORKER_THREADS",
-                "MAX_LOADED_MODELS", "CONSOLE_OUTPUT_DIR", "MODEL_MEMORY_MB", "MODELS_DIR",
-                "MAX_ACTIVE_JOBS", "QUEUE_SIZE", "USER_MAX_JOBS", "USER_COOLDOWN_SECONDS",
-                "JOB_TIMEOUT_SECONDS", "BATCH_WINDOW_MS", "MAX_BATCH", "PRELOAD_DEFAULT_MODEL",
-                "SHUTDOWN_GRACE_SECONDS", "EXPLORATION_IDLE_SECONDS",
-                "DEFER_AFTER_MS"):  # fmt: skip
-        assert key in keys
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        assert setting.key in keys, setting.key
+        assert f"`{setting.key}`" in readme, setting.key
 
 
 def test_models_dir_confines_local_sources(tmp_path):
-    (tmp_path / "rbt3").mkdir()
+    vanishing_model(tmp_path / "rbt3")
     settings = load_settings({"MODELS_DIR": str(tmp_path), "MODELS": "rbt3=./rbt3,hub=hfl/rbt3"})
     assert settings.models[0] == ModelSpec("rbt3", str(tmp_path / "rbt3"), local=True)
     with pytest.raises(SettingsError, match="is outside MODELS_DIR"):
         load_settings({"MODELS_DIR": str(tmp_path), "MODELS": "etc=../../etc"})
-    with pytest.raises(SettingsError, match="MODELS_DIR '/nonexistent' is not a directory"):
-        load_settings({"MODELS_DIR": "/nonexistent", "MODELS": "hfl/rbt3"})
+
+
+def start(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("env", "line"),
     [
-        ({"USER_COOLDOWN_SECONDS": "soon"}, "USER_COOLDOWN_SECONDS must be a number"),
-        ({"JOB_TIMEOUT_SECONDS": "0"}, "JOB_TIMEOUT_SECONDS must be between"),
-        ({"PRELOAD_DEFAULT_MODEL": "perhaps"}, "PRELOAD_DEFAULT_MODEL must be true or false"),
-        ({"EXPLORATION_IDLE_SECONDS": "900"}, "EXPLORATION_IDLE_SECONDS must be between 1 and 840"),
-        # Past 2 s, a deferral could miss Discord's 3 s acknowledgement deadline.
-        ({"DEFER_AFTER_MS": "2500"}, "DEFER_AFTER_MS must be between 0 and 2000"),
+        ({"LOG_LEVEL": "bogus"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
+         "CRITICAL, got 'bogus'"),
+        ({"MODELS": "a=/nonexistent"}, "MODELS entry 'a=/nonexistent': /nonexistent is not a "
+         "model directory (no such directory)"),
+        ({"CONSOLE_OUTPUT_DIR": "/proc/explorer"}, "CONSOLE_OUTPUT_DIR '/proc/explorer' cannot "
+         "be written to: No such file or directory"),
     ],
-)
-def test_load_and_timing_settings_are_checked(env, message):
-    with pytest.raises(SettingsError, match=message):
-        load_settings({"MODELS": "hfl/rbt3", **env})
+)  # fmt: skip
+def test_a_bad_setting_stops_the_start_with_exit_2_and_one_line(tmp_path, env, line):
+    done = start(tmp_path, "console", "/models", **env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"Configuration error: {line}"
+    assert done.stdout == ""

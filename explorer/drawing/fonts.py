@@ -86,8 +86,13 @@ def is_cjk(char: str) -> bool:
     ).startswith("S")
 
 
-@functools.cache
+_WARNED: set[str] = set()  # kinds of missing glyphs already logged
+
+
 def _warn_once(kind: str, example: str) -> None:
+    if kind in _WARNED:
+        return
+    _WARNED.add(kind)
     if kind == "cjk":
         log.warning(
             "No CJK font found: Chinese, Japanese and Korean characters are drawn as %s and "
