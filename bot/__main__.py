@@ -68,8 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         print("No DISCORD_TOKEN set: starting the local console instead.", file=sys.stderr)
         return _console(settings, [])
     from .app import serve
+    from .store import StoreError
 
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except StoreError as error:
+        print(f"Database error: DATABASE_URL: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import signal
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import discord
@@ -23,6 +24,7 @@ from .pipeline import Pipeline
 from .replies import NO_MENTIONS
 from .runtime import Runtime
 from .settings import Settings
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,10 @@ class ExplorerBot(discord.Client):
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
         self.pipeline = Pipeline(runtime)
-        self.explorer = Explorer(self.pipeline, settings.exploration_idle_seconds)
+        self.explorer = Explorer(self.pipeline, runtime.store)
         register(self.tree, self.pipeline, COMMANDS, self.explorer.send)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
-        self._sweeper: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
 
     async def _on_tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -67,9 +69,12 @@ class ExplorerBot(discord.Client):
 
     @override
     async def setup_hook(self) -> None:
-        """Register the controls, start the idle sweeper and sync the commands."""
+        """Register the controls, start pruning old explorations and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
-        self._sweeper = asyncio.create_task(self.explorer.run_sweeper())
+        store = self.pipeline.runtime.store
+        if store is not None:
+            days = self.settings.exploration_retention_days
+            self._pruner = asyncio.create_task(prune_forever(store, days))
         if self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
@@ -82,9 +87,9 @@ class ExplorerBot(discord.Client):
 
     @override
     async def close(self) -> None:
-        """Stop the sweeper, then disconnect."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        """Stop pruning, then disconnect."""
+        if self._pruner is not None:
+            self._pruner.cancel()
         await super().close()
 
     async def on_ready(self) -> None:
@@ -92,12 +97,32 @@ class ExplorerBot(discord.Client):
         log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")
 
 
+PRUNE_EVERY_SECONDS = 3600
+
+
+async def prune_forever(store: Store, days: int) -> None:
+    """Forget explorations unused for `days`, now and every hour."""
+    while True:
+        try:
+            pruned = await store.prune(datetime.now(UTC) - timedelta(days=days))
+        except StoreError as error:
+            log.warning("could not prune old explorations: %s", error)
+        else:
+            if pruned:
+                log.info("pruned %d explorations unused for %d days", pruned, days)
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
 async def serve(settings: Settings) -> int:
-    """Connect, and meanwhile load the libraries and the default model; run until SIGTERM or
-    SIGINT; then take no new work, let running commands finish (up to
-    SHUTDOWN_GRACE_SECONDS), and close the connection and the workers."""
+    """Open the store (migrating it), connect, and meanwhile load the libraries and the
+    default model; run until SIGTERM or SIGINT; then take no new work, let running commands
+    finish (up to SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close
+    the connection and the workers. A store that cannot be used raises `StoreError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
+    store = Store(settings.database_url)
+    await store.start()
     runtime = Runtime(settings)
+    runtime.store = store
     client = ExplorerBot(settings, runtime)
     runtime.gateway_latency = lambda: client.latency if math.isfinite(client.latency) else None
     loop = asyncio.get_running_loop()
@@ -123,6 +148,7 @@ async def serve(settings: Settings) -> int:
         return 1
     finally:
         await asyncio.gather(warming, return_exceptions=True)
+        await store.close()
         runtime.close()
         log.info("stopped")
     return 0

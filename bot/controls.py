@@ -7,6 +7,8 @@ custom id, so a press on a message from before a restart still reaches the bot.
 Presses pass the same pipeline as commands. While a message is being redrawn, further presses
 on it are acknowledged at once and folded into one pending redraw of the latest state: a
 channel mashing buttons costs at most one redraw in flight and one pending per message.
+Explorations are kept in the store, so a message's buttons outlive a restart: what it shows is
+read back, and its attention computed again.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -28,14 +30,18 @@ from explorer.exploration import Explored
 from explorer.explore import show
 from explorer.views import VIEWS, enabled, step, switch_view
 
-from .pipeline import Lane, Pipeline
-from .replies import NO_MENTIONS, send_reply, update_message
+from .pipeline import STORE_DOWN, Lane, Pipeline
+from .replies import send_reply, update_message
 from .runtime import Job
+from .store import ExplorationRecord, Store, StoreError
 
 log = logging.getLogger(__name__)
 
 KEY = r"[A-Za-z0-9_-]{6,16}"
-EXPIRED = "⌛ This exploration has expired: run `/attention` again to explore this text."
+EXPIRED = (
+    "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
+    "run `/attention` again to explore this text."
+)
 BUTTONS = (
     ("layer-", "◀ layer", 1),
     ("layer+", "layer ▶", 1),
@@ -156,44 +162,80 @@ class _Entry:
     shown: Explored  # what the message shows
     wanted: Explored  # what the latest press asked for
     content: str  # the message's text
-    interaction: discord.Interaction  # the latest, for edits after the last press
-    last_used: float = field(default_factory=time.monotonic)
     busy: bool = False  # a redraw is under way
     waiting: discord.Interaction | None = None  # a folded press; its redraw is owed
 
 
 class Explorer:
-    """Keeps explorations, applies presses through the pipeline, and retires idle ones."""
+    """Keeps explorations (in memory, and in the store so they outlive a restart) and
+    applies presses through the pipeline."""
 
-    def __init__(self, pipeline: Pipeline, idle_seconds: int, capacity: int = 256) -> None:
+    def __init__(self, pipeline: Pipeline, store: Store | None, capacity: int = 256) -> None:
         self._pipeline = pipeline
-        self._idle = idle_seconds
+        self._store = store
         self._capacity = capacity
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[_Entry | None]] = {}
         self.redraws = 0
+
+    def _remember(self, key: str, entry: _Entry) -> _Entry:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+        return entry
 
     async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Answer a command; an exploration gets its controls and is kept for them."""
-        if reply.exploration is None:
+        explored = reply.exploration
+        if explored is None:
             await send_reply(interaction, reply)
             return
         key = secrets.token_urlsafe(6)
-        await send_reply(interaction, reply, controls(key, reply.exploration))
-        self._entries[key] = _Entry(
-            reply.exploration, reply.exploration, reply.content, interaction
-        )
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        self._remember(key, _Entry(explored, explored, reply.content))
+        if self._store is not None:
+            now = datetime.now(UTC)
+            record = ExplorationRecord(
+                key, explored, reply.content, interaction.guild_id, interaction.channel_id,
+                interaction.user.id, now, now,
+            )  # fmt: skip
+            self._store.add_exploration(record)  # committed while the answer goes out
+        message_id = await send_reply(interaction, reply, controls(key, explored))
+        if self._store is not None and message_id is not None:
+            self._store.set_message(key, message_id)
+
+    async def _entry(self, key: str) -> _Entry | None:
+        """The exploration behind a message's controls: in memory, or read from the store
+        (once, however many presses arrive meanwhile)."""
+        entry = self._entries.get(key)
+        if entry is not None or self._store is None:
+            return entry
+        if key not in self._loading:
+            self._loading[key] = asyncio.ensure_future(self._load(key))
+        try:
+            return await asyncio.shield(self._loading[key])
+        finally:
+            self._loading.pop(key, None)
+
+    async def _load(self, key: str) -> _Entry | None:
+        assert self._store is not None
+        try:
+            record = await self._store.exploration(key)
+        except StoreError as error:
+            raise UserError(STORE_DOWN) from error
+        if record is None:
+            return None
+        return self._remember(key, _Entry(record.explored, record.explored, record.content))
 
     async def press(self, interaction: discord.Interaction, key: str, change: Change) -> None:
         """Apply a press to the shared message: redraw it, or fold the press into the redraw
         under way (acknowledged at once; the latest state wins)."""
-        entry = self._entries.get(key)
         try:
+            entry = await self._entry(key)
             if entry is None:
                 raise UserError(EXPIRED)
             wanted = change(entry.wanted)
-        except UserError as error:  # expired, or a menu value this version does not know
+        except UserError as error:  # gone, the store down, or a menu value unknown here
             await self._pipeline.refuse(interaction, "attention", "press", error)
             return
         entry.wanted = wanted
@@ -224,37 +266,9 @@ class Explorer:
             assert reply.exploration is not None
             await update_message(interaction, reply, controls(key, reply.exploration))
             entry.shown, entry.content = reply.exploration, reply.content
-            entry.interaction = interaction
-            entry.last_used = time.monotonic()
             self._entries.move_to_end(key)
+            if self._store is not None:
+                now = datetime.now(UTC)
+                self._store.touch_exploration(key, reply.exploration, reply.content, now)
 
         return await self._pipeline.serve(interaction, "attention", "press", work, deliver, lane)
-
-    async def retire_idle(self) -> int:
-        """Disable the controls of explorations idle for too long; returns how many."""
-        now = time.monotonic()
-        idle = [
-            key
-            for key, e in self._entries.items()
-            if not e.busy and now - e.last_used >= self._idle
-        ]
-        for key in idle:
-            entry = self._entries.pop(key)
-            idle_for = f"{self._idle} s" if self._idle < 60 else f"{round(self._idle / 60)} min"
-            note = f"\n⌛ Controls closed after {idle_for} without use: run `/attention` again."
-            try:
-                await entry.interaction.edit_original_response(
-                    content=entry.content + note,
-                    view=controls(key, entry.shown, disabled=True),
-                    allowed_mentions=NO_MENTIONS,
-                )
-            except discord.HTTPException as error:
-                log.info("could not close exploration %s: %s", key, error)
-        return len(idle)
-
-    async def run_sweeper(self) -> None:
-        """Retire idle explorations every few seconds, for as long as the bot runs."""
-        interval = max(1.0, min(30.0, self._idle / 4))
-        while True:
-            await asyncio.sleep(interval)
-            await self.retire_idle()

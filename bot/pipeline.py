@@ -14,12 +14,13 @@ from typing import Any, Literal
 
 import discord
 
-from explorer.contract import Reply, UserError
+from explorer.contract import Reply, ServerSettings, UserError
 from explorer.declare import PERMISSIONS, Command, Option
 
 from .errors import outcome
 from .replies import Acknowledgement, answer_error
 from .runtime import Job, Runtime
+from .store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,29 @@ def check_permission(command: Command, interaction: discord.Interaction) -> None
         raise UserError(f"This command needs the {PERMISSIONS[command.permission]} permission.")
 
 
+STORE_DOWN = "The bot cannot reach its database right now; please try again in a minute."
+
+
 class Pipeline:
     """Serves interactions for the runtime."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+
+    async def _job(self, interaction: discord.Interaction) -> Job:
+        """A context for the interaction: in a server, with that server's choices."""
+        guild_id, store = interaction.guild_id, self.runtime.store
+        server = None
+        if guild_id is not None:
+            try:
+                server = (
+                    ServerSettings(guild_id)
+                    if store is None
+                    else await store.server_settings(guild_id)
+                )
+            except StoreError as error:
+                raise UserError(STORE_DOWN) from error
+        return self.runtime.job(server, interaction.user.id)
 
     def _account(
         self,
@@ -98,7 +117,7 @@ class Pipeline:
         Discord's 3 seconds. Returns the delivered reply, or None when it failed (the user
         was told why)."""
         started = time.perf_counter()
-        job = self.runtime.job()
+        job = self.runtime.job()  # replaced by the interaction's own once its server is known
         queue_wait = 0.0
         failure: Exception | None = None
         limit = self.runtime.settings.capacity.timeout_seconds
@@ -115,6 +134,7 @@ class Pipeline:
                         interaction.user.id, continuation=lane == "continuation"
                     )
                     queue_wait = (await stack.enter_async_context(admit)).queue_wait
+                job = await self._job(interaction)  # admitted in arrival order, then scoped
                 try:
                     async with asyncio.timeout(limit):
                         reply = await work(job)
@@ -190,6 +210,7 @@ class Pipeline:
         job = self.runtime.job()
         failure: Exception | None = None
         try:
+            job = await self._job(interaction)
             async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
                 typed = {name: value for name, value in interaction.namespace}
                 return await option.complete(job, typed, current)

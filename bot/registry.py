@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from explorer.contract import Catalog, CatalogEntry, LoadedModel, ModelCard, ModelMemory, UserError
+from explorer.contract import (
+    Catalog,
+    CatalogEntry,
+    LoadedModel,
+    ModelCard,
+    ModelMemory,
+    ServerSettings,
+    UserError,
+)
 from explorer.models import TokenizerMissing, load, parameter_count
 from explorer.text import quote_inline
 
@@ -140,16 +148,33 @@ class ModelRegistry:
         self._configs: dict[str, Any] = {}
         self._parameters: dict[str, int | None] = {}
 
-    def resolve(self, name: str | None) -> ModelSpec:
-        """The spec for `name` (None or blank: the default); unknown names list the allowed."""
-        key = (name or "").strip() or self._default
-        spec = self._specs.get(key)
-        if spec is None:
-            allowed = ", ".join(f"`{allowed}`" for allowed in self._specs)
+    def allowed(self, server: ServerSettings | None = None) -> tuple[str, ...]:
+        """The models a server may use, default first: the operator's allowlist, narrowed by
+        the server's own (never widened)."""
+        names = [
+            name
+            for name in self._specs
+            if server is None or server.allowed is None or name in server.allowed
+        ]
+        default = server.default_model if server is not None else None
+        if default in names:
+            names.remove(default)
+            names.insert(0, default)
+        return tuple(names) or (self._default,)
+
+    def resolve(self, name: str | None, server: ServerSettings | None = None) -> ModelSpec:
+        """The spec for `name` (None or blank: the default) among the models a server may use;
+        other names get a reply listing those."""
+        allowed = self.allowed(server)
+        key = (name or "").strip() or allowed[0]
+        if key not in allowed:
+            narrowed = server is not None and server.allowed is not None
+            whose = "this server's" if narrowed else "this bot's"
+            names = ", ".join(f"`{name}`" for name in allowed)
             raise UserError(
-                f"{quote_inline(key, 60)} is not one of this bot's models. Allowed: {allowed}."
+                f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}."
             )
-        return spec
+        return self._specs[key]
 
     async def config(self, name: str | None) -> tuple[str, Any]:
         """The resolved name and the model's config (read without its weights)."""
@@ -266,11 +291,11 @@ class ModelRegistry:
         loaded = self.peek(name)
         return None if loaded is None else loaded.card
 
-    def catalog(self) -> Catalog:
-        """The allowlist, with which models are loaded now."""
+    def catalog(self, server: ServerSettings | None = None) -> Catalog:
+        """The models a server may use (default first), with which are loaded now."""
         return Catalog(
             tuple(
-                CatalogEntry(spec.name, spec.origin, spec.name in self._loaded)
-                for spec in self._specs.values()
+                CatalogEntry(name, self._specs[name].origin, name in self._loaded)
+                for name in self.allowed(server)
             )
         )

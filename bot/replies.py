@@ -79,16 +79,17 @@ class Acknowledgement:
 
 async def send_reply(
     interaction: discord.Interaction, reply: Reply, view: discord.ui.View | None = None
-) -> None:
+) -> int | None:
     """Answer with the reply, never pinging anyone: as the interaction's response, or as a
-    followup once it has been deferred."""
+    followup once it has been deferred. Returns the message's id when Discord says it."""
     options: dict = {"files": to_files(reply), "allowed_mentions": NO_MENTIONS}
     if view is not None:
         options["view"] = view
     if interaction.response.is_done():
-        await interaction.followup.send(reply.content, **options)
-    else:
-        await interaction.response.send_message(reply.content, **options)
+        message = await interaction.followup.send(reply.content, wait=True, **options)
+        return message.id
+    response = await interaction.response.send_message(reply.content, **options)
+    return response.message_id if response is not None else None
 
 
 async def update_message(

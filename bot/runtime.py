@@ -31,6 +31,7 @@ from explorer.contract import (
     LoadedModel,
     M,
     ModelCard,
+    ServerSettings,
     Snapshot,
     UserError,
 )
@@ -41,6 +42,7 @@ from .memo import Memo
 from .registry import ModelRegistry
 from .settings import ModelSpec, Settings
 from .stats import CommandStats
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +112,7 @@ class Runtime:
         self.memo = Memo(settings.exploration_memory_mb * 2**20)
         self.gateway_latency: Callable[[], float | None] = lambda: None
         self.warm = False
+        self.store: Store | None = None  # set by the Discord bot; the console keeps nothing
 
     @property
     def limits(self) -> Limits:
@@ -143,9 +146,9 @@ class Runtime:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
-    def job(self) -> Job:
-        """A fresh context for one request."""
-        return Job(self)
+    def job(self, server: ServerSettings | None = None, user_id: int | None = None) -> Job:
+        """A fresh context for one request (made in a server: that server's choices)."""
+        return Job(self, server, user_id)
 
     def snapshot(self) -> Snapshot:
         """What `/status` and `/admin internals` show."""
@@ -195,8 +198,12 @@ class Job(Context):
     """One request's view of the runtime (`explorer.contract.Context`): it times compute and
     rendering, collects log fields, and holds the models it uses until `close`."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, server: ServerSettings | None = None, user_id: int | None = None
+    ) -> None:
         self._runtime = runtime
+        self._server = server
+        self._user_id = user_id
         self._held: dict[str, LoadedModel] = {}
         self.compute_s = 0.0
         self.render_s = 0.0
@@ -208,7 +215,7 @@ class Job(Context):
         return self._runtime.limits
 
     async def _hold(self, name: str | None) -> LoadedModel:
-        resolved = self._runtime.registry.resolve(name).name
+        resolved = self._runtime.registry.resolve(name, self._server).name
         if resolved not in self._held:
             self._held[resolved] = await self._runtime.registry.acquire(resolved)
         self.fields["model"] = resolved
@@ -220,11 +227,16 @@ class Job(Context):
 
     @override
     def peek(self, name: str | None) -> ModelCard | None:
-        return self._runtime.registry.card(name)
+        try:
+            resolved = self._runtime.registry.resolve(name, self._server).name
+        except UserError:
+            return None
+        return self._runtime.registry.card(resolved)
 
     @override
     async def config(self, name: str | None) -> tuple[str, Any]:
-        resolved, config = await self._runtime.registry.config(name)
+        resolved = self._runtime.registry.resolve(name, self._server).name
+        _, config = await self._runtime.registry.config(resolved)
         self.fields["model"] = resolved
         return resolved, config
 
@@ -260,8 +272,27 @@ class Job(Context):
         self.fields.update(fields)
 
     @override
-    def catalog(self) -> Catalog:
-        return self._runtime.registry.catalog()
+    def catalog(self, everything: bool = False) -> Catalog:
+        return self._runtime.registry.catalog(None if everything else self._server)
+
+    @override
+    async def server_settings(self) -> ServerSettings:
+        if self._server is None:
+            raise UserError("Server settings can be changed in a server only.")
+        return self._server
+
+    @override
+    async def save_server_settings(self, settings: ServerSettings) -> None:
+        store = self._runtime.store
+        if store is None:
+            raise UserError("This bot keeps no settings (it runs without a database).")
+        try:
+            await store.save_server_settings(settings, self._user_id)
+        except StoreError as error:
+            raise UserError(
+                "The bot cannot reach its database right now; the settings were not changed."
+            ) from error
+        self._server = settings
 
     @override
     def snapshot(self) -> Snapshot:
@@ -269,11 +300,12 @@ class Job(Context):
 
     @override
     async def load(self, name: str | None) -> ModelCard:
-        return (await self._runtime.registry.model(name)).card
+        resolved = self._runtime.registry.resolve(name, self._server).name
+        return (await self._runtime.registry.model(resolved)).card
 
     @override
     def unload(self, name: str | None) -> str:
-        return self._runtime.registry.unload(name)
+        return self._runtime.registry.unload(self._runtime.registry.resolve(name).name)
 
     def close(self) -> None:
         """Release the models this job held."""

@@ -190,6 +190,16 @@ def writable_directory(key: str, raw: str) -> Path:
     return path
 
 
+DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+def database_url(key: str, raw: str) -> str:
+    """A SQLAlchemy URL for one of the supported databases."""
+    if not raw.startswith(DATABASES):
+        raise SettingsError(f"{key} must start with {' or '.join(DATABASES)}")
+    return raw
+
+
 def log_level(key: str, raw: str) -> str:
     """A logging level name."""
     level = raw.upper()
@@ -233,8 +243,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_BATCH", "16", number(1, 256), "requests in one pass (1: no batching)"),
     Setting("PRELOAD_DEFAULT_MODEL", "true", flag, "load the default model at start"),
     Setting("SHUTDOWN_GRACE_SECONDS", "20", number(0, 600), "time to finish on SIGTERM"),
-    # Discord interaction tokens expire after 15 minutes; controls must close before.
-    Setting("EXPLORATION_IDLE_SECONDS", "600", number(1, 840), "controls close after this"),
+    Setting("EXPLORATION_RETENTION_DAYS", "30", number(1, 3650), "days an unused one is kept"),
+    Setting("DATA_DIR", "data", text, "where the SQLite database lives"),
+    Setting("DATABASE_URL", "", database_url, "another database (PostgreSQL)", True),
     Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
     Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
 )
@@ -258,11 +269,12 @@ class Settings:
     max_batch: int
     preload_default_model: bool
     shutdown_grace_seconds: int
-    exploration_idle_seconds: int
+    exploration_retention_days: int
     exploration_memory_mb: int
     defer_after_ms: int
     log_level: str
     output_dir: Path
+    database_url: str = field(repr=False)  # may hold a password
 
     @property
     def default_model(self) -> ModelSpec:
@@ -309,11 +321,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_batch=values["MAX_BATCH"],
         preload_default_model=values["PRELOAD_DEFAULT_MODEL"],
         shutdown_grace_seconds=values["SHUTDOWN_GRACE_SECONDS"],
-        exploration_idle_seconds=values["EXPLORATION_IDLE_SECONDS"],
+        exploration_retention_days=values["EXPLORATION_RETENTION_DAYS"],
         exploration_memory_mb=values["EXPLORATION_MEMORY_MB"],
         defer_after_ms=values["DEFER_AFTER_MS"],
         log_level=values["LOG_LEVEL"],
         output_dir=Path(values["CONSOLE_OUTPUT_DIR"]),
+        database_url=values["DATABASE_URL"]
+        or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
     )
 
 

@@ -13,6 +13,7 @@ from commands.lens import lens
 from commands.menus import explore_message, tokenize_message
 from commands.models import models
 from commands.predict import predict
+from commands.settings import allow, default_model, deny
 from commands.tokenize import tokenize
 from explorer.declare import Command
 
@@ -30,6 +31,9 @@ COMMANDS: tuple[Command, ...] = (
     load,
     unload,
     internals,
+    default_model,
+    allow,
+    deny,
     tokenize_message,
     explore_message,
 )

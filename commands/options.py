@@ -19,12 +19,23 @@ from explorer.encoding import Encoding
 from explorer.models import task_of
 
 
+def _matching(names: tuple[str, ...], current: str) -> list[tuple[str, str]]:
+    needle = current.strip().lower()
+    return [(name, name) for name in names if needle in name.lower()][:25]
+
+
 async def complete_model(
     ctx: Context, options: Mapping[str, Any], current: str
 ) -> list[tuple[str, str]]:
-    """The allowed models whose name contains what was typed."""
-    needle = current.strip().lower()
-    return [(name, name) for name in ctx.catalog().names if needle in name.lower()][:25]
+    """The models this server may use whose name contains what was typed."""
+    return _matching(ctx.catalog().names, current)
+
+
+async def complete_any_model(
+    ctx: Context, options: Mapping[str, Any], current: str
+) -> list[tuple[str, str]]:
+    """Every model the bot allows whose name contains what was typed."""
+    return _matching(ctx.catalog(everything=True).names, current)
 
 
 def source_encoding(forwarded: Forwarded) -> Encoding:

@@ -208,6 +208,16 @@ class Catalog:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """What a server's managers chose: a default model and a narrower allowlist (None: the
+    operator's default and every model the operator allows)."""
+
+    guild_id: int
+    default_model: str | None = None
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ModelMemory:
     """A loaded model's size and how many running commands hold it."""
 
@@ -285,8 +295,17 @@ class Context(Protocol):
         """Note facts about this request (e.g. its token count) for its log line."""
         ...
 
-    def catalog(self) -> Catalog:
-        """The models this request may use."""
+    def catalog(self, everything: bool = False) -> Catalog:
+        """The models this request may use (with `everything`: all the operator allows,
+        whatever the server chose)."""
+        ...
+
+    async def server_settings(self) -> ServerSettings:
+        """The choices of the server the request came from (UserError outside a server)."""
+        ...
+
+    async def save_server_settings(self, settings: ServerSettings) -> None:
+        """Keep the server's new choices (committed when this returns)."""
         ...
 
     def snapshot(self) -> Snapshot:

@@ -33,6 +33,8 @@ class BotProcess:
             "DISCORD_GATEWAY_URL": fake.gateway_url,
             "MODELS": models,
             "LOG_LEVEL": "INFO",
+            # Beside the log: a bot started again with a log in the same folder finds it.
+            "DATA_DIR": str(log_path.parent / "data"),
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None

@@ -49,7 +49,8 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
     assert set(schemas) == {
         "tokenize", "attention", "config", "forward", "fill-mask", "predict", "lens",
-        "compare", "models", "status", "admin", "Tokenize message", "Explore attention",
+        "compare", "models", "status", "admin", "settings", "Tokenize message",
+        "Explore attention",
     }  # fmt: skip
     admin = schemas["admin"]
     assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server
@@ -416,11 +417,8 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
     assert message_updates(pressed)[-1]["content"].startswith("**minilm · layer 2/6 ·")
 
 
-async def test_deferred_answers_and_presses_then_idle_close_and_expiry_after_restart(
-    tmp_path, tiny_dir
-):
+async def test_deferred_answers_and_presses_and_buttons_that_outlive_a_restart(tmp_path, tiny_dir):
     async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}", DEFER_AFTER_MS="0",
-                         EXPLORATION_IDLE_SECONDS="2",
                          USER_COOLDOWN_SECONDS="0") as (server, first):  # fmt: skip
         # Acknowledging at once: "thinking…" then a followup; a press: a silent deferral,
         # then the shared message edited in place.
@@ -430,20 +428,26 @@ async def test_deferred_answers_and_presses_then_idle_close_and_expiry_after_res
         pressed, edited = await press(server, message, "layer-")
         assert [c.json["type"] for c in pressed.callbacks] == [6]
         assert edited["content"].startswith("**tiny · layer 1/2 · mean of 4 heads**")
-        await pressed.wait(lambda i: len(i.edits) == 2, timeout=30)
-        closed = pressed.edits[-1].response
-        assert "Controls closed after 2 s without use" in closed["content"]
-        assert all(c.get("disabled") for c in components(closed).values())
         assert await first.terminate() == 0
 
+        # A new process on the same data: the message's buttons carry on where they were.
         second = BotProcess(server, tmp_path / "second.log", f"tiny={tiny_dir}")
         await second.start()
-        pressed, _ = await press(server, message, "layer+")
-        (callback,) = pressed.callbacks
-        assert callback.json["type"] == 4
-        assert callback.json["data"]["flags"] & EPHEMERAL
-        assert "This exploration has expired" in callback.json["data"]["content"]
+        pressed, edited = await press(server, edited, "head+")
+        assert edited["content"].startswith("**tiny · layer 1/2 · head 1/4**")
+        assert edited["id"] == message["id"]
         assert await second.terminate() == 0
+
+
+async def test_a_press_on_an_unknown_exploration_is_answered_privately(fake, bot):
+    _, message = await explore(fake, text="hello world", model="tiny")
+    forged = {**message, "components": [{"type": 1, "components": [
+        {**c, "custom_id": c["custom_id"].replace(c["custom_id"].split(":")[1], "nosuchkey1")}
+        for c in row["components"]]} for row in message["components"]]}  # fmt: skip
+    interaction = await fake.press(forged, components(forged)["layer+"]["custom_id"])
+    answer = await interaction.answer()
+    assert answer.json["data"]["flags"] & EPHEMERAL
+    assert "This exploration is no longer kept" in answer.json["data"]["content"]
 
 
 async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):

@@ -79,7 +79,8 @@ def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
         ({"USER_COOLDOWN_SECONDS": "soon"}, "USER_COOLDOWN_SECONDS must be a number"),
         ({"JOB_TIMEOUT_SECONDS": "0"}, "JOB_TIMEOUT_SECONDS must be between"),
         ({"PRELOAD_DEFAULT_MODEL": "perhaps"}, "PRELOAD_DEFAULT_MODEL must be true or false"),
-        ({"EXPLORATION_IDLE_SECONDS": "900"}, "EXPLORATION_IDLE_SECONDS must be between 1 and 840"),
+        ({"EXPLORATION_RETENTION_DAYS": "0"}, "EXPLORATION_RETENTION_DAYS must be between 1"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with sqlite\\+aiosqlite:// or "),
         # Past 2 s, a deferral could miss Discord's 3 s acknowledgement deadline.
         ({"DEFER_AFTER_MS": "2500"}, "DEFER_AFTER_MS must be between 0 and 2000"),
         ({"MODELS_DIR": "/nonexistent"}, "MODELS_DIR '/nonexistent' is not a directory"),

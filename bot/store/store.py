@@ -1,0 +1,351 @@
+"""The store: SQLAlchemy 2 (async) on SQLite (WAL, foreign keys on) or PostgreSQL, its schema
+kept by Alembic migrations that run at start.
+
+Writes go through one writer, in order, each in its own transaction, while the bot goes on
+answering: a command never waits for the database. A write is usually committed within a few
+milliseconds of the answer; `flush()` (on shutdown) waits for all of them. A process killed
+outright can lose only writes not yet committed, never a committed one, and SQLite's write-
+ahead log leaves the file whole."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store.tables import explorations, server_settings
+from explorer.contract import ServerSettings
+from explorer.exploration import Explored, Shape, Subject, ViewState
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 74_200_013  # PostgreSQL advisory lock: one process migrates at a time
+
+
+Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message is one line, with no password in it."""
+
+
+@dataclass(frozen=True)
+class ExplorationRecord:
+    """An exploration as kept: what it shows, where, for whom, and when it was last used."""
+
+    key: str
+    explored: Explored
+    content: str
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int | None
+    created_at: datetime
+    last_used_at: datetime
+    message_id: int | None = None
+
+
+def _state_of(values: dict[str, Any]) -> ViewState:
+    known = {f.name for f in dataclasses.fields(ViewState)}
+    return ViewState(**{k: v for k, v in values.items() if k in known})
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _record(row: Any) -> ExplorationRecord:
+    subject = Subject(row.model, row.text, row.text_pair, row.target)
+    explored = Explored(subject, _state_of(row.state), Shape(**row.shape))
+    return ExplorationRecord(
+        key=row.key,
+        explored=explored,
+        content=row.content,
+        guild_id=row.guild_id,
+        channel_id=row.channel_id,
+        user_id=row.user_id,
+        created_at=_utc(row.created_at),
+        last_used_at=_utc(row.last_used_at),
+        message_id=row.message_id,
+    )
+
+
+def _upgrade(connection: Connection) -> None:
+    """Bring the schema to the latest migration (nothing to do if it is there already)."""
+    from alembic import command
+    from alembic.config import Config
+
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _on_connect(dbapi_connection: Any, _: Any) -> None:
+    """SQLite: write-ahead log (readers never block the writer; a killed process leaves a
+    consistent file), foreign keys enforced, and waiting for a busy database rather than
+    failing, so that two processes can share one file."""
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                   "busy_timeout=10000"):  # fmt: skip
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+class Store:
+    """Explorations and server settings in a database at `url` (`sqlite+aiosqlite:///…` or
+    `postgresql+asyncpg://…`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: AsyncEngine | None = None
+        self._servers: dict[int, ServerSettings] = {}  # a server's settings, read once
+        self._pending: asyncio.Queue[tuple[Write, asyncio.Future[None]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.failed_writes = 0
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with any password hidden."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, if the store is one."""
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() != "sqlite" or not parsed.database:
+            return None
+        return Path(parsed.database)
+
+    async def start(self) -> None:
+        """Connect and run the migrations; a database that cannot be reached or used is a
+        `StoreError` naming it and the reason."""
+        path = self.sqlite_path
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(self.url, pool_pre_ping=path is None)
+            if path is not None:
+                event.listen(engine.sync_engine, "connect", _on_connect)
+            with self._migration_lock():
+                async with engine.begin() as connection:
+                    await connection.run_sync(_upgrade)
+        except Exception as error:  # the driver's own errors differ: report any one way
+            raise StoreError(
+                f"cannot use the database at {self.shown_url} ({_reason(error)})"
+            ) from error
+        self._engine = engine
+        self._writer = asyncio.create_task(self._write_in_order())
+        log.info("store ready at %s", self.shown_url)
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """SQLite: one process migrates the file at a time (PostgreSQL uses an advisory lock
+        inside the migration's transaction)."""
+        path = self.sqlite_path
+        if path is None:
+            yield
+            return
+        with open(f"{path}.migrate-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    async def flush(self) -> None:
+        """Wait until every write asked for so far is committed (or has failed)."""
+        await self._pending.join()
+
+    async def close(self) -> None:
+        """Commit the writes asked for, then close the connections."""
+        if self._writer is not None:
+            await self.flush()
+            self._writer.cancel()
+            self._writer = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    def _write(self, write: Write) -> asyncio.Future[None]:
+        """Queue a write for the writer; the future says when it is committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_quiet)
+        self._pending.put_nowait((write, future))
+        return future
+
+    async def _write_in_order(self) -> None:
+        while True:
+            write, future = await self._pending.get()
+            try:
+                async with self._transaction() as connection:
+                    await write(connection)
+            except StoreError as error:
+                self.failed_writes += 1
+                future.set_exception(error)
+            else:
+                future.set_result(None)
+            finally:
+                self._pending.task_done()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        if self._engine is None:
+            raise StoreError("the store is not started")
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            log.warning("store error: %s", error)
+            raise StoreError(f"the database failed ({_reason(error)})") from error
+
+    # -- explorations --------------------------------------------------------------------------
+
+    def add_exploration(self, record: ExplorationRecord) -> asyncio.Future[None]:
+        """Keep a new exploration (committed when the future is done)."""
+        explored = record.explored
+
+        async def write(connection: AsyncConnection) -> None:
+            await connection.execute(
+                insert(explorations).values(
+                    key=record.key,
+                    model=explored.subject.model,
+                    text=explored.subject.text,
+                    text_pair=explored.subject.text_pair,
+                    target=explored.subject.target,
+                    state=dataclasses.asdict(explored.state),
+                    shape=dataclasses.asdict(explored.shape),
+                    content=record.content,
+                    guild_id=record.guild_id,
+                    channel_id=record.channel_id,
+                    message_id=record.message_id,
+                    user_id=record.user_id,
+                    created_at=record.created_at,
+                    last_used_at=record.last_used_at,
+                )
+            )
+
+        return self._write(write)
+
+    def set_message(self, key: str, message_id: int) -> asyncio.Future[None]:
+        """Note which message shows an exploration (known once it is sent)."""
+
+        async def write(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(explorations).where(explorations.c.key == key).values(message_id=message_id)
+            )
+
+        return self._write(write)
+
+    def touch_exploration(
+        self, key: str, explored: Explored, content: str, when: datetime
+    ) -> asyncio.Future[None]:
+        """Keep what an exploration shows now, and when it was used."""
+
+        async def write(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(explorations)
+                .where(explorations.c.key == key)
+                .values(
+                    state=dataclasses.asdict(explored.state),
+                    content=content,
+                    last_used_at=when,
+                )
+            )
+
+        return self._write(write)
+
+    async def exploration(self, key: str) -> ExplorationRecord | None:
+        """The exploration kept under `key`, if any."""
+        async with self._transaction() as connection:
+            row = (
+                await connection.execute(select(explorations).where(explorations.c.key == key))
+            ).first()
+        return None if row is None else _record(row)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget explorations last used before `before`; returns how many."""
+        async with self._transaction() as connection:
+            result = await connection.execute(
+                delete(explorations).where(explorations.c.last_used_at < before)
+            )
+        return int(result.rowcount or 0)
+
+    async def count_explorations(self) -> int:
+        """How many explorations are kept."""
+        async with self._transaction() as connection:
+            rows = await connection.execute(select(func.count()).select_from(explorations))
+            return int(rows.scalar_one())
+
+    # -- server settings -----------------------------------------------------------------------
+
+    async def server_settings(self, guild_id: int) -> ServerSettings:
+        """A server's settings (the defaults if it never changed any). Read once: a server's
+        commands all reach the one process that runs its shard, which also writes them."""
+        if guild_id in self._servers:
+            return self._servers[guild_id]
+        async with self._transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(server_settings).where(server_settings.c.guild_id == guild_id)
+                )
+            ).first()
+        found = ServerSettings(guild_id)
+        if row is not None:
+            allowed = None if row.allowed is None else tuple(row.allowed)
+            found = ServerSettings(guild_id, row.default_model, allowed)
+        self._servers[guild_id] = found
+        return found
+
+    async def save_server_settings(self, settings: ServerSettings, user_id: int | None) -> None:
+        """Keep a server's settings (replacing what it had); returns once committed, so that
+        a manager's change is never reported done before it is."""
+        values = {
+            "default_model": settings.default_model,
+            "allowed": None if settings.allowed is None else list(settings.allowed),
+            "updated_by": user_id,
+            "updated_at": datetime.now(UTC),
+        }
+
+        async def write(connection: AsyncConnection) -> None:
+            changed = await connection.execute(
+                update(server_settings)
+                .where(server_settings.c.guild_id == settings.guild_id)
+                .values(**values)
+            )
+            if not changed.rowcount:
+                await connection.execute(
+                    insert(server_settings).values(guild_id=settings.guild_id, **values)
+                )
+
+        await self._write(write)
+        self._servers[settings.guild_id] = settings
+
+
+def _quiet(future: asyncio.Future[None]) -> None:
+    """A write nobody waits for logs its failure (the store already did) and is done."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause of a database error, in one short line."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:160]
