@@ -14,6 +14,7 @@ read back, and its attention computed again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import OrderedDict
@@ -199,7 +200,10 @@ class Explorer:
                 key, explored, reply.content, interaction.guild_id, interaction.channel_id,
                 interaction.user.id, now, now,
             )  # fmt: skip
-            self._store.add_exploration(record)  # committed while the answer goes out
+            try:  # committed before the message whose buttons need it is sent
+                await self._store.add_exploration(record)
+            except StoreError:
+                log.warning("exploration %s is kept in memory only", key)
         message_id = await send_reply(interaction, reply, controls(key, explored))
         if self._store is not None and message_id is not None:
             self._store.set_message(key, message_id)
@@ -269,6 +273,7 @@ class Explorer:
             self._entries.move_to_end(key)
             if self._store is not None:
                 now = datetime.now(UTC)
-                self._store.touch_exploration(key, reply.exploration, reply.content, now)
+                with contextlib.suppress(StoreError):  # the store logged it; the message shows it
+                    await self._store.touch_exploration(key, reply.exploration, reply.content, now)
 
         return await self._pipeline.serve(interaction, "attention", "press", work, deliver, lane)

@@ -1,11 +1,10 @@
 """The store: SQLAlchemy 2 (async) on SQLite (WAL, foreign keys on) or PostgreSQL, its schema
 kept by Alembic migrations that run at start.
 
-Writes go through one writer, in order, each in its own transaction, while the bot goes on
-answering: a command never waits for the database. A write is usually committed within a few
-milliseconds of the answer; `flush()` (on shutdown) waits for all of them. A process killed
-outright can lose only writes not yet committed, never a committed one, and SQLite's write-
-ahead log leaves the file whole."""
+Writes go through one writer, in order, each committed on a connection it keeps open (about
+0.6 ms on SQLite here). The bot commits an exploration before it sends the message whose
+buttons need it, so a process killed outright loses no exploration it answered with, and
+SQLite's write-ahead log leaves the file whole."""
 
 from __future__ import annotations
 
@@ -177,6 +176,7 @@ class Store:
         if self._writer is not None:
             await self.flush()
             self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
         if self._engine is not None:
             await self._engine.dispose()
@@ -190,18 +190,34 @@ class Store:
         return future
 
     async def _write_in_order(self) -> None:
-        while True:
-            write, future = await self._pending.get()
-            try:
-                async with self._transaction() as connection:
+        """Commit each queued write in turn on one kept connection (opened again after a
+        failure, so a database that comes back is used again)."""
+        assert self._engine is not None
+        connection: AsyncConnection | None = None
+        try:
+            while True:
+                write, future = await self._pending.get()
+                try:
+                    if connection is None:
+                        connection = await self._engine.connect()
                     await write(connection)
-            except StoreError as error:
-                self.failed_writes += 1
-                future.set_exception(error)
-            else:
-                future.set_result(None)
-            finally:
-                self._pending.task_done()
+                    await connection.commit()
+                except SQLAlchemyError as error:
+                    log.warning("store error: %s", error)
+                    self.failed_writes += 1
+                    future.set_exception(StoreError(f"the database failed ({_reason(error)})"))
+                    if connection is not None:
+                        with contextlib.suppress(SQLAlchemyError):
+                            await connection.close()
+                        connection = None
+                else:
+                    future.set_result(None)
+                finally:
+                    self._pending.task_done()
+        finally:  # closed when the store closes (the writer is cancelled)
+            if connection is not None:
+                with contextlib.suppress(SQLAlchemyError):
+                    await connection.close()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:

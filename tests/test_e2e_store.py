@@ -1,0 +1,121 @@
+"""Nothing lost on a restart, through real bot processes: explorations survive SIGKILL, a
+database error at run time is answered and the bot carries on, and a server's settings are
+kept."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from bot.store import Store
+from tests.bot_process import BotProcess, fresh_bot
+from tests.fake_discord import MEMBER_PERMISSIONS, USER_ID, message_data
+from tests.test_e2e_discord import EPHEMERAL, components, explore, press
+
+FAST = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "100"}
+
+
+async def kept_keys(data_dir) -> set[str]:
+    store = Store(f"sqlite+aiosqlite:///{data_dir / 'explorer.db'}")
+    await store.start()
+    try:
+        async with store._transaction() as connection:
+            rows = await connection.exec_driver_sql("SELECT key FROM explorations")
+            return {row[0] for row in rows}
+    finally:
+        await store.close()
+
+
+async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_dir):
+    async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}", **FAST) as (server, first):
+        burst = [
+            server.slash("attention", text=f"request {i} in a burst", model="tiny")
+            for i in range(24)
+        ]
+        interactions = await asyncio.gather(*burst)
+        answered = []
+        for interaction in interactions[:12]:
+            answered.append((await interaction.answer(timeout=60)).response)
+        presses = [server.press(m, components(m)["layer-"]["custom_id"]) for m in answered[:6]]
+        await asyncio.gather(*presses)
+        first.process.kill()  # SIGKILL, in the middle of the burst and the presses
+        await first.process.wait()
+
+        kept = await kept_keys(tmp_path / "data")  # the file opens: nothing half-written
+        keys = {components(m)["layer+"]["custom_id"].split(":")[1] for m in answered}
+        assert keys <= kept  # each was committed before its message was sent
+
+        second = BotProcess(server, tmp_path / "second.log", f"tiny={tiny_dir}", **FAST)
+        await second.start()
+        for message in answered:
+            key = components(message)["layer+"]["custom_id"].split(":")[1]
+            _, edited = await press(server, message, "head+")
+            assert key in kept  # every committed exploration works after the restart
+            assert edited is not None and edited["content"].startswith("**tiny · layer")
+        assert await second.terminate() == 0
+
+
+async def test_a_database_error_at_run_time_is_answered_and_the_bot_carries_on(tmp_path, tiny_dir):
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **FAST) as (server, bot):
+        _, message = await explore(server, text="hello world", model="tiny")
+        # The database breaks under the running bot.
+        with sqlite3.connect(tmp_path / "data" / "explorer.db") as database:
+            database.execute("DROP TABLE explorations")
+        restarted_key = components(message)["layer+"]["custom_id"].replace(
+            components(message)["layer+"]["custom_id"].split(":")[1], "unseenkey1"
+        )
+        forged = {**message, "components": [{"type": 1, "components": [
+            {**c, "custom_id": restarted_key} for c in message["components"][1]["components"]
+            if c["custom_id"].endswith("layer+")]}]}  # fmt: skip
+        broken = await server.press(forged, restarted_key)
+        answer = await broken.answer()
+        assert answer.json["data"]["flags"] & EPHEMERAL
+        assert "cannot reach its database right now" in answer.json["data"]["content"]
+        still = await (await server.slash("tokenize", text="still here", model="tiny")).answer()
+        assert "**tiny** · 10 characters" in message_data(still)["content"]
+        _, again = await explore(server, text="a new one", model="tiny")  # kept in memory
+        _, edited = await press(server, again, "layer-")
+        assert edited["content"].startswith("**tiny · layer 1/2")
+        assert "Traceback" not in bot.log().split("store error")[0]
+
+
+async def test_server_settings_narrow_the_models_and_survive_a_restart(
+    tmp_path, tiny_dir, rbt3_dir
+):
+    models = f"tiny={tiny_dir},rbt3={rbt3_dir}"
+    async with fresh_bot(tmp_path / "first.log", models, **FAST) as (server, first):
+
+        async def settings(sub: str, permissions=None, **options) -> dict:
+            extra = {} if permissions is None else {"permissions": permissions}
+            interaction = await server.slash("settings", subcommand=sub, **extra, **options)
+            return message_data(await interaction.answer())
+
+        refused = await settings("deny", MEMBER_PERMISSIONS, model="tiny")
+        assert refused["content"] == "⚠️ This command needs the Manage Server permission."
+        denied = await settings("deny", model="tiny")
+        assert denied["content"] == "✅ `tiny` denied. This server uses `rbt3` (default)."
+        last = await settings("deny", model="rbt3")
+        assert "the only model left on this server" in last["content"]
+        listing = message_data(await (await server.slash("models")).answer())["content"]
+        assert "`rbt3`" in listing and "`tiny`" not in listing
+        gone = await (await server.slash("tokenize", text="hi", model="tiny")).answer()
+        assert (
+            "is not one of this server's models. Allowed: `rbt3`."
+            in (message_data(gone)["content"])
+        )
+        names = await (await server.autocomplete("tokenize", "model", model="")).answer()
+        assert [c["name"] for c in names.json["data"]["choices"]] == ["rbt3"]
+        allowed = await settings("allow", model="tiny")
+        assert allowed["content"] == "✅ `tiny` allowed. This server uses `tiny` (default), `rbt3`."
+        chosen = await settings("default-model", model="rbt3")
+        assert (
+            chosen["content"]
+            == "✅ Default is now `rbt3`. This server uses `rbt3` (default), `tiny`."
+        )
+        assert await first.terminate() == 0
+
+        second = BotProcess(server, tmp_path / "second.log", models, **FAST)
+        await second.start()
+        used = await (await server.slash("tokenize", text="hi", user_id=USER_ID + 1)).answer()
+        assert message_data(used)["content"].startswith("**rbt3** · ")  # the server's default
+        assert await second.terminate() == 0

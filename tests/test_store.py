@@ -1,0 +1,233 @@
+"""The store on a real database: SQLite always, and PostgreSQL where TEST_DATABASE_URL names a
+server (CI starts one). No mocks: every test creates, migrates and uses a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.store import ExplorationRecord, Store, StoreError
+from bot.store.store import _upgrade  # noqa: F401  (the migrations' entry, used by Alembic)
+from explorer.contract import ServerSettings
+from explorer.exploration import Explored, Shape, Subject, ViewState
+
+ROOT = Path(__file__).parents[1]
+POSTGRES = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES else [])
+
+
+async def _postgres_database() -> tuple[str, str]:
+    """A fresh database on the test server: (its URL, its name)."""
+    import asyncpg
+
+    assert POSTGRES is not None
+    name = f"explorer_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(POSTGRES.replace("postgresql+asyncpg", "postgresql"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return POSTGRES.rsplit("/", 1)[0] + f"/{name}", name
+
+
+async def _drop_postgres(name: str) -> None:
+    import asyncpg
+
+    assert POSTGRES is not None
+    admin = await asyncpg.connect(POSTGRES.replace("postgresql+asyncpg", "postgresql"))
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path) -> AsyncIterator[str]:
+    """A database of its own for each test, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'explorer.db'}"
+        return
+    url, name = await _postgres_database()
+    yield url
+    await _drop_postgres(name)
+
+
+@pytest.fixture
+async def store(database_url) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    await store.start()
+    yield store
+    await store.close()
+
+
+def record(key: str, when: datetime | None = None, **state: int) -> ExplorationRecord:
+    when = when or datetime.now(UTC)
+    explored = Explored(
+        Subject("rbt3", "我在学习", "今天", None),
+        ViewState("head", state.get("layer", 2), 1, 0, scale="layer", window=1),
+        Shape(3, 12, 9, 9),
+    )
+    return ExplorationRecord(key, explored, "**rbt3 · layer 2/3**", 7, 8, 9, when, when)
+
+
+async def test_explorations_are_kept_read_back_updated_and_pruned(store):
+    old = datetime.now(UTC) - timedelta(days=40)
+    await store.add_exploration(record("fresh"))
+    await store.add_exploration(record("stale", when=old))
+    await store.set_message("fresh", 1234)
+    kept = await store.exploration("fresh")
+    assert kept is not None and kept.explored == record("fresh").explored
+    assert kept.message_id == 1234 and kept.content == "**rbt3 · layer 2/3**"
+    assert (kept.guild_id, kept.channel_id, kept.user_id) == (7, 8, 9)
+    moved = record("fresh", layer=3).explored
+    await store.touch_exploration("fresh", moved, "**rbt3 · layer 3/3**", datetime.now(UTC))
+    again = await store.exploration("fresh")
+    assert again is not None and again.explored.state.layer == 3
+    assert again.content == "**rbt3 · layer 3/3**"
+    assert await store.prune(datetime.now(UTC) - timedelta(days=30)) == 1
+    assert await store.exploration("stale") is None
+    assert await store.count_explorations() == 1
+
+
+async def test_server_settings_survive_a_new_store(database_url, store):
+    assert await store.server_settings(5) == ServerSettings(5)
+    await store.save_server_settings(ServerSettings(5, "tiny", ("tiny", "rbt3")), 42)
+    await store.save_server_settings(ServerSettings(5, None, ("tiny",)), 42)  # replaces
+    fresh = Store(database_url)
+    await fresh.start()
+    try:
+        assert await fresh.server_settings(5) == ServerSettings(5, None, ("tiny",))
+    finally:
+        await fresh.close()
+
+
+async def test_a_failed_write_fails_alone_and_the_writer_goes_on(store):
+    await store.add_exploration(record("twice"))
+    with pytest.raises(StoreError, match="the database failed"):
+        await store.add_exploration(record("twice"))  # the key is taken
+    await store.add_exploration(record("after"))
+    assert store.failed_writes == 1
+    assert await store.exploration("after") is not None
+
+
+async def test_migrations_run_once_and_upgrade_the_previous_schema(database_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.store.store import MIGRATIONS
+
+    engine = create_async_engine(database_url)
+
+    def to_first(connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(to_first)
+        await connection.execute(
+            text(
+                "INSERT INTO explorations (key, model, text, state, shape, content, "
+                "created_at, last_used_at) VALUES ('old', 'tiny', 'hi', :state, :shape, 'c', "
+                ":now, :now)"
+            ),
+            {
+                "state": '{"view": "mean", "layer": 1, "head": 0, "token": 1}',
+                "shape": '{"layers": 2, "heads": 4, "tokens": 4}',
+                "now": datetime.now(UTC),
+            },
+        )
+    await engine.dispose()
+    for _ in range(2):  # a second start finds nothing to do
+        store = Store(database_url)
+        await store.start()
+        kept = await store.exploration("old")
+        await store.close()
+        assert kept is not None and kept.explored.subject.target is None
+        assert kept.explored.state == ViewState("mean", 1, 0, 1)  # later fields defaulted
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        version = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        assert version.scalar_one() == "0002"
+    await engine.dispose()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path):
+    url = f"postgresql+asyncpg://explorer:s3cret@127.0.0.1:{closed_port()}/explorer"
+    with pytest.raises(StoreError) as caught:
+        await Store(url).start()
+    message = str(caught.value)
+    assert message.startswith("cannot use the database at postgresql+asyncpg://explorer:***@")
+    assert "s3cret" not in message and "\n" not in message and "Connect call failed" in message
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DISCORD_TOKEN": "x",
+        "DATABASE_URL": url,
+    }
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "Database error: DATABASE_URL: cannot use the database at postgresql+asyncpg://"
+        )
+    )
+    assert "s3cret" not in done.stderr and "Traceback" not in done.stderr
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from datetime import UTC, datetime
+    sys.path.insert(0, {root!r})
+    from bot.store import Store
+    from tests.test_store import record
+
+    async def main():
+        store = Store({url!r})
+        await store.start()
+        for index in range(150):
+            store.add_exploration(record(f"{{sys.argv[1]}}-{{index}}"))
+        await store.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_two_processes_on_one_sqlite_file_are_safe(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    script = WRITER.format(root=str(ROOT), url=url)
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, name, stderr=asyncio.subprocess.PIPE
+        )
+        for name in ("a", "b")
+    ]
+    results = await asyncio.gather(*(process.communicate() for process in processes))
+    for process, (_, errors) in zip(processes, results, strict=True):
+        assert process.returncode == 0, errors.decode()[-2000:]
+    store = Store(url)
+    await store.start()
+    try:
+        assert await store.count_explorations() == 300  # every write of both, none lost
+    finally:
+        await store.close()
