@@ -167,6 +167,8 @@ class Runtime:
             "gc collections": ", ".join(str(s["collections"]) for s in gc.get_stats()),
             "resident memory": _rss(),
         }
+        if self.store is not None:
+            internals["database"] = self.store.shown_url
         return Snapshot(
             uptime_s=self.stats.uptime,
             gateway_latency_ms=None if latency is None else latency * 1000,
@@ -176,6 +178,7 @@ class Runtime:
             waiting=self.admission.waiting,
             latencies=self.stats.latencies(),
             internals=internals,
+            store=None if self.store is None else self.store.health(),
         )
 
     def close(self) -> None:

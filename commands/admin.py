@@ -35,6 +35,8 @@ def status_text(snapshot: Snapshot) -> str:
         f"queue           {snapshot.running} running, {snapshot.waiting} waiting",
         f"model memory    {used / 2**20:.0f} of {snapshot.memory_budget / 2**20:.0f} MiB",
     ]
+    if snapshot.store is not None:
+        lines.insert(3, f"store           {snapshot.store}")
     for model in snapshot.models:
         use = f", in use by {model.holds}" if model.holds else ""
         lines.append(f"  {model.name:<14}{model.nbytes / 2**20:8.0f} MiB{use}")

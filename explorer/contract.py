@@ -249,6 +249,7 @@ class Snapshot:
     waiting: int
     latencies: tuple[CommandLatency, ...]
     internals: dict[str, str]
+    store: str | None = None  # the database and how its writes go; None: nothing is kept
 
 
 class Context(Protocol):

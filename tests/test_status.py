@@ -27,15 +27,17 @@ def test_status_text_shows_models_queue_and_latencies():
         waiting=5,
         latencies=(CommandLatency("attention", 120, 3, 212.4, 480.9),),
         internals={},
+        store="SQLite, an exploration kept in 0.7 ms (p50)",
     )
     lines = status_text(snapshot).splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "uptime          1h 02m 05s",
         "gateway latency 42 ms",
         "queue           2 running, 5 waiting",
+        "store           SQLite, an exploration kept in 0.7 ms (p50)",
         "model memory    237 of 4096 MiB",
     ]
-    assert lines[5].split() == ["rbt3", "147", "MiB,", "in", "use", "by", "2"]
+    assert lines[6].split() == ["rbt3", "147", "MiB,", "in", "use", "by", "2"]
     assert lines[-1].split() == ["attention", "120", "3", "212", "481"]
 
 

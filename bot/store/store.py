@@ -13,6 +13,8 @@ import contextlib
 import dataclasses
 import fcntl
 import logging
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,12 +118,22 @@ class Store:
         self._servers: dict[int, ServerSettings] = {}  # a server's settings, read once
         self._pending: asyncio.Queue[tuple[Write, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._add_seconds: deque[float] = deque(maxlen=2000)  # the latest explorations kept
         self.failed_writes = 0
 
     @property
     def shown_url(self) -> str:
         """The URL with any password hidden."""
         return make_url(self.url).render_as_string(hide_password=True)
+
+    def health(self) -> str:
+        """The kind of database and how its writes are going, for `/status` (not where it is:
+        anyone may ask for the status)."""
+        line = "SQLite" if self.sqlite_path else make_url(self.url).get_backend_name()
+        if self._add_seconds:  # the write a command waits for, queueing included
+            ordered = sorted(self._add_seconds)
+            line += f", an exploration kept in {ordered[len(ordered) // 2] * 1e3:.1f} ms (p50)"
+        return f"{line}, {self.failed_writes} failed" if self.failed_writes else line
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -256,7 +268,15 @@ class Store:
                 )
             )
 
-        return self._write(write)
+        started = time.perf_counter()
+
+        def timed(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                self._add_seconds.append(time.perf_counter() - started)
+
+        future = self._write(write)
+        future.add_done_callback(timed)
+        return future
 
     def set_message(self, key: str, message_id: int) -> asyncio.Future[None]:
         """Note which message shows an exploration (known once it is sent)."""
