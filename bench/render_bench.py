@@ -149,7 +149,7 @@ async def main() -> dict:
             print(f"{view:>8} {length:>4} tokens: ours {ours:7.1f} ms   naive pyplot "
                   f"{theirs:8.1f} ms   {theirs / ours:6.1f}x", flush=True)  # fmt: skip
     job.close()
-    runtime.close()
+    await runtime.close()
     slowest = {
         length: max(results[f"{view}@{length}"]["ours_ms"] for view in VIEWS) for length in LENGTHS
     }

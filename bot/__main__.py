@@ -59,10 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    if args.mode == "console":
-        return _console(settings, args.lines)
+    from .compute import ComputeError
+
+    try:
+        return _run(args.mode, args.lines if args.mode == "console" else [], settings)
+    except ComputeError as error:
+        print(f"Compute error: COMPUTE_BACKEND={settings.compute_backend}: {error}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+
+
+def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
+    """The console, or the bot on Discord."""
+    if mode == "console":
+        return _console(settings, lines)
     if settings.token is None:
-        if args.mode == "run":
+        if mode == "run":
             print("DISCORD_TOKEN is not set; see .env.example.", file=sys.stderr)
             return 2
         print("No DISCORD_TOKEN set: starting the local console instead.", file=sys.stderr)

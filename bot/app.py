@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from commands import COMMANDS
 
+from .compute import ComputeError
 from .controls import Explorer, StepButton, ViewMenu
 from .discord_commands import register
 from .pipeline import Pipeline
@@ -117,12 +118,19 @@ async def serve(settings: Settings) -> int:
     """Open the store (migrating it), connect, and meanwhile load the libraries and the
     default model; run until SIGTERM or SIGINT; then take no new work, let running commands
     finish (up to SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close
-    the connection and the workers. A store that cannot be used raises `StoreError`."""
+    the connection and the workers. A store that cannot be used raises `StoreError`, a compute
+    backend that cannot be started `ComputeError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
     store = Store(settings.database_url)
     await store.start()
     runtime = Runtime(settings)
     runtime.store = store
+    try:
+        await runtime.start_compute()
+    except ComputeError:
+        await store.close()
+        await runtime.close()
+        raise
     client = ExplorerBot(settings, runtime)
     runtime.gateway_latency = lambda: client.latency if math.isfinite(client.latency) else None
     loop = asyncio.get_running_loop()
@@ -149,6 +157,6 @@ async def serve(settings: Settings) -> int:
     finally:
         await asyncio.gather(warming, return_exceptions=True)
         await store.close()
-        runtime.close()
+        await runtime.close()
         log.info("stopped")
     return 0

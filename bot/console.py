@@ -203,4 +203,4 @@ async def run_console(settings: Settings, commands: Iterable[str], echo: bool = 
         await runtime.start(preload=False)
         return await Console(runtime, settings.output_dir).run_lines(commands, echo)
     finally:
-        runtime.close()
+        await runtime.close()

@@ -1,4 +1,5 @@
-"""The model allowlist: resolving names, loading once, and keeping a bounded LRU in memory."""
+"""The model allowlist (resolving names, per server) and the registry that loads models once
+and keeps a bounded LRU of them in memory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import gc
 import logging
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -125,28 +126,12 @@ def size(nbytes: float) -> str:
     return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f} MiB"
 
 
-class ModelRegistry:
-    """Allowlisted models: loaded one at a time, each at most once, kept in memory within a
-    count and a byte budget, least recently used evicted first, never while a job holds it."""
+class Allowlist:
+    """The operator's models (the first is the default), and each server's narrower choice."""
 
-    def __init__(
-        self,
-        specs: tuple[ModelSpec, ...],
-        capacity: int,
-        run: Runner,
-        memory_budget: int = 4 * 2**30,
-    ) -> None:
+    def __init__(self, specs: tuple[ModelSpec, ...]) -> None:
         self._specs = {spec.name: spec for spec in specs}
         self._default = specs[0].name
-        self._capacity = capacity
-        self._budget = memory_budget
-        self._run = run
-        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._loading: dict[str, asyncio.Future[LoadedModel]] = {}
-        self._load_lock = asyncio.Lock()
-        self._holds: Counter[str] = Counter()
-        self._configs: dict[str, Any] = {}
-        self._parameters: dict[str, int | None] = {}
 
     def allowed(self, server: ServerSettings | None = None) -> tuple[str, ...]:
         """The models a server may use, default first: the operator's allowlist, narrowed by
@@ -176,6 +161,42 @@ class ModelRegistry:
             )
         return self._specs[key]
 
+    def catalog(self, server: ServerSettings | None, loaded: Collection[str]) -> Catalog:
+        """The models a server may use (default first), with which are `loaded` now."""
+        return Catalog(
+            tuple(
+                CatalogEntry(name, self._specs[name].origin, name in loaded)
+                for name in self.allowed(server)
+            )
+        )
+
+
+class ModelRegistry:
+    """Allowlisted models: loaded one at a time, each at most once, kept in memory within a
+    count and a byte budget, least recently used evicted first, never while a job holds it."""
+
+    def __init__(
+        self,
+        specs: tuple[ModelSpec, ...],
+        capacity: int,
+        run: Runner,
+        memory_budget: int = 4 * 2**30,
+    ) -> None:
+        self._allowlist = Allowlist(specs)
+        self._capacity = capacity
+        self._budget = memory_budget
+        self._run = run
+        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[LoadedModel]] = {}
+        self._load_lock = asyncio.Lock()
+        self._holds: Counter[str] = Counter()
+        self._configs: dict[str, Any] = {}
+        self._parameters: dict[str, int | None] = {}
+
+    def resolve(self, name: str | None) -> ModelSpec:
+        """The spec for `name` (None or blank: the default)."""
+        return self._allowlist.resolve(name)
+
     async def config(self, name: str | None) -> tuple[str, Any]:
         """The resolved name and the model's config (read without its weights)."""
         spec = self.resolve(name)
@@ -204,11 +225,11 @@ class ModelRegistry:
         self._holds[loaded.name] += 1
         return loaded
 
-    def release(self, loaded: LoadedModel) -> None:
+    def release(self, name: str) -> None:
         """Let a held model be evicted again (once no job holds it)."""
-        self._holds[loaded.name] -= 1
-        if self._holds[loaded.name] <= 0:
-            del self._holds[loaded.name]
+        self._holds[name] -= 1
+        if self._holds[name] <= 0:
+            del self._holds[name]
             self._evict()
 
     async def _check_fits(self, spec: ModelSpec) -> None:
@@ -290,12 +311,3 @@ class ModelRegistry:
         """The card of a loaded model (never loads; unknown names give None)."""
         loaded = self.peek(name)
         return None if loaded is None else loaded.card
-
-    def catalog(self, server: ServerSettings | None = None) -> Catalog:
-        """The models a server may use (default first), with which are loaded now."""
-        return Catalog(
-            tuple(
-                CatalogEntry(name, self._specs[name].origin, name in self._loaded)
-                for name in self.allowed(server)
-            )
-        )

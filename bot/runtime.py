@@ -28,7 +28,6 @@ from explorer.contract import (
     Forwarded,
     ForwardRequest,
     Limits,
-    LoadedModel,
     M,
     ModelCard,
     ServerSettings,
@@ -37,9 +36,9 @@ from explorer.contract import (
 )
 
 from .admission import Admission
-from .batching import Batcher
+from .compute import Compute, compute_for
 from .memo import Memo
-from .registry import ModelRegistry
+from .registry import Allowlist
 from .settings import ModelSpec, Settings
 from .stats import CommandStats
 from .store import Store, StoreError
@@ -98,15 +97,9 @@ class Runtime:
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="explorer-worker"
         )
-        self.registry = ModelRegistry(
-            settings.models,
-            settings.max_loaded_models,
-            self.run,
-            memory_budget=settings.model_memory_mb * 2**20,
-        )
-        self.batcher = Batcher(
-            self.run, settings.batch_window_ms, settings.max_batch, parallel=settings.workers
-        )
+        self.allowlist = Allowlist(settings.models)
+        self.compute: Compute = compute_for(settings, self.run)
+        self._compute_started = False
         self.admission = Admission(settings.capacity)
         self.stats = CommandStats()
         self.memo = Memo(settings.exploration_memory_mb * 2**20)
@@ -124,17 +117,26 @@ class Runtime:
         settings say so); commands that arrive meanwhile are acknowledged at once and
         answered when it is ready."""
         started = time.perf_counter()
-        await self.run(go_offline_without_hub, self.settings.models)
+        await self.start_compute()
         await self.run(prepare_libraries, self.torch_threads)
         self.warm = True
         log.info("libraries ready in %.1f s", time.perf_counter() - started)
         if preload and self.settings.preload_default_model:
             log.info("preloading the default model %s", self.settings.default_model.name)
             try:
-                await self.registry.model(None)
+                await self.compute.hold(self.settings.default_model)
+                self.compute.release(self.settings.default_model.name)
             except UserError as error:
                 log.warning("could not preload the default model: %s", error)
         log.info("ready for model work after %.1f s", time.perf_counter() - started)
+
+    async def start_compute(self) -> None:
+        """Find out whether the Hub can be reached, then start the compute backend (once); a
+        backend that cannot be used raises `ComputeError`."""
+        if not self._compute_started:
+            await self.run(go_offline_without_hub, self.settings.models)
+            await self.compute.start()
+            self._compute_started = True
 
     @property
     def defer_after(self) -> float:
@@ -158,7 +160,7 @@ class Runtime:
             "worker threads": str(self.settings.workers),
             "torch threads per worker": str(self.torch_threads),
             "python threads": str(threading.active_count()),
-            "batches run": f"{self.batcher.batches} ({self.batcher.requests} requests)",
+            **self.compute.internals(),
             "kept explorations": (
                 f"{len(memo)} ({memo.used / 2**20:.0f} of {memo.budget / 2**20:.0f} MiB; "
                 f"{memo.hits} reused, {memo.misses} computed)"
@@ -172,7 +174,7 @@ class Runtime:
         return Snapshot(
             uptime_s=self.stats.uptime,
             gateway_latency_ms=None if latency is None else latency * 1000,
-            models=self.registry.memory(),
+            models=self.compute.memory(),
             memory_budget=self.settings.model_memory_mb * 2**20,
             running=self.admission.running,
             waiting=self.admission.waiting,
@@ -181,8 +183,10 @@ class Runtime:
             store=None if self.store is None else self.store.health(),
         )
 
-    def close(self) -> None:
-        """Finish running work and stop the pool; queued work is dropped."""
+    async def close(self) -> None:
+        """Stop using the compute backend, finish running work and stop the pool; queued work
+        is dropped."""
+        await self.compute.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -207,7 +211,7 @@ class Job(Context):
         self._runtime = runtime
         self._server = server
         self._user_id = user_id
-        self._held: dict[str, LoadedModel] = {}
+        self._held: dict[str, ModelCard] = {}
         self.compute_s = 0.0
         self.render_s = 0.0
         self.fields: dict[str, Any] = {}
@@ -217,31 +221,31 @@ class Job(Context):
     def limits(self) -> Limits:
         return self._runtime.limits
 
-    async def _hold(self, name: str | None) -> LoadedModel:
-        resolved = self._runtime.registry.resolve(name, self._server).name
-        if resolved not in self._held:
-            self._held[resolved] = await self._runtime.registry.acquire(resolved)
-        self.fields["model"] = resolved
-        return self._held[resolved]
+    def _resolve(self, name: str | None) -> ModelSpec:
+        return self._runtime.allowlist.resolve(name, self._server)
 
     @override
     async def model(self, name: str | None) -> ModelCard:
-        return (await self._hold(name)).card
+        spec = self._resolve(name)
+        if spec.name not in self._held:
+            self._held[spec.name] = await self._runtime.compute.hold(spec)
+        self.fields["model"] = spec.name
+        return self._held[spec.name]
 
     @override
     def peek(self, name: str | None) -> ModelCard | None:
         try:
-            resolved = self._runtime.registry.resolve(name, self._server).name
+            resolved = self._resolve(name).name
         except UserError:
             return None
-        return self._runtime.registry.card(resolved)
+        return self._runtime.compute.card(resolved)
 
     @override
     async def config(self, name: str | None) -> tuple[str, Any]:
-        resolved = self._runtime.registry.resolve(name, self._server).name
-        _, config = await self._runtime.registry.config(resolved)
-        self.fields["model"] = resolved
-        return resolved, config
+        spec = self._resolve(name)
+        config = await self._runtime.compute.config(spec)
+        self.fields["model"] = spec.name
+        return spec.name, config
 
     async def _timed(self, stage: str, work: Awaitable[T]) -> T:
         started = time.perf_counter()
@@ -262,8 +266,8 @@ class Job(Context):
     async def forward(
         self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
-        loaded = await self._hold(card.name)
-        forwarded = self._runtime.batcher.forward(loaded, request, finish)
+        await self.model(card.name)
+        forwarded = self._runtime.compute.forward(self._resolve(card.name), request, finish)
         return await self._timed("compute_s", forwarded)
 
     @override
@@ -276,7 +280,9 @@ class Job(Context):
 
     @override
     def catalog(self, everything: bool = False) -> Catalog:
-        return self._runtime.registry.catalog(None if everything else self._server)
+        compute = self._runtime.compute
+        loaded = {model.name for model in compute.memory()}
+        return self._runtime.allowlist.catalog(None if everything else self._server, loaded)
 
     @override
     async def server_settings(self) -> ServerSettings:
@@ -303,15 +309,17 @@ class Job(Context):
 
     @override
     async def load(self, name: str | None) -> ModelCard:
-        resolved = self._runtime.registry.resolve(name, self._server).name
-        return (await self._runtime.registry.model(resolved)).card
+        spec = self._resolve(name)
+        card = await self._runtime.compute.hold(spec)
+        self._runtime.compute.release(spec.name)  # loaded, not held: unloading stays possible
+        return card
 
     @override
-    def unload(self, name: str | None) -> str:
-        return self._runtime.registry.unload(self._runtime.registry.resolve(name).name)
+    async def unload(self, name: str | None) -> str:
+        return await self._runtime.compute.unload(self._runtime.allowlist.resolve(name))
 
     def close(self) -> None:
         """Release the models this job held."""
-        for loaded in self._held.values():
-            self._runtime.registry.release(loaded)
+        for name in self._held:
+            self._runtime.compute.release(name)
         self._held.clear()

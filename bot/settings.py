@@ -157,8 +157,8 @@ def url(*schemes: str) -> Parser:
     return parse
 
 
-def guild_ids(key: str, raw: str) -> tuple[int, ...]:
-    """Comma-separated numeric ids."""
+def numbers(key: str, raw: str) -> tuple[int, ...]:
+    """Comma-separated whole numbers (ids)."""
     ids = []
     for part in raw.split(","):
         part = part.strip()
@@ -188,6 +188,28 @@ def writable_directory(key: str, raw: str) -> Path:
     except OSError as error:
         raise SettingsError(f"{key} {raw!r} cannot be written to: {error.strerror}") from None
     return path
+
+
+def choice(*values: str) -> Parser:
+    """One of `values` (any case)."""
+
+    def parse(key: str, raw: str) -> str:
+        if raw.lower() not in values:
+            raise SettingsError(f"{key} must be one of {', '.join(values)}, got {raw!r}")
+        return raw.lower()
+
+    return parse
+
+
+_ADDRESS = re.compile(r"^(ray://)?[\w.-]+:\d{1,5}$")
+
+
+def ray_address(key: str, raw: str) -> str:
+    """A Ray cluster's address: `host:port` (its GCS), `ray://host:port` (Ray Client) or
+    `auto` (the cluster this machine belongs to)."""
+    if raw != "auto" and not _ADDRESS.match(raw):
+        raise SettingsError(f"{key} must be host:port, ray://host:port or auto, got {raw!r}")
+    return raw
 
 
 DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -222,7 +244,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_TOKEN", "", text, "the bot token; never logged (unset: the console)", True),
-    Setting("DISCORD_GUILD_IDS", "", guild_ids, "guild ids to sync commands to (instant)"),
+    Setting("DISCORD_GUILD_IDS", "", numbers, "guild ids to sync commands to (instant)"),
     Setting("DISCORD_API_BASE", "", url("http", "https"), "another REST base (…/api/v10)"),
     Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
     Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
@@ -246,9 +268,49 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXPLORATION_RETENTION_DAYS", "30", number(1, 3650), "days an unused one is kept"),
     Setting("DATA_DIR", "data", text, "where the SQLite database lives"),
     Setting("DATABASE_URL", "", database_url, "another database (PostgreSQL)", True),
+    Setting("COMPUTE_BACKEND", "local", choice("local", "ray"), "where model work runs"),
+    Setting("RAY_ADDRESS", "", ray_address, "a Ray cluster (unset: a local Ray for the bot)"),
+    Setting("RAY_REPLICAS", "1", number(1, 256), "Serve replicas doing model work"),
+    Setting("RAY_REPLICA_CPUS", "1", number(0.1, 256, float), "CPUs for each replica"),
+    Setting("SHARD_COUNT", "0", number(0, 4096), "gateway shards in all (0: not sharded)"),
+    Setting("SHARD_IDS", "", numbers, "this process's shards (unset: all of them)"),
     Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
     Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
 )
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where the Ray Serve backend runs and how big it is."""
+
+    address: str | None  # None: a local Ray started by the bot
+    replicas: int
+    replica_cpus: float
+
+
+@dataclass(frozen=True)
+class Shards:
+    """The gateway shards this process runs: `count` None is no sharding."""
+
+    count: int | None
+    ids: tuple[int, ...] | None  # None: all of them
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the commands: one process does (the one with shard 0)."""
+        return self.ids is None or 0 in self.ids
+
+
+def shards_of(count: int, ids: tuple[int, ...] | None) -> Shards:
+    """Check SHARD_IDS against SHARD_COUNT."""
+    if ids and not count:
+        raise SettingsError("SHARD_IDS needs SHARD_COUNT (the number of shards in all)")
+    outside = [shard for shard in ids or () if shard >= count]
+    if outside:
+        raise SettingsError(
+            f"SHARD_IDS must be below SHARD_COUNT ({count}), got {', '.join(map(str, outside))}"
+        )
+    return Shards(count or None, ids or None)
 
 
 @dataclass(frozen=True)
@@ -274,6 +336,9 @@ class Settings:
     defer_after_ms: int
     log_level: str
     output_dir: Path
+    compute_backend: str
+    ray: RayOptions
+    shards: Shards
     database_url: str = field(repr=False)  # may hold a password
 
     @property
@@ -326,6 +391,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         defer_after_ms=values["DEFER_AFTER_MS"],
         log_level=values["LOG_LEVEL"],
         output_dir=Path(values["CONSOLE_OUTPUT_DIR"]),
+        compute_backend=values["COMPUTE_BACKEND"],
+        ray=RayOptions(
+            address=values["RAY_ADDRESS"],
+            replicas=values["RAY_REPLICAS"],
+            replica_cpus=values["RAY_REPLICA_CPUS"],
+        ),
+        shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
         database_url=values["DATABASE_URL"]
         or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
     )

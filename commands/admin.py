@@ -73,7 +73,7 @@ async def unload(
     model: Annotated[str, Opt("The model to drop from memory", complete=complete_model)],
 ) -> Reply:
     """Drop a loaded model from memory."""
-    return Reply(f"✅ **{ctx.unload(model)}** was unloaded.")
+    return Reply(f"✅ **{await ctx.unload(model)}** was unloaded.")
 
 
 @command(group=ADMIN, queued=False, permission="manage_guild")

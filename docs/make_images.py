@@ -154,7 +154,7 @@ async def main() -> None:
             rows[view].append(reply_for(exploration, state).attachments[0].data)
     save("contact-sheet.png", contact_sheet(rows))
     job.close()
-    runtime.close()
+    await runtime.close()
 
 
 if __name__ == "__main__":

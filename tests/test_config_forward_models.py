@@ -12,6 +12,7 @@ from commands.config import config, human_count
 from commands.forward import forward
 from commands.models import models
 from explorer.contract import UserError
+from tests.conftest import loaded_model
 
 
 def summary(content: str) -> dict[str, str]:
@@ -33,9 +34,9 @@ async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(setti
         assert fields["task"] == "masked language model"
         real = sum(p.numel() for p in BertForMaskedLM.from_pretrained(rbt3_dir).parameters())
         assert fields["parameters (as loaded, estimated)"] == f"38.5M ({real:,})"
-        assert not any(entry.loaded for entry in runtime.registry.catalog().entries)
+        assert not any(entry.loaded for entry in runtime.job().catalog().entries)
     finally:
-        runtime.close()
+        await runtime.close()
 
 
 async def test_parameter_estimate_equals_the_real_model(ctx, minilm_dir):
@@ -91,7 +92,7 @@ async def test_forward_with_attentions_lists_one_tensor_per_layer(ctx):
 
 
 async def test_models_lists_allowlist_default_and_loaded(runtime, ctx):
-    await runtime.registry.model("tiny")
+    await loaded_model(runtime, "tiny")
     reply = await models(ctx)
     lines = reply.content.splitlines()
     assert lines[1].startswith("• `minilm` (local directory) — default")

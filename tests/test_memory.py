@@ -48,4 +48,4 @@ async def test_many_long_explorations_stay_within_the_cap(long_dir):
     job.close()
     assert runtime.memo.misses == misses + 1
     assert reply.content.startswith("**long · layer 2/2 · mean of 4 heads · window 1/4**")
-    runtime.close()
+    await runtime.close()

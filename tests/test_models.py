@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.contract import ForwardRequest
+from tests.conftest import loaded_model
 
 
 @pytest.mark.parametrize(
@@ -19,7 +20,7 @@ from explorer.contract import ForwardRequest
 )
 async def test_each_family_loads_as_its_own_class(runtime, name, architecture, task, layers,
                                                    heads, decoder):  # fmt: skip
-    loaded = await runtime.registry.model(name)
+    loaded = await loaded_model(runtime, name)
     card = loaded.card
     assert (card.architecture, card.task, card.layers, card.heads) == (
         architecture, task, layers, heads
@@ -34,14 +35,14 @@ async def test_each_family_loads_as_its_own_class(runtime, name, architecture, t
 
 
 async def test_the_base_model_is_shared_with_the_head(runtime):
-    loaded = await runtime.registry.model("rbt3")
+    loaded = await loaded_model(runtime, "rbt3")
     embeddings = loaded.base.embeddings.word_embeddings.weight
     assert embeddings is loaded.model.bert.embeddings.word_embeddings.weight
     assert loaded.model.cls.predictions.decoder.weight is embeddings  # tied, not a copy
 
 
 async def test_a_checkpoint_without_head_weights_is_recorded_as_untrained(runtime):
-    card = (await runtime.registry.model("headless")).card
+    card = (await loaded_model(runtime, "headless")).card
     assert card.architecture == "BertForMaskedLM" and card.task == "masked-lm"
     assert "cls.predictions.transform.dense.weight" in card.untrained_head
     assert not any(key.startswith("bert.") for key in card.untrained_head)

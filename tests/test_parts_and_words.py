@@ -15,6 +15,7 @@ from explorer.exploration import Subject, ViewState
 from explorer.explore import explore, reply_for
 from explorer.views import VIEWS
 from explorer.words import aggregate, words_of
+from tests.conftest import loaded_model
 from tests.pictures import assert_drawn
 
 SOURCE, TARGET = "The cat sat on the mat.", "Das Haus."  # 15 and 8 tokens: not square
@@ -95,7 +96,7 @@ async def encode_with(runtime):
     from explorer.encoding import encode
 
     async def make(name):
-        loaded = await runtime.registry.model(name)
+        loaded = await loaded_model(runtime, name)
         return lambda text, pair=None: encode(loaded, text, pair, 64)
 
     return make

@@ -76,7 +76,7 @@ async def test_least_recently_used_model_is_evicted(tiny_dir, rbt3_dir):
     await models.model("b")
     await models.model("a")  # a is now the most recently used
     await models.model("c")  # evicts b
-    loaded = {entry.name for entry in models.catalog().entries if entry.loaded}
+    loaded = {model.name for model in models.memory()}
     assert loaded == {"a", "c"}
     assert await models.model("a") is first_a
     await models.model("b")
@@ -134,7 +134,7 @@ async def test_a_model_in_use_is_never_evicted(tiny_dir):
     assert {m.name for m in models.memory()} == {"a", "b"}  # over the count, a is held
     with pytest.raises(UserError, match="in use by 1 running command"):
         models.unload("a")
-    models.release(held)
+    models.release(held.name)
     assert [m.name for m in models.memory()] == ["b"]  # evicted once released
 
 

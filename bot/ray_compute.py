@@ -1,0 +1,323 @@
+"""Model work on Ray Serve (`COMPUTE_BACKEND=ray`): a deployment whose replicas load the
+allowlisted models under the bot's rules (the same registry: `trust_remote_code=False`, the
+model memory budget, at most MAX_LOADED_MODELS) and run forward passes batched with
+`@serve.batch`. A request's `finish` runs in the replica, next to the tensors, and only its
+result comes back (pickled); pictures are drawn in the bot, which keeps what a message's
+buttons need (see docs/scaling.md for the measurement behind that choice).
+
+The bot connects to the cluster at RAY_ADDRESS, or starts a local Ray of its own. Bots with the
+same models and options (the shards of one bot) share one Serve application: its name carries
+a digest of them, and a running application is used as it is, not deployed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import os
+import socket
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import ray
+from ray import serve
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayError, RayTaskError
+from ray.serve.exceptions import BackPressureError, RayServeException
+
+from explorer.contract import Forwarded, ForwardRequest, ModelCard, ModelMemory, UserError
+
+from .compute import ComputeError
+from .registry import ModelRegistry
+from .settings import ModelSpec, RayOptions, Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Finish = Callable[[Forwarded], Any]
+Outcome = tuple[Any, Exception | None]  # a result, or the error a user should see
+
+APP_PREFIX = "model-explorer"
+CONNECT_TIMEOUT_S = 5.0
+# A bot-started local Ray: a small object store (results are pictures' data, not models).
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
+
+WORKER_DIED = (
+    "The model worker stopped while working on this request. It is being restarted: "
+    "please try again in a moment."
+)
+UNREACHABLE = "The model workers cannot be reached right now. Please try again in a moment."
+OVERLOADED = "The model workers are at capacity right now. Please try again in a moment."
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """What each replica is told: the allowlist and the rules for loading and batching."""
+
+    models: tuple[ModelSpec, ...]
+    max_loaded_models: int
+    model_memory_mb: int
+    torch_threads: int
+    max_batch: int
+    batch_window_ms: int
+
+
+class ModelWorkers:
+    """One Serve replica: a model registry and batched forward passes, run on a worker thread
+    so that the replica keeps answering Serve's health checks."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        from .runtime import prepare_libraries
+
+        prepare_libraries(options.torch_threads)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-replica")
+        self.registry = ModelRegistry(
+            options.models,
+            options.max_loaded_models,
+            self._run,
+            memory_budget=options.model_memory_mb * 2**20,
+        )
+        self.forward.set_max_batch_size(options.max_batch)  # type: ignore[attr-defined]
+        self.forward.set_batch_wait_timeout_s(options.batch_window_ms / 1000)  # type: ignore[attr-defined]
+        self.batches = 0
+
+    async def _run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+
+    async def card(self, name: str) -> Outcome:
+        """The model's card, loading it if needed."""
+        try:
+            return (await self.registry.model(name)).card, None
+        except UserError as error:
+            return None, error
+
+    async def config(self, name: str) -> Outcome:
+        """The model's config, read without its weights if it is not loaded."""
+        try:
+            return (await self.registry.config(name))[1], None
+        except UserError as error:
+            return None, error
+
+    async def unload(self, name: str) -> Outcome:
+        """Drop the model if this replica has it loaded."""
+        try:
+            return self.registry.unload(name), None
+        except UserError as error:
+            return None, error
+
+    async def memory(self) -> tuple[ModelMemory, ...]:
+        """This replica's loaded models."""
+        return self.registry.memory()
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0)
+    async def forward(self, items: list[tuple[str, ForwardRequest, Finish]]) -> list[Outcome]:
+        """One pass per model and batch key over the requests Serve batched together; each
+        request gets its own outcome."""
+        from explorer.forward import serve_batch
+
+        groups: defaultdict[Hashable, list[int]] = defaultdict(list)
+        for index, (name, request, _) in enumerate(items):
+            groups[name, request.batch_key].append(index)
+        outcomes: list[Outcome] = [(None, None)] * len(items)
+        for indices in groups.values():
+            name, first, _ = items[indices[0]]
+            try:
+                loaded = await self.registry.acquire(name)
+            except UserError as error:
+                for index in indices:
+                    outcomes[index] = (None, error)
+                continue
+            try:
+                self.batches += 1
+                batch = [(items[i][1], items[i][2]) for i in indices]
+                results = await self._run(serve_batch, loaded, first, batch)
+            finally:
+                self.registry.release(name)
+            for index, outcome in zip(indices, results, strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    """The replicas' options, from the bot's settings."""
+    return WorkerOptions(
+        models=settings.models,
+        max_loaded_models=settings.max_loaded_models,
+        model_memory_mb=settings.model_memory_mb,
+        torch_threads=max(1, round(settings.ray.replica_cpus)),
+        max_batch=settings.max_batch,
+        batch_window_ms=settings.batch_window_ms,
+    )
+
+
+def app_name(options: WorkerOptions, ray_options: RayOptions) -> str:
+    """The Serve application for these options: the same for every shard of one bot."""
+    key = repr((options, ray_options.replicas, ray_options.replica_cpus))
+    digest = hashlib.sha256(key.encode())
+    return f"{APP_PREFIX}-{digest.hexdigest()[:12]}"
+
+
+def reachable(address: str) -> str | None:
+    """Why a `host:port` or `ray://host:port` address cannot be reached (None if it can):
+    checked first, because `ray.init` waits minutes for an address that does not answer."""
+    if address == "auto":
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
+
+
+def _connect(address: str | None) -> bool:
+    """Join the cluster at `address`, or start a local Ray; True if this process started it.
+    A process already connected (a test session's cluster) is used as it is."""
+    logging.getLogger("ray").setLevel(logging.WARNING)  # Serve's progress lines, at INFO
+    if ray.is_initialized():
+        return False
+    if address is not None:
+        why = reachable(address)
+        if why is not None:
+            raise ComputeError(f"cannot reach the Ray cluster at {address} ({why})")
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False if address is None else None,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES if address is None else None,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
+    except Exception as error:  # Ray's own errors vary by version: report any one way
+        where = f"join the Ray cluster at {address}" if address else "start a local Ray"
+        reason = str(error.__cause__ or error).splitlines()[0][:240]
+        raise ComputeError(f"cannot {where}: {reason}") from error
+    return address is None
+
+
+def _deploy(name: str, options: WorkerOptions, ray_options: RayOptions) -> Any:
+    """The running application's handle; deployed first unless it runs already."""
+    serve.start(proxy_location="Disabled", logging_config={"log_level": "WARNING"})
+    running = serve.status().applications.get(name)
+    if running is not None and running.status == "RUNNING":
+        log.info("using the running Serve application %s", name)
+        return serve.get_app_handle(name)
+    env = {key: os.environ[key] for key in ("HF_HUB_OFFLINE",) if key in os.environ}
+    deployment = serve.deployment(
+        name="ModelWorkers",
+        num_replicas=ray_options.replicas,
+        ray_actor_options={"num_cpus": ray_options.replica_cpus, "runtime_env": {"env_vars": env}},
+        max_ongoing_requests=4 * options.max_batch,
+        health_check_period_s=2,
+    )(ModelWorkers)
+    log.info("deploying %d replica(s) as the Serve application %s", ray_options.replicas, name)
+    return serve.run(deployment.bind(options), name=name, route_prefix=None)
+
+
+class RayCompute:
+    """Model work on Ray Serve replicas (see the module's docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._ray = settings.ray
+        self._options = worker_options(settings)
+        self.app = app_name(self._options, settings.ray)
+        self._handle: Any = None
+        self._started_ray = False
+        self._cards: dict[str, ModelCard] = {}
+        self._holds: Counter[str] = Counter()
+
+    async def start(self) -> None:
+        """Connect (or start a local Ray) and deploy, off the event loop; a cluster that cannot
+        be reached or used is a `ComputeError`."""
+        loop = asyncio.get_running_loop()
+        self._started_ray = await loop.run_in_executor(None, _connect, self._ray.address)
+        try:
+            self._handle = await loop.run_in_executor(
+                None, _deploy, self.app, self._options, self._ray
+            )
+        except Exception as error:
+            raise ComputeError(f"cannot deploy on Ray: {error}".splitlines()[0]) from error
+        log.info("model work on Ray Serve (%s)", self.app)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        """A replica's answer, Ray's failures turned into replies a user can act on."""
+        if self._handle is None:
+            raise UserError(UNREACHABLE)
+        try:
+            return await getattr(self._handle, method).remote(*args)
+        except RayTaskError as error:  # raised in the replica, outside any request's outcome
+            raise error.cause from error
+        except (ActorDiedError, ActorUnavailableError) as error:
+            log.warning("a model worker stopped: %s", str(error).splitlines()[0])
+            raise UserError(WORKER_DIED) from error
+        except BackPressureError as error:
+            raise UserError(OVERLOADED) from error
+        except (RayError, RayServeException) as error:  # the application or cluster is gone
+            log.warning("Ray failed: %s: %s", type(error).__name__, str(error).splitlines()[0])
+            raise UserError(UNREACHABLE) from error
+
+    async def _outcome(self, method: str, *args: Any) -> Any:
+        result, error = await self._call(method, *args)
+        if error is not None:
+            raise error
+        return result
+
+    async def hold(self, spec: ModelSpec) -> ModelCard:
+        """The model's card from a replica (which loads it)."""
+        card: ModelCard = await self._outcome("card", spec.name)
+        self._cards[spec.name] = card
+        self._holds[spec.name] += 1
+        return card
+
+    def release(self, name: str) -> None:
+        """Count one hold less (replicas keep models by their own LRU)."""
+        self._holds[name] -= 1
+        if self._holds[name] <= 0:
+            del self._holds[name]
+
+    async def config(self, spec: ModelSpec) -> Any:
+        """The config, as a replica reads it."""
+        return await self._outcome("config", spec.name)
+
+    async def forward(
+        self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]
+    ) -> T:
+        """The request on a replica, batched with others there."""
+        result: T = await self._outcome("forward", (spec.name, request, finish))
+        return result
+
+    async def unload(self, spec: ModelSpec) -> str:
+        """Drop the model from the replica that answers (each replica keeps its own)."""
+        name: str = await self._outcome("unload", spec.name)
+        self._cards.pop(name, None)
+        return name
+
+    def card(self, name: str) -> ModelCard | None:
+        """The card of a model a replica has loaded for this bot."""
+        return self._cards.get(name)
+
+    def memory(self) -> tuple[ModelMemory, ...]:
+        """The models replicas have loaded for this bot (each replica holds its own copy)."""
+        return tuple(
+            ModelMemory(name, card.nbytes, self._holds[name]) for name, card in self._cards.items()
+        )
+
+    def internals(self) -> dict[str, str]:
+        """Where the model work runs."""
+        where = self._ray.address or "a local Ray started by the bot"
+        return {
+            "compute": f"Ray Serve application {self.app}: {self._ray.replicas} replica(s) "
+            f"of {self._ray.replica_cpus:g} CPU on {where}"
+        }
+
+    async def close(self) -> None:
+        """Leave the cluster; a local Ray the bot started stops with it."""
+        self._handle = None
+        if self._started_ray:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, serve.shutdown)
+            await loop.run_in_executor(None, ray.shutdown)

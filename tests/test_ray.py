@@ -1,0 +1,233 @@
+"""Model work on Ray Serve, for real: a local Ray shared by the session (2 CPUs), replicas
+that load the models themselves. The Ray backend gives the local backend's results; a replica
+killed mid-request is a polite "try again" while Serve brings it back; a cluster that cannot be
+reached stops the bot at start with one line; an application gone at run time is a clear reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+
+import numpy as np
+import pytest
+from ray import cloudpickle, serve
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from commands.attention import attention
+from commands.fill_mask import fill_mask
+from commands.predict import predict
+from explorer.contract import Forwarded, ForwardRequest, UserError
+from tests.bot_process import ROOT, TOKEN, fresh_bot
+from tests.conftest import make_settings
+from tests.fake_discord import message_data
+from tests.test_e2e_discord import explore, press
+
+# The replicas unpickle this module's finishing functions by value: they need not import it.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+TEXT = "I am studying NLP, and the attention heads are studying me."
+FAMILIES = ["rbt3", "gpt2", "llama", "t5"]
+
+
+@pytest.fixture(scope="module")
+def ray_settings(ray_cluster, rbt3_dir, gpt2_dir, llama_dir, t5_dir, tiny_dir) -> Settings:
+    return make_settings(
+        f"rbt3={rbt3_dir},gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},tiny={tiny_dir}",
+        COMPUTE_BACKEND="ray",
+        RAY_REPLICAS="2",
+        RAY_REPLICA_CPUS="0.5",
+        MAX_LOADED_MODELS="9",
+        MAX_HEATMAP_TOKENS="512",
+    )
+
+
+@pytest.fixture(scope="module")
+async def on_ray(ray_settings):
+    runtime = Runtime(ray_settings)
+    await runtime.start(preload=False)
+    yield runtime
+    await runtime.close()
+    serve.delete(runtime.compute.app)
+
+
+def raw_outputs(forwarded: Forwarded) -> dict[str, list[np.ndarray]]:
+    """Every tensor of the model's outputs, as arrays (runs where the model is)."""
+    assert forwarded.output is not None
+    arrays: dict[str, list[np.ndarray]] = {}
+    for name, value in forwarded.output.fields.items():
+        values = value if isinstance(value, tuple) else (value,)
+        arrays[name] = [v.float().numpy() for v in values]
+    return arrays
+
+
+def pass_storage(forwarded: Forwarded) -> int:
+    """Which padded pass the request's rows came from (rows of one pass share its storage)."""
+    assert forwarded.output is not None
+    return forwarded.output.fields["last_hidden_state"].untyped_storage().data_ptr()
+
+
+def report_pid_then_sleep(path: str, forwarded: Forwarded) -> None:
+    """Say which process runs this request, then take long enough to be killed."""
+    with open(path, "w") as file:
+        file.write(str(os.getpid()))
+    time.sleep(120)
+
+
+async def forward_both(runtime, on_ray, name: str, request: ForwardRequest, finish):
+    spec = runtime.allowlist.resolve(name)
+    local = await runtime.compute.forward(spec, request, finish)
+    remote = await on_ray.compute.forward(on_ray.allowlist.resolve(name), request, finish)
+    return local, remote
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+async def test_ray_gives_the_local_outputs(runtime, on_ray, name):
+    request = ForwardRequest(TEXT, attentions=True, hidden_states=True)
+    local, remote = await forward_both(runtime, on_ray, name, request, raw_outputs)
+    assert local.keys() == remote.keys()
+    assert any("attentions" in key for key in local) and any("hidden" in key for key in local)
+    for key in local:
+        for ours, theirs in zip(local[key], remote[key], strict=True):
+            assert ours.shape == theirs.shape
+            tolerance = 1e-6 if "attentions" in key else 1e-5
+            np.testing.assert_allclose(theirs, ours, atol=tolerance, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (attention, {"model": "rbt3", "text": TEXT}),
+        (attention, {"model": "t5", "text": TEXT, "part": "cross"}),
+        (attention, {"model": "llama", "text": TEXT, "view": "heads"}),
+        (fill_mask, {"model": "rbt3", "text": "I am [MASK] NLP."}),
+        (predict, {"model": "gpt2", "text": TEXT}),
+    ],
+)
+async def test_ray_draws_the_same_pictures(runtime, on_ray, command, options):
+    local = await command(runtime.job(), **options)
+    remote = await command(on_ray.job(), **options)
+    assert remote.content == local.content
+    assert [a.filename for a in remote.attachments] == [a.filename for a in local.attachments]
+    for ours, theirs in zip(local.attachments, remote.attachments, strict=True):
+        assert theirs.data == ours.data  # the same PNG, byte for byte
+
+
+async def test_requests_sent_together_share_a_pass_and_get_their_own_rows(runtime, on_ray):
+    texts = [f"Request number {i} " + "word " * i for i in range(8)]
+    spec = on_ray.allowlist.resolve("rbt3")
+    together = await asyncio.gather(
+        *(on_ray.compute.forward(spec, ForwardRequest(t), raw_outputs) for t in texts)
+    )
+    for text, outputs in zip(texts, together, strict=True):
+        alone = await runtime.compute.forward(spec, ForwardRequest(text), raw_outputs)
+        hidden = outputs["last_hidden_state"][0]
+        assert hidden.shape == alone["last_hidden_state"][0].shape  # no padding left in
+        np.testing.assert_allclose(hidden, alone["last_hidden_state"][0], atol=1e-5, rtol=0)
+    passes = await asyncio.gather(
+        *(on_ray.compute.forward(spec, ForwardRequest(t), pass_storage) for t in texts)
+    )
+    assert len(set(passes)) < len(texts)  # @serve.batch put several in one pass
+
+
+async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray, tmp_path):
+    spec = on_ray.allowlist.resolve("tiny")
+    await on_ray.compute.forward(spec, ForwardRequest("warm"), raw_outputs)
+    marker = tmp_path / "pid"
+    doomed = asyncio.ensure_future(
+        on_ray.compute.forward(
+            spec, ForwardRequest("slow"), lambda f: report_pid_then_sleep(str(marker), f)
+        )
+    )
+    while not marker.exists() or not marker.read_text():
+        await asyncio.sleep(0.05)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    with pytest.raises(UserError, match=r"stopped while working on this request.*try again"):
+        await asyncio.wait_for(doomed, 30)
+    # Other requests go on meanwhile, on the other replica or the restarted one.
+    other = await on_ray.compute.forward(spec, ForwardRequest("meanwhile"), raw_outputs)
+    assert other["last_hidden_state"][0].shape[1] == 3
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # Serve brings the replica back
+        states = serve.status().applications[on_ray.compute.app].deployments["ModelWorkers"]
+        if states.replica_states.get("RUNNING") == 2:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        pytest.fail(f"the replica did not come back: {states.replica_states}")
+    reply = await attention(on_ray.job(), model="tiny", text="after the restart")
+    assert reply.content.startswith("**tiny · layer 2/2")
+
+
+async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tiny_dir):
+    runtime = Runtime(make_settings(f"tiny={tiny_dir}", COMPUTE_BACKEND="ray",
+                                    RAY_REPLICA_CPUS="0.25"))  # fmt: skip
+    await runtime.start(preload=False)
+    try:
+        assert (await attention(runtime.job(), text="before")).attachments
+        serve.delete(runtime.compute.app)  # the cluster no longer serves the bot's replicas
+        with pytest.raises(UserError, match="cannot be reached right now"):
+            await attention(runtime.job(), text="after")
+        assert "tiny" in runtime.job().catalog().entries[0].name  # the bot itself carries on
+    finally:
+        await runtime.close()
+
+
+async def test_a_ray_cluster_that_cannot_be_reached_stops_the_bot_with_one_line(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DISCORD_TOKEN": TOKEN,
+        "DATA_DIR": str(tmp_path),
+        "COMPUTE_BACKEND": "ray",
+        "RAY_ADDRESS": "127.0.0.1:9",
+    }
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert time.monotonic() - started < 30
+    lines = err.decode().strip().splitlines()
+    assert lines[-1] == (
+        "Compute error: COMPUTE_BACKEND=ray: cannot reach the Ray cluster at 127.0.0.1:9 "
+        "(Connection refused)"
+    )
+    assert "Traceback" not in err.decode()
+
+
+async def test_the_bot_on_ray_answers_presses_and_keeps_its_time_limit(
+    ray_cluster, tmp_path, tiny_dir
+):
+    env = {
+        "COMPUTE_BACKEND": "ray",
+        "RAY_ADDRESS": ray_cluster,
+        "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", ""),  # a token-guarded cluster
+        "RAY_REPLICA_CPUS": "0.25",
+        "PRELOAD_DEFAULT_MODEL": "false",
+        "JOB_TIMEOUT_SECONDS": "0.5",
+        "USER_COOLDOWN_SECONDS": "0",
+    }
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **env) as (server, bot):
+        cold = message_data(await (await server.slash("tokenize", text="cold")).answer())
+        assert cold["content"].startswith("⚠️ This took longer than 0.5 s and was stopped.")
+        await asyncio.sleep(3)  # the replica finishes loading the model meanwhile
+        warm = message_data(await (await server.slash("tokenize", text="warm")).answer())
+        assert warm["content"].startswith("**tiny** · 4 characters")
+        _, message = await explore(server, text="through the replicas")
+        assert message["content"].startswith("**tiny · layer 2/2")
+        _, edited = await press(server, message, "layer-")
+        assert edited["content"].startswith("**tiny · layer 1/2")
+        report = message_data(await (await server.slash("admin", subcommand="internals")).answer())
+        app = re.search(r"Ray Serve application (model-explorer-\w+): 1 replica", report["content"])
+        assert app is not None, report["content"]
+        assert await bot.terminate() == 0
+    assert app.group(1) in serve.status().applications  # left running for the bot's other shards
+    serve.delete(app.group(1))
