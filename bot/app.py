@@ -41,14 +41,18 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-class ExplorerBot(discord.Client):
-    """A client with the declared commands and the explorer's controls; syncs the commands
-    when it starts."""
+class ExplorerBot(discord.AutoShardedClient):
+    """A client with the declared commands and the explorer's controls, on the gateway shards
+    the settings give this process (all of one, unsharded); the process with shard 0 syncs
+    the commands when it starts."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         # discord.py opens a new connection for every concurrent request (no limit): a burst
         # of presses would open hundreds. A bounded pool reuses kept-alive connections.
+        shards = settings.shards
         super().__init__(
+            shard_count=shards.count or 1,
+            shard_ids=list(shards.ids) if shards.ids else None,
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
@@ -76,7 +80,9 @@ class ExplorerBot(discord.Client):
         if store is not None:
             days = self.settings.exploration_retention_days
             self._pruner = asyncio.create_task(prune_forever(store, days))
-        if self.settings.guild_ids:
+        if not self.settings.shards.syncs_commands:
+            log.info("commands are synced by the process with shard 0")
+        elif self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
@@ -94,8 +100,11 @@ class ExplorerBot(discord.Client):
         await super().close()
 
     async def on_ready(self) -> None:
-        """Log who the bot is connected as."""
-        log.info("connected as %s (%s)", self.user, self.user.id if self.user else "?")
+        """Log who the bot is connected as, and on which shards."""
+        who = f"{self.user} ({self.user.id if self.user else '?'})"
+        log.info(
+            "connected as %s, shards %s of %d", who, self.shard_ids or [0], self.shard_count or 1
+        )
 
 
 PRUNE_EVERY_SECONDS = 3600

@@ -39,11 +39,12 @@ class BotProcess:
         }
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 90.0, warm: bool = True) -> None:
-        """Start the bot and wait until it has synced its commands and connected, and (with
-        `warm`) until its libraries and default model are loaded."""
+    async def start(self, timeout: float = 90.0, warm: bool = True, syncs: bool = True) -> None:
+        """Start the bot and wait until it has synced its commands (if it `syncs`) and
+        connected, and (with `warm`) until its libraries and default model are loaded."""
         self.fake.ready.clear()
-        self.fake.synced.clear()
+        if syncs:
+            self.fake.synced.clear()
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run",

@@ -140,10 +140,25 @@ def message_data(record: Recorded) -> dict[str, Any]:
     return body.get("data", body) if "type" in body else body
 
 
-class FakeDiscord:
-    """REST + gateway on 127.0.0.1; start with `await start()`, stop with `await stop()`."""
+def channel_of(guild_id: int) -> int:
+    """Each guild's one text channel."""
+    return guild_id + (CHANNEL_ID - GUILD_ID)
 
-    def __init__(self) -> None:
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The gateway shard that carries a guild's events, by Discord's rule."""
+    return (guild_id >> 22) % shard_count
+
+
+class FakeDiscord:
+    """REST + gateway on 127.0.0.1; start with `await start()`, stop with `await stop()`.
+    Each gateway connection is a shard (IDENTIFY's `shard`, or the only one): it gets the
+    guilds Discord's rule gives it, and their events."""
+
+    def __init__(self, guild_ids: tuple[int, ...] = (GUILD_ID,)) -> None:
+        self.guild_ids = guild_ids
+        self.shard_count = 1
+        self._shards: dict[int, web.WebSocketResponse] = {}
         self.requests: list[Recorded] = []
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[str, Interaction] = {}
@@ -204,35 +219,41 @@ class FakeDiscord:
             await ws.send_json({"op": 11})
         elif op == 2:
             self.identifies += 1
-            await self._dispatch("READY", self._ready_payload())
-            await self._dispatch("GUILD_CREATE", self._guild_payload())
+            shard, self.shard_count = payload["d"].get("shard", [0, 1])
+            self._shards[shard] = ws
+            guilds = [g for g in self.guild_ids if shard_of(g, self.shard_count) == shard]
+            await self._send(ws, "READY", self._ready_payload(shard, guilds))
+            for guild_id in guilds:
+                await self._send(ws, "GUILD_CREATE", self._guild_payload(guild_id))
             self.ready.set()
         elif op == 6:
             self.resumes += 1
-            await self._dispatch("RESUMED", {})
+            self._shards[int(payload["d"]["session_id"].rsplit("-", 1)[1])] = ws
+            await self._send(ws, "RESUMED", {})
             self.resumed.set()
 
-    def _ready_payload(self) -> dict[str, Any]:
+    def _ready_payload(self, shard: int, guilds: list[int]) -> dict[str, Any]:
         return {
             "v": 10,
             "user": BOT_USER,
-            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": self._session_id,
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in guilds],
+            "shard": [shard, self.shard_count],
+            "session_id": f"{self._session_id}-{shard}",
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(APPLICATION_ID), "flags": 0},
             "private_channels": [],
         }
 
-    def _guild_payload(self) -> dict[str, Any]:
+    def _guild_payload(self, guild_id: int) -> dict[str, Any]:
         return {
-            "id": str(GUILD_ID),
+            "id": str(guild_id),
             "name": "Model Explorer test guild",
             "owner_id": str(USER_ID),
             "icon": None,
             "features": [],
             "roles": [
                 {
-                    "id": str(GUILD_ID),
+                    "id": str(guild_id),
                     "name": "@everyone",
                     "permissions": "2248473465835073",
                     "position": 0,
@@ -245,7 +266,7 @@ class FakeDiscord:
             ],
             "channels": [
                 {
-                    "id": str(CHANNEL_ID),
+                    "id": str(channel_of(guild_id)),
                     "type": 0,
                     "name": "models",
                     "position": 0,
@@ -269,10 +290,15 @@ class FakeDiscord:
             "nsfw_level": 0,
         }
 
-    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None, "the bot is not connected to the gateway"
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
         self._seq += 1
-        await self._ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+        await ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def _dispatch(self, event: str, data: dict[str, Any], guild_id: int) -> None:
+        """An event of a guild, on the shard that carries it."""
+        ws = self._shards.get(shard_of(guild_id, self.shard_count))
+        assert ws is not None, f"no bot is connected to the shard of guild {guild_id}"
+        await self._send(ws, event, data)
 
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close the gateway connection with a resumable code; the client should RESUME."""
@@ -313,20 +339,26 @@ class FakeDiscord:
         return options
 
     def _interaction_payload(
-        self, kind: int, data: dict[str, Any], user_id: int, permissions: str = ALL_PERMISSIONS
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user_id: int,
+        permissions: str = ALL_PERMISSIONS,
+        guild_id: int = GUILD_ID,
     ) -> dict:
+        channel_id = channel_of(guild_id)
         return {
             "id": snowflake(),
             "application_id": str(APPLICATION_ID),
             "type": kind,
             "token": "interaction-token-" + snowflake(),
             "version": 1,
-            "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
+            "guild_id": str(guild_id),
+            "channel_id": str(channel_id),
             "channel": {
-                "id": str(CHANNEL_ID),
+                "id": str(channel_id),
                 "type": 0,
-                "guild_id": str(GUILD_ID),
+                "guild_id": str(guild_id),
                 "name": "models",
                 "position": 0,
                 "permission_overwrites": [],
@@ -347,7 +379,7 @@ class FakeDiscord:
             "guild_locale": "en-US",
             "app_permissions": "2248473465835073",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "authorizing_integration_owners": {"0": str(guild_id)},
             "context": 0,
             "attachment_size_limit": ATTACHMENT_LIMIT,
         }
@@ -355,7 +387,7 @@ class FakeDiscord:
     async def _send_interaction(self, payload: dict[str, Any]) -> Interaction:
         interaction = Interaction(payload["id"], payload["token"], payload, time.monotonic())
         self.interactions[interaction.token] = interaction
-        await self._dispatch("INTERACTION_CREATE", payload)
+        await self._dispatch("INTERACTION_CREATE", payload, int(payload["guild_id"]))
         return interaction
 
     async def slash(
@@ -364,9 +396,10 @@ class FakeDiscord:
         user_id: int = USER_ID,
         permissions: str = ALL_PERMISSIONS,
         subcommand: str | None = None,
+        guild_id: int = GUILD_ID,
         **options: Any,
     ) -> Interaction:
-        """Fire a slash command (type 2) as a user with `permissions` would."""
+        """Fire a slash command (type 2) as a user with `permissions` would, in a guild."""
         schema = self.command_schema(name)
         if subcommand is None:
             command_options = self._options(name, options)
@@ -384,9 +417,9 @@ class FakeDiscord:
             "name": name,
             "type": 1,
             "options": command_options,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild_id),
         }
-        payload = self._interaction_payload(2, data, user_id, permissions)
+        payload = self._interaction_payload(2, data, user_id, permissions, guild_id)
         return await self._send_interaction(payload)
 
     def user_message(self, content: str, author_id: int = USER_ID) -> dict[str, Any]:
@@ -567,8 +600,8 @@ class FakeDiscord:
         return {
             "id": snowflake(),
             "type": 20,
-            "channel_id": str(CHANNEL_ID),
-            "guild_id": str(GUILD_ID),
+            "channel_id": interaction.payload["channel_id"],
+            "guild_id": interaction.payload["guild_id"],
             "author": BOT_USER,
             "content": body.get("content") or "",
             "timestamp": TIMESTAMP,

@@ -84,12 +84,31 @@ def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
         # Past 2 s, a deferral could miss Discord's 3 s acknowledgement deadline.
         ({"DEFER_AFTER_MS": "2500"}, "DEFER_AFTER_MS must be between 0 and 2000"),
         ({"MODELS_DIR": "/nonexistent"}, "MODELS_DIR '/nonexistent' is not a directory"),
+        ({"COMPUTE_BACKEND": "gpu"}, "COMPUTE_BACKEND must be one of local, ray, got 'gpu'"),
+        ({"RAY_ADDRESS": "http://head"}, "RAY_ADDRESS must be host:port, ray://host:port or"),
+        ({"RAY_REPLICA_CPUS": "0"}, "RAY_REPLICA_CPUS must be between 0.1 and 256"),
+        ({"SHARD_IDS": "0,1"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"}, "SHARD_IDS must be below SHARD_COUNT \\(2\\)"),
     ],
 )
 def test_bad_values_are_refused_with_one_line(env, message):
     with pytest.raises(SettingsError, match=message) as caught:
         load_settings({"MODELS": "hfl/rbt3", **env})
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "count", "ids", "syncs"),
+    [
+        ({}, None, None, True),
+        ({"SHARD_COUNT": "4"}, 4, None, True),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0,1"}, 4, (0, 1), True),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "2,3"}, 4, (2, 3), False),
+    ],
+)
+def test_shards_and_which_process_syncs_the_commands(env, count, ids, syncs):
+    shards = load_settings({"MODELS": "hfl/rbt3", **env}).shards
+    assert (shards.count, shards.ids, shards.syncs_commands) == (count, ids, syncs)
 
 
 def test_full_settings_and_secret_token(tmp_path):
