@@ -7,6 +7,7 @@ import logging
 import math
 import signal
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import discord
@@ -49,10 +50,11 @@ class ExplorerBot(discord.AutoShardedClient):
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         # discord.py opens a new connection for every concurrent request (no limit): a burst
         # of presses would open hundreds. A bounded pool reuses kept-alive connections.
-        shards = settings.shards
+        shards: dict[str, Any] = {"shard_count": settings.shards.count or 1}
+        if settings.shards.ids:
+            shards["shard_ids"] = list(settings.shards.ids)
         super().__init__(
-            shard_count=shards.count or 1,
-            shard_ids=list(shards.ids) if shards.ids else None,
+            **shards,
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS),
