@@ -1,6 +1,7 @@
 """Dynamic batching: forward passes for one model that arrive while it is busy (or within a
 few milliseconds of each other) run as one padded batch, and each request gets exactly its
-own result back."""
+own result back. The batch runs wherever `execute` sends it: on a worker thread of this
+process (`on_workers`), or on a Ray Serve replica."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.contract import Forwarded, ForwardRequest, LoadedModel
+from explorer.contract import Finish, ForwardRequest, Item, LoadedModel, Outcome
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[..., Awaitable[Any]]
-Finish = Callable[[Forwarded], Any]
-Item = tuple[ForwardRequest, Finish]
+# Runs one batch: (the model as the executor knows it, the batch's first request, the items).
+Execute = Callable[[Any, ForwardRequest, list[Item]], Awaitable[list[Outcome]]]
 
 
-def serve(loaded: LoadedModel, request: ForwardRequest, items: list[Item]) -> list[Any]:
+def serve(loaded: LoadedModel, request: ForwardRequest, items: list[Item]) -> list[Outcome]:
     """`explorer.forward.serve_batch`, imported on the worker with the first pass: the bot
     connects to Discord before torch is loaded."""
     from explorer.forward import serve_batch
@@ -27,11 +28,21 @@ def serve(loaded: LoadedModel, request: ForwardRequest, items: list[Item]) -> li
     return serve_batch(loaded, request, items)
 
 
+def on_workers(run: Runner) -> Execute:
+    """Batches run by `serve` on the worker threads `run` uses."""
+
+    async def execute(loaded: Any, request: ForwardRequest, items: list[Item]) -> list[Outcome]:
+        outcomes: list[Outcome] = await run(serve, loaded, request, items)
+        return outcomes
+
+    return execute
+
+
 @dataclass(eq=False)
 class _Queue:
     """Requests for one model waiting for the next pass, and how many passes are running."""
 
-    loaded: LoadedModel
+    model: Any  # a loaded model, or its name: what `execute` takes
     request: ForwardRequest  # the first request: its batch key is every request's
     items: list[tuple[ForwardRequest, Finish, asyncio.Future[Any]]] = field(default_factory=list)
     running: int = 0
@@ -44,16 +55,8 @@ class Batcher:
     first request. A lone request waits at most the window; under load, batches fill by
     themselves. `max_batch=1` turns batching off."""
 
-    def __init__(
-        self,
-        run: Runner,
-        window_ms: int,
-        max_batch: int,
-        parallel: int = 1,
-        server: Callable[..., list[Any]] = serve,
-    ) -> None:
-        self._run = run
-        self._serve = server
+    def __init__(self, execute: Execute, window_ms: int, max_batch: int, parallel: int = 1) -> None:
+        self._execute_batch = execute
         self._window = window_ms / 1000
         self._max = max_batch
         self._parallel = parallel
@@ -62,11 +65,12 @@ class Batcher:
         self.batches = 0
         self.requests = 0
 
-    async def forward(self, loaded: LoadedModel, request: ForwardRequest, finish: Finish) -> Any:
-        """`finish(forwarded)` for the request, from a pass shared with others."""
+    async def forward(self, model: Any, request: ForwardRequest, finish: Finish) -> Any:
+        """`finish(forwarded)` for the request, from a pass shared with others on `model` (a
+        loaded model, or a name: what `execute` takes)."""
         loop = asyncio.get_running_loop()
-        key = (id(loaded), request.batch_key)
-        queue = self._queues.setdefault(key, _Queue(loaded, request))
+        key = (model if isinstance(model, str) else id(model), request.batch_key)
+        queue = self._queues.setdefault(key, _Queue(model, request))
         future: asyncio.Future[Any] = loop.create_future()
         queue.items.append((request, finish, future))
         free = queue.running < self._parallel
@@ -102,7 +106,7 @@ class Batcher:
         self.batches += 1
         self.requests += len(requests)
         try:
-            outcomes = await self._run(self._serve, queue.loaded, queue.request, requests)
+            outcomes = await self._execute_batch(queue.model, queue.request, requests)
         except Exception as error:  # every waiter sees the failure
             outcomes = [(None, error)] * len(batch)
         try:

@@ -1,7 +1,8 @@
 """Where model work runs, behind one interface: in this process (`LocalCompute`: the bounded
-worker pool, the model registry and the batcher; the default) or on Ray Serve
-(`bot.ray_compute.RayCompute`, with `COMPUTE_BACKEND=ray`). Either way a request's `finish`
-runs next to the model and only its result comes back; pictures are drawn in the bot."""
+worker pool and the model registry; the default) or on Ray Serve (`bot.ray_compute.RayCompute`,
+with `COMPUTE_BACKEND=ray`). Either way the bot's batcher groups requests into passes, a
+request's `finish` runs next to the model and only its result comes back; pictures are drawn
+in the bot."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from explorer.contract import Forwarded, ForwardRequest, ModelCard, ModelMemory
 
-from .batching import Batcher
+from .batching import Batcher, on_workers
 from .registry import ModelRegistry
 from .settings import ModelSpec, Settings
 
@@ -81,7 +82,7 @@ class LocalCompute:
             memory_budget=settings.model_memory_mb * 2**20,
         )
         self.batcher = Batcher(
-            run, settings.batch_window_ms, settings.max_batch, parallel=settings.workers
+            on_workers(run), settings.batch_window_ms, settings.max_batch, settings.workers
         )
 
     async def start(self) -> None:

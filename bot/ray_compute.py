@@ -1,9 +1,12 @@
 """Model work on Ray Serve (`COMPUTE_BACKEND=ray`): a deployment whose replicas load the
 allowlisted models under the bot's rules (the same registry: `trust_remote_code=False`, the
-model memory budget, at most MAX_LOADED_MODELS) and run forward passes batched with
-`@serve.batch`. A request's `finish` runs in the replica, next to the tensors, and only its
-result comes back (pickled); pictures are drawn in the bot, which keeps what a message's
-buttons need (see docs/scaling.md for the measurement behind that choice).
+model memory budget, at most MAX_LOADED_MODELS) and run forward passes. The bot's batcher sends
+each batch in one call (one Ray round trip per pass, not per request), and the replica's
+`@serve.batch` merges the batches that reach it within BATCH_WINDOW_MS of each other from
+several bot processes (the shards) into one pass. A request's `finish` runs in the replica,
+next to the tensors, and only its result comes back (pickled); pictures are drawn in the bot,
+which keeps what a message's buttons need (docs/scaling.md has the measurements behind both
+choices).
 
 The bot connects to the cluster at RAY_ADDRESS, or starts a local Ray of its own. Bots with the
 same models and options (the shards of one bot) share one Serve application: its name carries
@@ -29,16 +32,24 @@ from ray import serve
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayError, RayTaskError
 from ray.serve.exceptions import BackPressureError, RayServeException
 
-from explorer.contract import Forwarded, ForwardRequest, ModelCard, ModelMemory, UserError
+from explorer.contract import (
+    Forwarded,
+    ForwardRequest,
+    Item,
+    ModelCard,
+    ModelMemory,
+    Outcome,
+    UserError,
+)
 
+from .batching import Batcher
 from .compute import ComputeError
 from .registry import ModelRegistry
 from .settings import ModelSpec, RayOptions, Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Finish = Callable[[Forwarded], Any]
-Outcome = tuple[Any, Exception | None]  # a result, or the error a user should see
+Batch = tuple[str, ForwardRequest, list[Item]]  # a model's name, the first request, the items
 
 APP_PREFIX = "model-explorer"
 CONNECT_TIMEOUT_S = 5.0
@@ -65,6 +76,11 @@ class WorkerOptions:
     batch_window_ms: int
 
 
+def _requests_in(batches: list[Batch]) -> int:
+    """How many requests batches hold (what MAX_BATCH bounds)."""
+    return sum(len(items) for _, _, items in batches)
+
+
 class ModelWorkers:
     """One Serve replica: a model registry and batched forward passes, run on a worker thread
     so that the replica keeps answering Serve's health checks."""
@@ -80,9 +96,8 @@ class ModelWorkers:
             self._run,
             memory_budget=options.model_memory_mb * 2**20,
         )
-        self.forward.set_max_batch_size(options.max_batch)  # type: ignore[attr-defined]
-        self.forward.set_batch_wait_timeout_s(options.batch_window_ms / 1000)  # type: ignore[attr-defined]
-        self.batches = 0
+        self.serve_batches.set_max_batch_size(options.max_batch)  # type: ignore[attr-defined]
+        self.serve_batches.set_batch_wait_timeout_s(options.batch_window_ms / 1000)  # type: ignore[attr-defined]
 
     async def _run(self, fn: Callable[..., T], /, *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -113,33 +128,32 @@ class ModelWorkers:
         """This replica's loaded models."""
         return self.registry.memory()
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0)
-    async def forward(self, items: list[tuple[str, ForwardRequest, Finish]]) -> list[Outcome]:
-        """One pass per model and batch key over the requests Serve batched together; each
-        request gets its own outcome."""
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0, batch_size_fn=_requests_in)
+    async def serve_batches(self, batches: list[Batch]) -> list[list[Outcome]]:
+        """The batches that arrived together, merged into one pass per model and batch key;
+        each batch gets its requests' outcomes back, in order."""
         from explorer.forward import serve_batch
 
         groups: defaultdict[Hashable, list[int]] = defaultdict(list)
-        for index, (name, request, _) in enumerate(items):
+        for index, (name, request, _) in enumerate(batches):
             groups[name, request.batch_key].append(index)
-        outcomes: list[Outcome] = [(None, None)] * len(items)
+        answers: list[list[Outcome]] = [[] for _ in batches]
         for indices in groups.values():
-            name, first, _ = items[indices[0]]
+            name, first, _ = batches[indices[0]]
+            items = [item for index in indices for item in batches[index][2]]
             try:
                 loaded = await self.registry.acquire(name)
             except UserError as error:
-                for index in indices:
-                    outcomes[index] = (None, error)
-                continue
-            try:
-                self.batches += 1
-                batch = [(items[i][1], items[i][2]) for i in indices]
-                results = await self._run(serve_batch, loaded, first, batch)
-            finally:
-                self.registry.release(name)
-            for index, outcome in zip(indices, results, strict=True):
-                outcomes[index] = outcome
-        return outcomes
+                outcomes: list[Outcome] = [(None, error)] * len(items)
+            else:
+                try:
+                    outcomes = await self._run(serve_batch, loaded, first, items)
+                finally:
+                    self.registry.release(name)
+            for index in indices:  # hand each batch its own outcomes
+                count = len(batches[index][2])
+                answers[index], outcomes = outcomes[:count], outcomes[count:]
+        return answers
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -229,6 +243,9 @@ class RayCompute:
         self._started_ray = False
         self._cards: dict[str, ModelCard] = {}
         self._holds: Counter[str] = Counter()
+        # A pass at a time per replica: the bot keeps each replica busy, and no more.
+        self.batcher = Batcher(self._on_a_replica, settings.batch_window_ms, settings.max_batch,
+                               settings.ray.replicas)  # fmt: skip
 
     async def start(self) -> None:
         """Connect (or start a local Ray) and deploy, off the event loop; a cluster that cannot
@@ -267,9 +284,12 @@ class RayCompute:
         return result
 
     async def hold(self, spec: ModelSpec) -> ModelCard:
-        """The model's card from a replica (which loads it)."""
-        card: ModelCard = await self._outcome("card", spec.name)
-        self._cards[spec.name] = card
+        """The model's card: asked of a replica (which loads the model) the first time, then
+        known (a replica without the model loads it at its first pass)."""
+        card = self._cards.get(spec.name)
+        if card is None:
+            card = await self._outcome("card", spec.name)
+            self._cards[spec.name] = card
         self._holds[spec.name] += 1
         return card
 
@@ -286,9 +306,15 @@ class RayCompute:
     async def forward(
         self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
-        """The request on a replica, batched with others there."""
-        result: T = await self._outcome("forward", (spec.name, request, finish))
+        """The request in the next batch sent to a replica."""
+        result: T = await self.batcher.forward(spec.name, request, finish)
         return result
+
+    async def _on_a_replica(
+        self, name: str, request: ForwardRequest, items: list[Item]
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = await self._call("serve_batches", (name, request, items))
+        return outcomes
 
     async def unload(self, spec: ModelSpec) -> str:
         """Drop the model from the replica that answers (each replica keeps its own)."""
@@ -309,9 +335,11 @@ class RayCompute:
     def internals(self) -> dict[str, str]:
         """Where the model work runs."""
         where = self._ray.address or "a local Ray started by the bot"
+        batcher = self.batcher
         return {
             "compute": f"Ray Serve application {self.app}: {self._ray.replicas} replica(s) "
-            f"of {self._ray.replica_cpus:g} CPU on {where}"
+            f"of {self._ray.replica_cpus:g} CPU on {where}",
+            "batches run": f"{batcher.batches} ({batcher.requests} requests)",
         }
 
     async def close(self) -> None:

@@ -181,6 +181,14 @@ class Forwarded:
     continuation: tuple[int, ...] = ()  # greedily decoded tokens after the text
 
 
+# What a request's `finish` turns its forward pass into, next to the model.
+Finish = Callable[[Forwarded], Any]
+# One request of a batch: its input and how it is finished.
+Item = tuple[ForwardRequest, Finish]
+# What one request of a pass came to: its finished result, or the error that stopped it.
+Outcome = tuple[Any, Exception | None]
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     """One allowlisted model as `/models` shows it."""

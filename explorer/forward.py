@@ -6,20 +6,16 @@ Worker-side only (it imports torch); the runtime loads it once torch is wanted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from explorer.contract import Forwarded, ForwardOutput, ForwardRequest, LoadedModel
+from explorer.contract import Forwarded, ForwardOutput, ForwardRequest, Item, LoadedModel, Outcome
 from explorer.encoding import Encoding, decoder_encoding, encode, target_ids
 
 # The decoder's text when none is given: the model's own greedy output, this many tokens.
 DEFAULT_TARGET_TOKENS = 12
-
-Finish = Callable[[Forwarded], Any]
-# What one request of a pass came to: its finished result, or the error that stopped it.
-Outcome = tuple[Any, Exception | None]
 
 
 def _cut(name: str, tensor: torch.Tensor, source: int, target: int | None) -> torch.Tensor:
@@ -152,7 +148,7 @@ def run_batch(
 
 
 def serve_batch(
-    loaded: LoadedModel, request: ForwardRequest, items: Sequence[tuple[ForwardRequest, Finish]]
+    loaded: LoadedModel, request: ForwardRequest, items: Sequence[Item]
 ) -> list[Outcome]:
     """Tokenise each request, run one pass over those that tokenised (all share `request`'s
     batch key), and finish each with its own output, all on one worker; one request's bad

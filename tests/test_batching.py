@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bot.batching import Batcher
+from bot.batching import Batcher, on_workers
 from explorer.contract import ForwardRequest, UserError
 from explorer.encoding import encode
 from explorer.forward import run_batch
@@ -68,7 +68,7 @@ def both(forwarded):
 
 async def test_concurrent_requests_share_one_forward_pass(runtime):
     loaded = await loaded_model(runtime, "minilm")
-    batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
+    batcher = Batcher(on_workers(runtime.run), window_ms=20, max_batch=16)
     texts = [f"request number {i}" for i in range(6)]
     results = await asyncio.gather(*(batcher.forward(loaded, request(t), both) for t in texts))
     assert (batcher.batches, batcher.requests) == (1, 6)
@@ -84,7 +84,7 @@ async def test_concurrent_requests_share_one_forward_pass(runtime):
 
 async def test_one_requests_bad_input_fails_it_alone(runtime):
     loaded = await loaded_model(runtime, "minilm")
-    batcher = Batcher(runtime.run, window_ms=20, max_batch=16)
+    batcher = Batcher(on_workers(runtime.run), window_ms=20, max_batch=16)
 
     def shout(forwarded):
         if "boom" in forwarded.encoding.tokens:
@@ -107,12 +107,12 @@ async def test_one_requests_bad_input_fails_it_alone(runtime):
 
 async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
     loaded = await loaded_model(runtime, "tiny")
-    capped = Batcher(runtime.run, window_ms=1000, max_batch=2)
+    capped = Batcher(on_workers(runtime.run), window_ms=1000, max_batch=2)
     started = asyncio.get_running_loop().time()
     await asyncio.gather(*(capped.forward(loaded, request("hello world"), both) for _ in range(4)))
     assert asyncio.get_running_loop().time() - started < 0.9  # full batches did not wait
     assert (capped.batches, capped.requests) == (2, 4)
-    off = Batcher(runtime.run, window_ms=0, max_batch=1)
+    off = Batcher(on_workers(runtime.run), window_ms=0, max_batch=1)
     await asyncio.gather(*(off.forward(loaded, request("hello world"), both) for _ in range(5)))
     assert (off.batches, off.requests) == (5, 5)
     with pytest.raises(UserError):  # unbatched, a request's error is still its own
@@ -126,11 +126,11 @@ async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
     passes: list[list[str]] = []
     started, release = asyncio.Event(), asyncio.Event()
 
-    async def gated(fn, loaded, key, items):
+    async def gated(loaded, key, items):
         passes.append([item.text for item, _ in items])
         started.set()
         await release.wait()  # the pass is "running" until the test lets it finish
-        return await runtime.run(fn, loaded, key, items)
+        return await on_workers(runtime.run)(loaded, key, items)
 
     batcher = Batcher(gated, window_ms=0, max_batch=16)
     first = asyncio.create_task(batcher.forward(loaded, request("first"), both))
@@ -152,7 +152,7 @@ async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
 async def test_a_failing_batch_fails_each_request(runtime):
     loaded = await loaded_model(runtime, "tiny")
 
-    async def broken(fn, *args):
+    async def broken(*batch):
         raise RuntimeError("out of memory")
 
     batcher = Batcher(broken, window_ms=5, max_batch=8)
@@ -167,13 +167,13 @@ async def test_up_to_parallel_passes_run_at_once(runtime):
     loaded = await loaded_model(runtime, "tiny")
     active, most = 0, 0
 
-    async def counting(fn, *args):
+    async def counting(*batch):
         nonlocal active, most
         active += 1
         most = max(most, active)
         try:
             await asyncio.sleep(0.05)  # a pass that takes a while
-            return await runtime.run(fn, *args)
+            return await on_workers(runtime.run)(*batch)
         finally:
             active -= 1
 

@@ -135,6 +135,30 @@ async def test_requests_sent_together_share_a_pass_and_get_their_own_rows(runtim
     assert len(set(passes)) < len(texts)  # @serve.batch put several in one pass
 
 
+async def test_replicas_merge_the_batches_of_two_bot_processes(ray_cluster, tiny_dir):
+    """Two runtimes with the same settings (two shards of one bot) share one application; with
+    a batching window, their batches that reach the replica together run as one pass."""
+    settings = make_settings(f"tiny={tiny_dir}", COMPUTE_BACKEND="ray", RAY_REPLICA_CPUS="0.25",
+                             BATCH_WINDOW_MS="200")  # fmt: skip
+    shards = [Runtime(settings), Runtime(settings)]
+    for shard in shards:
+        await shard.start(preload=False)
+    try:
+        assert shards[0].compute.app == shards[1].compute.app
+        spec = settings.default_model
+        passes = await asyncio.gather(
+            *(
+                shard.compute.forward(spec, ForwardRequest(f"from shard {i}"), pass_storage)
+                for i, shard in enumerate(shards)
+            )
+        )
+        assert passes[0] == passes[1]  # one pass served both processes' batches
+    finally:
+        for shard in shards:
+            await shard.close()
+        serve.delete(shards[0].compute.app)
+
+
 async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray, tmp_path):
     spec = on_ray.allowlist.resolve("tiny")
     await on_ray.compute.forward(spec, ForwardRequest("warm"), raw_outputs)
