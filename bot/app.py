@@ -19,7 +19,6 @@ from typing_extensions import override
 
 from commands import COMMANDS
 
-from .compute import ComputeError
 from .controls import Explorer, StepButton, ViewMenu
 from .discord_commands import register
 from .pipeline import Pipeline
@@ -134,14 +133,13 @@ async def serve(settings: Settings) -> int:
     use_endpoints(settings.api_base, settings.gateway_url)
     store = Store(settings.database_url)
     await store.start()
-    runtime = Runtime(settings)
-    runtime.store = store
     try:
+        runtime = Runtime(settings)
         await runtime.start_compute()
-    except ComputeError:
+    except BaseException:
         await store.close()
-        await runtime.close()
         raise
+    runtime.store = store
     client = ExplorerBot(settings, runtime)
     runtime.gateway_latency = lambda: client.latency if math.isfinite(client.latency) else None
     loop = asyncio.get_running_loop()

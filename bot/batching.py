@@ -65,6 +65,10 @@ class Batcher:
         self.batches = 0
         self.requests = 0
 
+    def summary(self) -> str:
+        """How much batching there was, for `/admin internals`."""
+        return f"{self.batches} ({self.requests} requests)"
+
     async def forward(self, model: Any, request: ForwardRequest, finish: Finish) -> Any:
         """`finish(forwarded)` for the request, from a pass shared with others on `model` (a
         loaded model, or a name: what `execute` takes)."""

@@ -6,17 +6,16 @@ in the bot."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from explorer.contract import Forwarded, ForwardRequest, ModelCard, ModelMemory
 
-from .batching import Batcher, on_workers
+from .batching import Batcher, Runner, on_workers
 from .registry import ModelRegistry
 from .settings import ModelSpec, Settings
 
 T = TypeVar("T")
-Runner = Callable[..., Awaitable[Any]]
 
 
 class ComputeError(Exception):
@@ -125,11 +124,7 @@ class LocalCompute:
 
     def internals(self) -> dict[str, str]:
         """How much batching there was."""
-        batcher = self.batcher
-        return {
-            "compute": "local",
-            "batches run": f"{batcher.batches} ({batcher.requests} requests)",
-        }
+        return {"compute": "local", "batches run": self.batcher.summary()}
 
     async def close(self) -> None:
         """Nothing to close: the worker pool is the runtime's."""

@@ -14,7 +14,6 @@ read back, and its attention computed again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections import OrderedDict
@@ -39,6 +38,9 @@ from .store import ExplorationRecord, Store, StoreError
 log = logging.getLogger(__name__)
 
 KEY = r"[A-Za-z0-9_-]{6,16}"
+# How long an answer waits for its exploration to be committed; a slower database does not
+# hold the answer back (the exploration is then kept in memory only).
+STORE_WAIT_SECONDS = 5.0
 EXPIRED = (
     "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
     "run `/attention` again to explore this text."
@@ -201,8 +203,10 @@ class Explorer:
                 interaction.user.id, now, now,
             )  # fmt: skip
             try:  # committed before the message whose buttons need it is sent
-                await self._store.add_exploration(record)
-            except StoreError:
+                await asyncio.wait_for(
+                    asyncio.shield(self._store.add_exploration(record)), STORE_WAIT_SECONDS
+                )
+            except (StoreError, TimeoutError):
                 log.warning("exploration %s is kept in memory only", key)
         message_id = await send_reply(interaction, reply, controls(key, explored))
         if self._store is not None and message_id is not None:
@@ -271,9 +275,8 @@ class Explorer:
             await update_message(interaction, reply, controls(key, reply.exploration))
             entry.shown, entry.content = reply.exploration, reply.content
             self._entries.move_to_end(key)
-            if self._store is not None:
+            if self._store is not None:  # not waited for: the message shows the state already
                 now = datetime.now(UTC)
-                with contextlib.suppress(StoreError):  # the store logged it; the message shows it
-                    await self._store.touch_exploration(key, reply.exploration, reply.content, now)
+                self._store.touch_exploration(key, reply.exploration, reply.content, now)
 
         return await self._pipeline.serve(interaction, "attention", "press", work, deliver, lane)

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +30,8 @@ from typing import Any, TypeVar
 
 import ray
 from ray import serve
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayError, RayTaskError
-from ray.serve.exceptions import BackPressureError, RayServeException
+from ray.exceptions import RayActorError, RayError, RayTaskError
+from ray.serve.exceptions import RayServeException
 
 from explorer.contract import (
     Forwarded,
@@ -53,6 +54,7 @@ Batch = tuple[str, ForwardRequest, list[Item]]  # a model's name, the first requ
 
 APP_PREFIX = "model-explorer"
 CONNECT_TIMEOUT_S = 5.0
+DEPLOY_TIMEOUT_S = 120.0
 # A bot-started local Ray: a small object store (results are pictures' data, not models).
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 
@@ -61,7 +63,6 @@ WORKER_DIED = (
     "please try again in a moment."
 )
 UNREACHABLE = "The model workers cannot be reached right now. Please try again in a moment."
-OVERLOADED = "The model workers are at capacity right now. Please try again in a moment."
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,6 @@ class ModelWorkers:
         except UserError as error:
             return None, error
 
-    async def memory(self) -> tuple[ModelMemory, ...]:
-        """This replica's loaded models."""
-        return self.registry.memory()
-
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0, batch_size_fn=_requests_in)
     async def serve_batches(self, batches: list[Batch]) -> list[list[Outcome]]:
         """The batches that arrived together, merged into one pass per model and batch key;
@@ -148,6 +145,8 @@ class ModelWorkers:
             else:
                 try:
                     outcomes = await self._run(serve_batch, loaded, first, items)
+                except Exception as error:  # this group's pass failed (out of memory): it alone
+                    outcomes = [(None, error)] * len(items)
                 finally:
                     self.registry.release(name)
             for index in indices:  # hand each batch its own outcomes
@@ -200,7 +199,7 @@ def _connect(address: str | None) -> bool:
             raise ComputeError(f"cannot reach the Ray cluster at {address} ({why})")
     try:
         ray.init(
-            address=address,
+            address=address or "local",  # "local": a new Ray, never one `ray start` left running
             include_dashboard=False if address is None else None,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES if address is None else None,
             log_to_driver=False,
@@ -214,22 +213,39 @@ def _connect(address: str | None) -> bool:
 
 
 def _deploy(name: str, options: WorkerOptions, ray_options: RayOptions) -> Any:
-    """The running application's handle; deployed first unless it runs already."""
+    """The application's handle: deployed unless it runs or is being deployed already (by
+    another shard), then waited for until its replicas run; `ComputeError` if they fail or do
+    not run within DEPLOY_TIMEOUT_S."""
     serve.start(proxy_location="Disabled", logging_config={"log_level": "WARNING"})
-    running = serve.status().applications.get(name)
-    if running is not None and running.status == "RUNNING":
-        log.info("using the running Serve application %s", name)
-        return serve.get_app_handle(name)
-    env = {key: os.environ[key] for key in ("HF_HUB_OFFLINE",) if key in os.environ}
-    deployment = serve.deployment(
-        name="ModelWorkers",
-        num_replicas=ray_options.replicas,
-        ray_actor_options={"num_cpus": ray_options.replica_cpus, "runtime_env": {"env_vars": env}},
-        max_ongoing_requests=4 * options.max_batch,
-        health_check_period_s=2,
-    )(ModelWorkers)
-    log.info("deploying %d replica(s) as the Serve application %s", ray_options.replicas, name)
-    return serve.run(deployment.bind(options), name=name, route_prefix=None)
+    current = serve.status().applications.get(name)
+    if current is not None and current.status in ("RUNNING", "DEPLOYING"):
+        log.info("using the Serve application %s", name)
+    else:
+        env = {key: os.environ[key] for key in ("HF_HUB_OFFLINE",) if key in os.environ}
+        actor = {"num_cpus": ray_options.replica_cpus, "runtime_env": {"env_vars": env}}
+        deployment = serve.deployment(
+            name="ModelWorkers",
+            num_replicas=ray_options.replicas,
+            ray_actor_options=actor,
+            max_ongoing_requests=4 * options.max_batch,
+            health_check_period_s=2,
+        )(ModelWorkers)
+        replicas = ray_options.replicas
+        log.info("deploying %d replica(s) as the Serve application %s", replicas, name)
+        target = serve.RunTarget(deployment.bind(options), name=name, route_prefix=None)
+        serve.run_many([target], wait_for_applications_running=False)
+    deadline = time.monotonic() + DEPLOY_TIMEOUT_S
+    while (status := serve.status().applications[name]).status != "RUNNING":
+        if status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise ComputeError(f"the replicas failed to start: {status.message}".splitlines()[0])
+        if time.monotonic() > deadline:
+            raise ComputeError(
+                f"the replicas did not start within {DEPLOY_TIMEOUT_S:.0f} s; does the cluster "
+                f"have RAY_REPLICAS × RAY_REPLICA_CPUS = "
+                f"{ray_options.replicas * ray_options.replica_cpus:g} CPUs free?"
+            )
+        time.sleep(0.2)
+    return serve.get_app_handle(name)
 
 
 class RayCompute:
@@ -243,19 +259,25 @@ class RayCompute:
         self._started_ray = False
         self._cards: dict[str, ModelCard] = {}
         self._holds: Counter[str] = Counter()
-        # A pass at a time per replica: the bot keeps each replica busy, and no more.
+        # Passes in flight per model (and batch key): one for each replica.
         self.batcher = Batcher(self._on_a_replica, settings.batch_window_ms, settings.max_batch,
                                settings.ray.replicas)  # fmt: skip
 
     async def start(self) -> None:
         """Connect (or start a local Ray) and deploy, off the event loop; a cluster that cannot
         be reached or used is a `ComputeError`."""
+        from .runtime import go_offline_without_hub
+
         loop = asyncio.get_running_loop()
+        # Found out before the replicas start, so that they are told (HF_HUB_OFFLINE).
+        await loop.run_in_executor(None, go_offline_without_hub, self._options.models)
         self._started_ray = await loop.run_in_executor(None, _connect, self._ray.address)
         try:
             self._handle = await loop.run_in_executor(
                 None, _deploy, self.app, self._options, self._ray
             )
+        except ComputeError:
+            raise
         except Exception as error:
             raise ComputeError(f"cannot deploy on Ray: {error}".splitlines()[0]) from error
         log.info("model work on Ray Serve (%s)", self.app)
@@ -268,11 +290,9 @@ class RayCompute:
             return await getattr(self._handle, method).remote(*args)
         except RayTaskError as error:  # raised in the replica, outside any request's outcome
             raise error.cause from error
-        except (ActorDiedError, ActorUnavailableError) as error:
+        except RayActorError as error:
             log.warning("a model worker stopped: %s", str(error).splitlines()[0])
             raise UserError(WORKER_DIED) from error
-        except BackPressureError as error:
-            raise UserError(OVERLOADED) from error
         except (RayError, RayServeException) as error:  # the application or cluster is gone
             log.warning("Ray failed: %s: %s", type(error).__name__, str(error).splitlines()[0])
             raise UserError(UNREACHABLE) from error
@@ -334,12 +354,11 @@ class RayCompute:
 
     def internals(self) -> dict[str, str]:
         """Where the model work runs."""
-        where = self._ray.address or "a local Ray started by the bot"
-        batcher = self.batcher
+        where = "a Ray cluster" if self._ray.address else "a local Ray started by the bot"
         return {
             "compute": f"Ray Serve application {self.app}: {self._ray.replicas} replica(s) "
             f"of {self._ray.replica_cpus:g} CPU on {where}",
-            "batches run": f"{batcher.batches} ({batcher.requests} requests)",
+            "batches run": self.batcher.summary(),
         }
 
     async def close(self) -> None:

@@ -117,6 +117,7 @@ class Runtime:
         settings say so); commands that arrive meanwhile are acknowledged at once and
         answered when it is ready."""
         started = time.perf_counter()
+        await self.run(go_offline_without_hub, self.settings.models)
         await self.start_compute()
         await self.run(prepare_libraries, self.torch_threads)
         self.warm = True
@@ -131,10 +132,8 @@ class Runtime:
         log.info("ready for model work after %.1f s", time.perf_counter() - started)
 
     async def start_compute(self) -> None:
-        """Find out whether the Hub can be reached, then start the compute backend (once); a
-        backend that cannot be used raises `ComputeError`."""
+        """Start the compute backend (once); one that cannot be used raises `ComputeError`."""
         if not self._compute_started:
-            await self.run(go_offline_without_hub, self.settings.models)
             await self.compute.start()
             self._compute_started = True
 
@@ -169,8 +168,6 @@ class Runtime:
             "gc collections": ", ".join(str(s["collections"]) for s in gc.get_stats()),
             "resident memory": _rss(),
         }
-        if self.store is not None:
-            internals["database"] = self.store.shown_url
         return Snapshot(
             uptime_s=self.stats.uptime,
             gateway_latency_ms=None if latency is None else latency * 1000,
@@ -187,7 +184,7 @@ class Runtime:
         """Stop using the compute backend, finish running work and stop the pool; queued work
         is dropped."""
         await self.compute.close()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
 def _rss() -> str:

@@ -305,6 +305,8 @@ def shards_of(count: int, ids: tuple[int, ...] | None) -> Shards:
     """Check SHARD_IDS against SHARD_COUNT."""
     if ids and not count:
         raise SettingsError("SHARD_IDS needs SHARD_COUNT (the number of shards in all)")
+    if ids and len(set(ids)) != len(ids):
+        raise SettingsError(f"SHARD_IDS must not repeat a shard, got {', '.join(map(str, ids))}")
     outside = [shard for shard in ids or () if shard >= count]
     if outside:
         raise SettingsError(

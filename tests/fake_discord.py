@@ -210,6 +210,9 @@ class FakeDiscord:
             if message.type is not WSMsgType.TEXT:
                 continue
             await self._on_gateway_message(ws, json.loads(message.data))
+        for shard, connection in list(self._shards.items()):
+            if connection is ws:  # closed: its shard is gone until it connects again
+                del self._shards[shard]
         return ws
 
     async def _on_gateway_message(self, ws: web.WebSocketResponse, payload: dict) -> None:
@@ -301,7 +304,8 @@ class FakeDiscord:
         await self._send(ws, event, data)
 
     async def drop_gateway(self, code: int = 4000) -> None:
-        """Close the gateway connection with a resumable code; the client should RESUME."""
+        """Close the latest gateway connection with a resumable code; the client should
+        RESUME."""
         self.resumed.clear()
         assert self._ws is not None
         await self._ws.close(code=code, message=b"fake drop")

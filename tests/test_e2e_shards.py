@@ -39,7 +39,7 @@ async def test_two_processes_with_half_the_shards_each_answer_their_servers(tmp_
                     break
                 await asyncio.sleep(0.05)
             assert process.log().count("command=tokenize") == 1
-        # An exploration's buttons work on the other shard's process too.
+        # An exploration in the second process's server, and a press on it there.
         explored = await server.slash("attention", text="sharded", guild_id=OTHER_GUILD)
         message = (await explored.answer()).response
         pressed = await server.press(message, components(message)["layer-"]["custom_id"])

@@ -21,6 +21,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from commands.attention import attention
 from commands.fill_mask import fill_mask
+from commands.models import models
 from commands.predict import predict
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from tests.bot_process import ROOT, TOKEN, fresh_bot
@@ -66,10 +67,12 @@ def raw_outputs(forwarded: Forwarded) -> dict[str, list[np.ndarray]]:
     return arrays
 
 
-def pass_storage(forwarded: Forwarded) -> int:
-    """Which padded pass the request's rows came from (rows of one pass share its storage)."""
+def pass_size(forwarded: Forwarded) -> int:
+    """How many inputs of this one's length the padded pass that made its rows could hold:
+    the rows are cut from the whole batch's tensor, and share its memory."""
     assert forwarded.output is not None
-    return forwarded.output.fields["last_hidden_state"].untyped_storage().data_ptr()
+    rows = forwarded.output.fields["last_hidden_state"]
+    return round(rows.untyped_storage().nbytes() / (rows.numel() * rows.element_size()))
 
 
 def report_pid_then_sleep(path: str, forwarded: Forwarded) -> None:
@@ -129,10 +132,10 @@ async def test_requests_sent_together_share_a_pass_and_get_their_own_rows(runtim
         hidden = outputs["last_hidden_state"][0]
         assert hidden.shape == alone["last_hidden_state"][0].shape  # no padding left in
         np.testing.assert_allclose(hidden, alone["last_hidden_state"][0], atol=1e-5, rtol=0)
-    passes = await asyncio.gather(
-        *(on_ray.compute.forward(spec, ForwardRequest(t), pass_storage) for t in texts)
+    sizes = await asyncio.gather(
+        *(on_ray.compute.forward(spec, ForwardRequest(t), pass_size) for t in texts)
     )
-    assert len(set(passes)) < len(texts)  # @serve.batch put several in one pass
+    assert max(sizes) > 1  # several went in one pass
 
 
 async def test_replicas_merge_the_batches_of_two_bot_processes(ray_cluster, tiny_dir):
@@ -146,13 +149,13 @@ async def test_replicas_merge_the_batches_of_two_bot_processes(ray_cluster, tiny
     try:
         assert shards[0].compute.app == shards[1].compute.app
         spec = settings.default_model
-        passes = await asyncio.gather(
+        sizes = await asyncio.gather(
             *(
-                shard.compute.forward(spec, ForwardRequest(f"from shard {i}"), pass_storage)
+                shard.compute.forward(spec, ForwardRequest(f"from shard {i}"), pass_size)
                 for i, shard in enumerate(shards)
             )
         )
-        assert passes[0] == passes[1]  # one pass served both processes' batches
+        assert sizes == [2, 2]  # each process sent a batch of one; they ran as one pass
     finally:
         for shard in shards:
             await shard.close()
@@ -197,7 +200,8 @@ async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tin
         serve.delete(runtime.compute.app)  # the cluster no longer serves the bot's replicas
         with pytest.raises(UserError, match="cannot be reached right now"):
             await attention(runtime.job(), text="after")
-        assert "tiny" in runtime.job().catalog().entries[0].name  # the bot itself carries on
+        listed = await models(runtime.job())  # what needs no model work still answers
+        assert listed.content.startswith("**Models you can use**") and "`tiny`" in listed.content
     finally:
         await runtime.close()
 
@@ -255,3 +259,23 @@ async def test_the_bot_on_ray_answers_presses_and_keeps_its_time_limit(
         assert await bot.terminate() == 0
     assert app.group(1) in serve.status().applications  # left running for the bot's other shards
     serve.delete(app.group(1))
+
+
+async def test_the_console_on_ray_starts_and_stops_a_local_ray_of_its_own(tmp_path, tiny_dir):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "HF_HUB_OFFLINE": "1",
+        "MODELS": f"tiny={tiny_dir}",
+        "COMPUTE_BACKEND": "ray",
+        "RAY_REPLICA_CPUS": "0.5",
+        "CONSOLE_OUTPUT_DIR": str(tmp_path),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "console", "/tokenize text:hello", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "**tiny** · 5 characters → " in out.decode()
+    assert "Traceback" not in err.decode()

@@ -88,6 +88,7 @@ def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
         ({"RAY_ADDRESS": "http://head"}, "RAY_ADDRESS must be host:port, ray://host:port or"),
         ({"RAY_REPLICA_CPUS": "0"}, "RAY_REPLICA_CPUS must be between 0.1 and 256"),
         ({"SHARD_IDS": "0,1"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,0"}, "SHARD_IDS must not repeat a shard, got 0, 0"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"}, "SHARD_IDS must be below SHARD_COUNT \\(2\\)"),
     ],
 )

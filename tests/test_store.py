@@ -121,6 +121,31 @@ async def test_a_failed_write_fails_alone_and_the_writer_goes_on(store):
     )
 
 
+async def test_a_waiter_that_gives_up_does_not_stop_the_writer(store):
+    abandoned = store.add_exploration(record("abandoned"))
+    abandoned.cancel()  # its command timed out, say
+    await asyncio.wait_for(store.add_exploration(record("next")), 10)
+    assert await store.exploration("next") is not None
+
+
+@pytest.mark.skipif(
+    not POSTGRES, reason="needs a PostgreSQL server (TEST_DATABASE_URL; CI has one)"
+)
+async def test_a_database_gone_while_running_fails_each_write_without_hanging():
+    url, name = await _postgres_database()
+    store = Store(url)
+    await store.start()
+    await store.add_exploration(record("before"))
+    await _drop_postgres(name)  # WITH (FORCE): the store's connections are cut
+    for key in ("after", "again"):  # the writer answers each, and goes on
+        with pytest.raises(StoreError, match="the database failed"):
+            await asyncio.wait_for(store.add_exploration(record(key)), 30)
+    with pytest.raises(StoreError, match="the database failed"):
+        await asyncio.wait_for(store.exploration("before"), 30)
+    assert store.failed_writes == 2
+    await asyncio.wait_for(store.close(), 10)
+
+
 async def test_migrations_run_once_and_upgrade_the_previous_schema(database_url):
     from alembic import command
     from alembic.config import Config

@@ -1,8 +1,8 @@
 """The store: SQLAlchemy 2 (async) on SQLite (WAL, foreign keys on) or PostgreSQL, its schema
 kept by Alembic migrations that run at start.
 
-Writes go through one writer, in order, each committed on a connection it keeps open (about
-0.6 ms on SQLite here). The bot commits an exploration before it sends the message whose
+Writes go through one writer, in order, each committed on a connection it keeps open (under
+1 ms on SQLite here). The bot commits an exploration before it sends the message whose
 buttons need it, so a process killed outright loses no exploration it answered with, and
 SQLite's write-ahead log leaves the file whole."""
 
@@ -86,10 +86,10 @@ def _record(row: Any) -> ExplorationRecord:
 
 def _upgrade(connection: Connection) -> None:
     """Bring the schema to the latest migration (nothing to do if it is there already)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its progress lines, at INFO
     from alembic import command
     from alembic.config import Config
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its progress lines, at INFO
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
     config = Config()
@@ -215,21 +215,23 @@ class Store:
                         connection = await self._engine.connect()
                     await write(connection)
                     await connection.commit()
-                except SQLAlchemyError as error:
+                except Exception as error:  # the driver's own (a refused connection) as well
                     log.warning("store error: %s", error)
                     self.failed_writes += 1
-                    future.set_exception(StoreError(f"the database failed ({_reason(error)})"))
+                    if not future.done():  # its waiter may have given up
+                        future.set_exception(StoreError(f"the database failed ({_reason(error)})"))
                     if connection is not None:
-                        with contextlib.suppress(SQLAlchemyError):
+                        with contextlib.suppress(Exception):
                             await connection.close()
                         connection = None
                 else:
-                    future.set_result(None)
+                    if not future.done():
+                        future.set_result(None)
                 finally:
                     self._pending.task_done()
         finally:  # closed when the store closes (the writer is cancelled)
             if connection is not None:
-                with contextlib.suppress(SQLAlchemyError):
+                with contextlib.suppress(Exception):
                     await connection.close()
 
     @contextlib.asynccontextmanager
@@ -239,7 +241,7 @@ class Store:
         try:
             async with self._engine.begin() as connection:
                 yield connection
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, OSError) as error:  # OSError: the server cannot be reached
             log.warning("store error: %s", error)
             raise StoreError(f"the database failed ({_reason(error)})") from error
 
