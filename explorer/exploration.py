@@ -9,10 +9,12 @@ cross-attention to the encoder. Each part can be seen token by token or word by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from explorer.attention_math import rollouts
 from explorer.contract import Forwarded, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
@@ -104,6 +106,15 @@ class Axis:
         return len(self.labels)
 
 
+# What a colour scale over the whole model can reach: a weight, a mean of a layer's heads, a
+# rollout value.
+PEAKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "weight": lambda weights: weights,
+    "mean": lambda weights: weights.mean(axis=1),
+    "rollout": rollouts,
+}
+
+
 @dataclass(frozen=True, eq=False)
 class Attention:
     """What a view draws: weights shaped (layers, heads, queries, keys), and both axes."""
@@ -111,6 +122,15 @@ class Attention:
     weights: np.ndarray
     queries: Axis
     keys: Axis
+    # Shared by every Attention of one exploration's part and granularity: presses redraw
+    # without going over the whole model's weights again.
+    _peaks: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def peak(self, kind: str = "weight") -> float:
+        """The largest value of a kind in `PEAKS` anywhere in the model (computed once)."""
+        if kind not in self._peaks:
+            self._peaks[kind] = float(np.max(PEAKS[kind](self.weights)))
+        return self._peaks[kind]
 
     @property
     def shape(self) -> Shape:
@@ -179,7 +199,9 @@ class Exploration:
         if granularity == "word":
             weights = aggregate(weights, self.words(rows_at).members, self.words(cols_at).members)
         rows, cols = self.axis(rows_at, granularity), self.axis(cols_at, granularity)
-        return Attention(weights, rows, cols)
+        return Attention(
+            weights, rows, cols, self._kept.setdefault(("peaks", part, granularity), {})
+        )
 
     def axis(self, side: str, granularity: str) -> Axis:
         """The encoder's (the input's) or the decoder's tokens or words (made once)."""

@@ -226,3 +226,33 @@ async def test_export_too_large_for_discord_keeps_the_tensor_and_says_why(ctx):
     assert [a.filename for a in reply.attachments] == ["attention.png", "attention.npy"]
     assert "model.csv" in reply.content and "over Discord's upload limit" in reply.content
     assert sum(len(a.data) for a in reply.attachments) < 10 * 2**20
+
+
+def _top(view: str, scale: str, layer: int = 2, exploration: Exploration = TOY) -> float:
+    """The top of the colour bar of a view (head 2)."""
+    scene = scene_of(exploration, ViewState(view, layer, 2, 1, scale=scale))
+    chosen = VIEWS[view]
+    return chosen.span(scene, chosen.values(scene))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("view", "scale", "expected"),
+    [
+        ("head", "model", TOY.weights.max()),
+        ("head", "layer", TOY.weights[1].max()),
+        ("head", "picture", TOY.weights[1, 1].max()),
+        ("mean", "model", TOY.weights.mean(axis=1).max()),
+        ("mean", "picture", TOY.weights[1].mean(axis=0).max()),
+        ("rollout", "model", max(rollout(TOY.weights, n).max() for n in (1, 2))),
+        ("rollout", "picture", rollout(TOY.weights, 2).max()),
+    ],
+)
+def test_the_colour_scale_tops_at_what_its_scale_says(view, scale, expected):
+    assert _top(view, scale) == pytest.approx(float(expected))
+
+
+def test_the_model_wide_top_is_computed_once_per_exploration():
+    fresh = synthetic()
+    first = _top("head", "model", layer=1, exploration=fresh)
+    fresh.weights[0, 0, 0, 0] = 10.0  # were it computed again for the next press, it would move
+    assert _top("head", "model", layer=2, exploration=fresh) == first

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
-from explorer.attention_math import head_stats, rollout, rollouts, token_profile
+from explorer.attention_math import head_stats, rollout, token_profile
 from explorer.contract import UserError
 from explorer.drawing.charts import Bars
 from explorer.drawing.grid import Axis as GridAxis
@@ -140,9 +140,14 @@ def _head_names(count: int) -> tuple[str, ...]:
     return tuple(f"h{i}" for i in range(1, count + 1))
 
 
-def _pick(scene: Scene, model: float, layer: float, shown: float) -> float:
-    """The top of the colour scale for the state's scale mode."""
-    chosen = {"model": model, "layer": layer, "picture": shown, "fixed": 1.0}[scene.state.scale]
+def _pick(scene: Scene, peak: str, layer: float, shown: float) -> float:
+    """The top of the colour scale for the state's scale mode; `peak` names the kind of value
+    (in `PEAKS`) whose largest anywhere in the model tops the `model` scale."""
+    scale = scene.state.scale
+    if scale == "model":
+        chosen = scene.attention.peak(peak)
+    else:
+        chosen = {"layer": layer, "picture": shown, "fixed": 1.0}[scale]
     return max(float(chosen), 1e-6)
 
 
@@ -310,8 +315,8 @@ class HeadView(MatrixView):
 
     @override
     def span(self, scene: Scene, values: np.ndarray) -> float:
-        weights = scene.attention.weights
-        return _pick(scene, weights.max(), weights[scene.state.layer - 1].max(), values.max())
+        layer = scene.attention.weights[scene.state.layer - 1]
+        return _pick(scene, "weight", layer.max(), values.max())
 
     @override
     def enter(self, state: ViewState) -> ViewState:
@@ -336,8 +341,7 @@ class MeanView(MatrixView):
 
     @override
     def span(self, scene: Scene, values: np.ndarray) -> float:
-        means = scene.attention.weights.mean(axis=1)
-        return _pick(scene, means.max(), values.max(), values.max())
+        return _pick(scene, "mean", values.max(), values.max())
 
     @override
     def step(self, state: ViewState, action: str, shape: Shape) -> ViewState:
@@ -370,8 +374,7 @@ class RolloutView(MatrixView):
 
     @override
     def span(self, scene: Scene, values: np.ndarray) -> float:
-        every = rollouts(scene.attention.weights) if scene.state.scale == "model" else values
-        return _pick(scene, float(np.max(every)), values.max(), values.max())
+        return _pick(scene, "rollout", values.max(), values.max())
 
 
 class CyclingView(View):
@@ -407,9 +410,7 @@ class TokenView(CyclingView):
     @override
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         values = self.values(scene)
-        weights = scene.attention.weights
-        every = weights.max() if scene.state.head else weights.mean(axis=1).max()
-        vmax = _pick(scene, every, values.max(), values.max())
+        vmax = _pick(scene, "weight" if scene.state.head else "mean", values.max(), values.max())
         keys = scene.attention.keys
         span = scene.window_range(len(keys))
         marked = {scene.state.token} if scene.attention.square else set()
@@ -482,7 +483,7 @@ class HeadsView(View):
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         weights, heads = scene.attention.weights, scene.shape.heads
         layer = weights[scene.state.layer - 1]
-        vmax = _pick(scene, weights.max(), layer.max(), layer.max())
+        vmax = _pick(scene, "weight", layer.max(), layer.max())
         columns = math.ceil(math.sqrt(heads))
         panels = [layer[h] for h in range(heads)]
         names = [f"head {h + 1}" for h in range(heads)]
@@ -535,7 +536,7 @@ class ModelView(View):
         weights, heads = scene.attention.weights, scene.shape.heads
         page = self.page(scene)
         shown = weights[page.start : page.stop]
-        vmax = _pick(scene, weights.max(), shown.max(), shown.max())
+        vmax = _pick(scene, "weight", shown.max(), shown.max())
         queries, keys = grid_axes(scene.attention, set())
         grid = Grid(
             [[weights[layer, h] for h in range(heads)] for layer in page],
