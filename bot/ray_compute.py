@@ -104,26 +104,18 @@ class ModelWorkers:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
 
-    async def card(self, name: str) -> Outcome:
+    # A `UserError` raised here reaches the bot as the cause of Ray's `RayTaskError`.
+    async def card(self, name: str) -> ModelCard:
         """The model's card, loading it if needed."""
-        try:
-            return (await self.registry.model(name)).card, None
-        except UserError as error:
-            return None, error
+        return (await self.registry.model(name)).card
 
-    async def config(self, name: str) -> Outcome:
+    async def config(self, name: str) -> Any:
         """The model's config, read without its weights if it is not loaded."""
-        try:
-            return (await self.registry.config(name))[1], None
-        except UserError as error:
-            return None, error
+        return (await self.registry.config(name))[1]
 
-    async def unload(self, name: str) -> Outcome:
+    async def unload(self, name: str) -> str:
         """Drop the model if this replica has it loaded."""
-        try:
-            return self.registry.unload(name), None
-        except UserError as error:
-            return None, error
+        return self.registry.unload(name)
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.0, batch_size_fn=_requests_in)
     async def serve_batches(self, batches: list[Batch]) -> list[list[Outcome]]:
@@ -288,7 +280,7 @@ class RayCompute:
             raise UserError(UNREACHABLE)
         try:
             return await getattr(self._handle, method).remote(*args)
-        except RayTaskError as error:  # raised in the replica, outside any request's outcome
+        except RayTaskError as error:  # raised in the replica: its own error (a `UserError`)
             raise error.cause from error
         except RayActorError as error:
             log.warning("a model worker stopped: %s", str(error).splitlines()[0])
@@ -297,18 +289,12 @@ class RayCompute:
             log.warning("Ray failed: %s: %s", type(error).__name__, str(error).splitlines()[0])
             raise UserError(UNREACHABLE) from error
 
-    async def _outcome(self, method: str, *args: Any) -> Any:
-        result, error = await self._call(method, *args)
-        if error is not None:
-            raise error
-        return result
-
     async def hold(self, spec: ModelSpec) -> ModelCard:
         """The model's card: asked of a replica (which loads the model) the first time, then
         known (a replica without the model loads it at its first pass)."""
         card = self._cards.get(spec.name)
         if card is None:
-            card = await self._outcome("card", spec.name)
+            card = await self._call("card", spec.name)
             self._cards[spec.name] = card
         self._holds[spec.name] += 1
         return card
@@ -321,7 +307,7 @@ class RayCompute:
 
     async def config(self, spec: ModelSpec) -> Any:
         """The config, as a replica reads it."""
-        return await self._outcome("config", spec.name)
+        return await self._call("config", spec.name)
 
     async def forward(
         self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]
@@ -338,7 +324,7 @@ class RayCompute:
 
     async def unload(self, spec: ModelSpec) -> str:
         """Drop the model from the replica that answers (each replica keeps its own)."""
-        name: str = await self._outcome("unload", spec.name)
+        name: str = await self._call("unload", spec.name)
         self._cards.pop(name, None)
         return name
 

@@ -125,8 +125,7 @@ class Runtime:
         if preload and self.settings.preload_default_model:
             log.info("preloading the default model %s", self.settings.default_model.name)
             try:
-                await self.compute.hold(self.settings.default_model)
-                self.compute.release(self.settings.default_model.name)
+                await self.job().load(None)
             except UserError as error:
                 log.warning("could not preload the default model: %s", error)
         log.info("ready for model work after %.1f s", time.perf_counter() - started)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -25,7 +26,7 @@ from commands.models import models
 from commands.predict import predict
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from tests.bot_process import ROOT, TOKEN, fresh_bot
-from tests.conftest import make_settings
+from tests.conftest import make_settings, vanishing_model
 from tests.fake_discord import message_data
 from tests.test_e2e_discord import explore, press
 
@@ -37,15 +38,21 @@ FAMILIES = ["rbt3", "gpt2", "llama", "t5"]
 
 
 @pytest.fixture(scope="module")
-def ray_settings(ray_cluster, rbt3_dir, gpt2_dir, llama_dir, t5_dir, tiny_dir) -> Settings:
-    return make_settings(
-        f"rbt3={rbt3_dir},gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},tiny={tiny_dir}",
+def ray_settings(
+    ray_cluster, rbt3_dir, gpt2_dir, llama_dir, t5_dir, tiny_dir, tmp_path_factory
+) -> Settings:
+    gone = vanishing_model(tmp_path_factory.mktemp("gone"))
+    settings = make_settings(
+        f"rbt3={rbt3_dir},gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},tiny={tiny_dir},"
+        f"gone={gone}",
         COMPUTE_BACKEND="ray",
         RAY_REPLICAS="2",
         RAY_REPLICA_CPUS="0.5",
         MAX_LOADED_MODELS="9",
         MAX_HEATMAP_TOKENS="512",
     )
+    shutil.rmtree(gone)  # deleted after start: a replica meets a missing directory
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +126,15 @@ async def test_ray_draws_the_same_pictures(runtime, on_ray, command, options):
     assert [a.filename for a in remote.attachments] == [a.filename for a in local.attachments]
     for ours, theirs in zip(local.attachments, remote.attachments, strict=True):
         assert theirs.data == ours.data  # the same PNG, byte for byte
+
+
+async def test_a_model_a_replica_cannot_load_is_explained_as_locally(runtime, on_ray):
+    with pytest.raises(UserError) as locally:
+        await runtime.job().model("gone")
+    with pytest.raises(UserError) as remotely:
+        await on_ray.job().model("gone")
+    assert str(remotely.value) == str(locally.value)
+    assert "local directory that is missing" in str(remotely.value)
 
 
 async def test_requests_sent_together_share_a_pass_and_get_their_own_rows(runtime, on_ray):
