@@ -164,20 +164,20 @@ async def test_token_tables_line_up_with_chinese_and_backticks(ctx):
     assert len(starts) == 1, table
 
 
-def test_english_never_warns_about_a_missing_cjk_font(monkeypatch, caplog):
+def test_a_character_no_font_draws_is_logged_once_and_english_or_chinese_never(caplog):
     from explorer.drawing import fonts
 
-    monkeypatch.setattr(fonts, "_cjk_codepoints", lambda: frozenset())
     fonts.runs.cache_clear()
-    fonts._WARNED.clear()
+    fonts._LOGGED.clear()
     try:
         with caplog.at_level(logging.INFO, logger="explorer.drawing.fonts"):
             fonts.runs("I am studying NLP.")
-            assert not caplog.records
-            fonts.runs("我在学习")
             fonts.runs("我在学习自然语言")
-        warnings = [r for r in caplog.records if "No CJK font found" in r.getMessage()]
-        assert len(warnings) == 1  # once, when a CJK character is first drawn
+            assert not caplog.records
+            fonts.runs("\U00013000")  # an Egyptian hieroglyph
+            fonts.runs("\U00013001 \U00030000")
+        logged = [r for r in caplog.records if "No font here draws" in r.getMessage()]
+        assert len(logged) == 1  # once, when such a character is first drawn
     finally:
         fonts.runs.cache_clear()
-        fonts._WARNED.clear()
+        fonts._LOGGED.clear()

@@ -76,7 +76,7 @@ async def test_every_view_at_every_length_in_every_script(ctx, length, script, p
         reply = reply_for(exploration, state)
         size = assert_drawn(reply.attachments[0].data, min_size=(240, 120))
         assert max(size) <= MAX_SIDE, (view, size)
-        if script == "chinese":  # with a CJK font (CI installs one) the glyphs are drawn
+        if script == "chinese":  # the packaged CJK font draws every character
             labels = scene.attention.keys.labels
             assert not any(label.startswith("#") for label in labels)
             assert any(cjk_upright(label) for label in labels)
@@ -92,11 +92,12 @@ async def test_long_inputs_are_windowed_and_the_buttons_step_the_window(ctx):
     assert first.attachments[0].data != later.attachments[0].data
 
 
-async def test_without_a_cjk_font_tokens_are_labelled_by_position_and_the_caption_keeps_them(
+async def test_tokens_no_font_draws_are_labelled_by_position_and_the_caption_keeps_them(
     ctx, monkeypatch
 ):
     from explorer.drawing import fonts, labels
 
+    # As if the CJK font lacked these characters, as it lacks the rarest ideographs.
     monkeypatch.setattr(fonts, "_cjk_codepoints", lambda: frozenset())
     fonts.runs.cache_clear()
     try:

@@ -76,10 +76,11 @@ def cells(matrix: np.ndarray, vmax: float, width: int, height: int | None = None
 
 @functools.cache
 def font(size: int, bold: bool = False, cjk: bool = False) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans (or the CJK font) at `size` pixels."""
-    entry = cjk_font() if cjk else None
-    path = entry.fname if entry is not None else base_font_path(bold)
-    return ImageFont.truetype(path, size)
+    """DejaVu Sans (or the CJK font, one face of a collection) at `size` pixels."""
+    if cjk:
+        entry = cjk_font()
+        return ImageFont.truetype(entry.fname, size, index=entry.index)
+    return ImageFont.truetype(base_font_path(bold), size)
 
 
 @functools.lru_cache(maxsize=16384)

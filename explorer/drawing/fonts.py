@@ -1,62 +1,43 @@
-"""Fonts that can draw the text, found at run time: DejaVu Sans (matplotlib ships it) for most
-scripts, a CJK font for Chinese, Japanese and Korean where one is installed. A character no
-font can draw (an emoji, or CJK without a CJK font) is drawn as U+FFFD, never as a box, and
-the log says so once."""
+"""Fonts that draw the text, the same on every machine: DejaVu Sans (matplotlib ships it) for
+most scripts, and Noto Sans CJK SC for Chinese, Japanese and Korean, from the
+`noto-cjk-sans-otc` package this project depends on (SIL Open Font License 1.1). System fonts
+are never searched, so a picture looks the same wherever it is drawn. A character neither font
+has (an emoji, a rare ideograph) is drawn as U+FFFD, never as a box, and the log says so once."""
 
 from __future__ import annotations
 
 import functools
 import logging
-import unicodedata
-from pathlib import Path
 
+import noto_cjk_sans_otc
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
 log = logging.getLogger(__name__)
 
 BASE_FAMILY = "DejaVu Sans"
+# The package's font is an OpenType collection of ten faces (JP, KR, SC, TC, HK, and their
+# Mono variants) with the same characters; SC draws them the way Simplified Chinese is set.
+CJK_FAMILY = "Noto Sans CJK SC"
 PLACEHOLDER = "\ufffd"  # the replacement character: "this cannot be shown here"
-_CJK_PROBE = ord("中")
-_CJK_HINTS = (
-    "noto sans cjk",
-    "noto serif cjk",
-    "wenquanyi",
-    "source han",
-    "droid sans fallback",
-    "ar pl",
-    "simhei",
-    "microsoft yahei",
-    "pingfang",
-    "hiragino",
-)
-_CJK_FILE_HINTS = ("cjk", "wqy", "droidsansfallback", "sourcehan", "uming", "ukai", "simhei")
 
 
 @functools.cache
-def _charmap(path: str) -> frozenset[int]:
-    return frozenset(FT2Font(path).get_charmap())
-
-
-def _cjk_entry() -> font_manager.FontEntry | None:
-    for entry in font_manager.fontManager.ttflist:
-        if any(hint in entry.name.lower() for hint in _CJK_HINTS) and _CJK_PROBE in _charmap(
-            entry.fname
-        ):
-            return entry
-    return None
+def _charmap(path: str, index: int = 0) -> frozenset[int]:
+    return frozenset(FT2Font(path, face_index=index).get_charmap())
 
 
 @functools.cache
-def cjk_font() -> font_manager.FontEntry | None:
-    """A font with CJK glyphs, also one installed after matplotlib built its font cache."""
-    entry = _cjk_entry()
-    if entry is None:
-        for path in font_manager.findSystemFonts():
-            if any(hint in Path(path).name.lower() for hint in _CJK_FILE_HINTS):
-                font_manager.fontManager.addfont(path)
-        entry = _cjk_entry()
-    return entry
+def cjk_font() -> font_manager.FontEntry:
+    """Noto Sans CJK SC, registered with matplotlib's font manager (which, from matplotlib
+    3.11, adds every face of a collection with its face `index`)."""
+    path = str(noto_cjk_sans_otc.FONT_PATH)
+    font_manager.fontManager.addfont(path)
+    return next(
+        entry
+        for entry in font_manager.fontManager.ttflist
+        if entry.fname == path and entry.name == CJK_FAMILY
+    )
 
 
 @functools.cache
@@ -75,49 +56,30 @@ def _base_codepoints() -> frozenset[int]:
 
 @functools.cache
 def _cjk_codepoints() -> frozenset[int]:
-    cjk = cjk_font()
-    return frozenset() if cjk is None else _charmap(cjk.fname)
+    entry = cjk_font()
+    return _charmap(entry.fname, entry.index)
 
 
-def is_cjk(char: str) -> bool:
-    """A Chinese, Japanese or Korean character (wide, and not a symbol such as an emoji)."""
-    return unicodedata.east_asian_width(char) in {"W", "F"} and not unicodedata.category(
-        char
-    ).startswith("S")
+_LOGGED: list[str] = []  # the first character no font draws, once it is logged
 
 
-_WARNED: set[str] = set()  # kinds of missing glyphs already logged
-
-
-def _warn_once(kind: str, example: str) -> None:
-    if kind in _WARNED:
-        return
-    _WARNED.add(kind)
-    if kind == "cjk":
-        log.warning(
-            "No CJK font found: Chinese, Japanese and Korean characters are drawn as %s and "
-            "tokens labelled by position (e.g. %r). Install fonts-noto-cjk or "
-            "fonts-wqy-microhei to draw them.",
-            PLACEHOLDER,
-            example,
-        )
-    else:
-        log.info(
-            "No installed font draws %r: such characters are drawn as %s", example, PLACEHOLDER
-        )
+def _log_missing(char: str) -> None:
+    if not _LOGGED:
+        _LOGGED.append(char)
+        log.info("No font here draws %r: such characters are drawn as %s", char, PLACEHOLDER)
 
 
 def drawable(text: str) -> bool:
     """Whether every visible character of `text` can be drawn with one font."""
     base, cjk = _base_codepoints(), _cjk_codepoints()
     visible = [ord(char) for char in text if not char.isspace()]
-    return all(c in base for c in visible) or (bool(cjk) and all(c in cjk for c in visible))
+    return all(c in base for c in visible) or all(c in cjk for c in visible)
 
 
 @functools.lru_cache(maxsize=16384)
 def runs(text: str) -> tuple[tuple[str, bool], ...]:
     """The text split into runs each drawn with one font: (run, whether the CJK font). A
-    character neither font has becomes U+FFFD in DejaVu Sans (logged once per kind)."""
+    character neither font has becomes U+FFFD in DejaVu Sans (logged once)."""
     base, cjk = _base_codepoints(), _cjk_codepoints()
     pieces: list[tuple[str, bool]] = []
     for char in text:
@@ -129,7 +91,7 @@ def runs(text: str) -> tuple[tuple[str, bool], ...]:
         elif code in cjk:
             shown, use_cjk = char, True
         else:
-            _warn_once("cjk" if is_cjk(char) else "other", char)
+            _log_missing(char)
             shown, use_cjk = PLACEHOLDER, False
         if pieces and pieces[-1][1] == use_cjk:
             pieces[-1] = (pieces[-1][0] + shown, use_cjk)
