@@ -1,5 +1,5 @@
-"""Entry point: `python -m bot` (Discord, or the console without a token) and
-`python -m bot console "/attention text:I am studying NLP."`."""
+"""Entry point: `python -m bot` (Discord, or the console without a token),
+`python -m bot console "/attention text:I am studying NLP."` and `python -m bot fetch hfl/rbt3`."""
 
 from __future__ import annotations
 
@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     console = sub.add_parser("console", help="run commands locally, without Discord")
     console.add_argument("lines", nargs="*", help='command lines, e.g. "/models"')
     sub.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
+    fetching = sub.add_parser("fetch", help="download a Hub model into the Hugging Face cache")
+    fetching.add_argument("model", help="a Hub id, e.g. hfl/rbt3")
     args = parser.parse_args(argv)
+    if args.mode == "fetch":
+        from .fetch import fetch
+
+        return fetch(args.model)
     try:
         settings = load_settings()
         consoling = args.mode == "console" or (args.mode is None and settings.token is None)

@@ -12,13 +12,11 @@ import functools
 import gc
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 from typing_extensions import override
 
@@ -37,6 +35,7 @@ from explorer.contract import (
 
 from .admission import Admission
 from .compute import Compute, compute_for
+from .hub import hub_reachable
 from .memo import Memo
 from .registry import Allowlist
 from .settings import ModelSpec, Settings
@@ -45,17 +44,6 @@ from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """Whether the Hugging Face Hub (or HF_ENDPOINT) answers a connection, within `timeout`."""
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
-    try:
-        socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
 
 
 def go_offline_without_hub(specs: tuple[ModelSpec, ...]) -> bool:
