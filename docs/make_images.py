@@ -137,6 +137,7 @@ async def main() -> None:
         attention, "我在学习自然语言处理", model="rbt3-shaped", text_pair="今天天气很好"
     )
     save("attention-rbt3-shaped-chinese.png", chinese)
+    save("attention-rbt3-shaped.png", await picture(attention, SENTENCE, model="rbt3-shaped"))
     save("fill-mask-rbt3-shaped.png",
          await picture(fill_mask, "我在学习自然语言[MASK]理", model="rbt3-shaped"))  # fmt: skip
     save("predict-gpt2-tiny.png", await picture(predict, "The cat sat on the", model="gpt2-tiny"))
