@@ -87,6 +87,9 @@ def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
     except StoreError as error:
         print(f"Database error: DATABASE_URL: {error}", file=sys.stderr)
         return 2
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The Discord client: endpoints, command sync, and a clean shutdown on SIGTERM."""
+"""The Discord client: endpoints, command sync, health, and a clean shutdown on SIGTERM."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from commands import COMMANDS
 
 from .controls import Explorer, StepButton, ViewMenu
 from .discord_commands import register
+from .metrics import registry_for
+from .operations import Health, serving
 from .pipeline import Pipeline
 from .replies import NO_MENTIONS
 from .runtime import Runtime
@@ -78,7 +80,7 @@ class ExplorerBot(discord.AutoShardedClient):
         """Register the controls, start pruning old explorations and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
         store = self.pipeline.runtime.store
-        if store is not None:
+        if store is not None and self._pruner is None:
             days = self.settings.exploration_retention_days
             self._pruner = asyncio.create_task(prune_forever(store, days))
         if not self.settings.shards.syncs_commands:
@@ -99,6 +101,22 @@ class ExplorerBot(discord.AutoShardedClient):
         if self._pruner is not None:
             self._pruner.cancel()
         await super().close()
+
+    def gateway_connected(self) -> bool:
+        """Whether every gateway shard of this process is connected now."""
+        shards = self.shards.values()
+        return self.is_ready() and bool(shards) and not any(s.is_closed() for s in shards)
+
+    def health(self) -> Health:
+        """What `/healthz` reports."""
+        runtime = self.pipeline.runtime
+        return Health(
+            gateway=self.gateway_connected(),
+            models_ready=runtime.models_ready,
+            models=tuple(model.name for model in runtime.compute.memory()),
+            default_model=self.settings.default_model.name,
+            uptime_s=runtime.stats.uptime,
+        )
 
     async def on_ready(self) -> None:
         """Log who the bot is connected as, and on which shards."""
@@ -125,11 +143,13 @@ async def prune_forever(store: Store, days: int) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """Open the store (migrating it), connect, and meanwhile load the libraries and the
-    default model; run until SIGTERM or SIGINT; then take no new work, let running commands
-    finish (up to SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close
-    the connection and the workers. A store that cannot be used raises `StoreError`, a compute
-    backend that cannot be started `ComputeError`."""
+    """Open the store (migrating it), serve /healthz and /metrics (if HTTP_PORT is set),
+    connect, and meanwhile load the libraries and the default model; run until SIGTERM or
+    SIGINT; then take no new work, let running commands finish (up to
+    SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close the connection
+    and the workers. A store that cannot be used raises `StoreError`, a compute backend that
+    cannot be started `ComputeError`, an address the endpoints cannot listen on
+    `SettingsError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
     store = Store(settings.database_url)
     await store.start()
@@ -148,8 +168,11 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     assert settings.token is not None
     warming = asyncio.create_task(runtime.start())
+    endpoints = serving(
+        settings.http_host, settings.http_port, client.health, registry_for(runtime, client.health)
+    )
     try:
-        async with client:
+        async with endpoints, client:
             runner = asyncio.create_task(client.start(settings.token))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -274,6 +274,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RAY_REPLICA_CPUS", "1", number(0.1, 256, float), "CPUs for each replica"),
     Setting("SHARD_COUNT", "0", number(0, 4096), "gateway shards in all (0: not sharded)"),
     Setting("SHARD_IDS", "", numbers, "this process's shards (unset: all of them)"),
+    Setting("HTTP_PORT", "0", number(0, 65535), "port for /healthz and /metrics (0: off)"),
+    Setting("HTTP_HOST", "127.0.0.1", text, "address /healthz and /metrics listen on"),
     Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
     Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
 )
@@ -341,6 +343,8 @@ class Settings:
     compute_backend: str
     ray: RayOptions
     shards: Shards
+    http_host: str
+    http_port: int  # 0: no /healthz or /metrics
     database_url: str = field(repr=False)  # may hold a password
 
     @property
@@ -400,6 +404,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             replica_cpus=values["RAY_REPLICA_CPUS"],
         ),
         shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
+        http_host=values["HTTP_HOST"],
+        http_port=values["HTTP_PORT"],
         database_url=values["DATABASE_URL"]
         or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
     )

@@ -33,6 +33,7 @@ MEMBER_PERMISSIONS = str((1 << 31) | (1 << 11) | (1 << 15))  # use commands, sen
 
 OPTION_TYPES = {3: str, 4: int, 5: bool}
 
+
 _snowflakes = itertools.count(900_000_000_000_100_000)
 
 
@@ -169,6 +170,8 @@ class FakeDiscord:
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
         self.resumed = asyncio.Event()
+        self.gateway_open = asyncio.Event()  # cleared: the gateway holds back its hello
+        self.gateway_open.set()
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._session_id = "fake-session-" + snowflake()
@@ -204,6 +207,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        await self.gateway_open.wait()
         self._ws = ws
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
         async for message in ws:
