@@ -1,4 +1,5 @@
-"""The Discord client: endpoints, command sync, health, and a clean shutdown on SIGTERM."""
+"""The Discord client: endpoints, command sync, health, a calm start and a clean shutdown on
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing_extensions import override
 
 from commands import COMMANDS
 
+from .connection import OneLineNetworkErrors, connect
 from .controls import Explorer, StepButton, ViewMenu
 from .discord_commands import register
 from .metrics import registry_for
@@ -51,6 +53,8 @@ class ExplorerBot(discord.AutoShardedClient):
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         # discord.py opens a new connection for every concurrent request (no limit): a burst
         # of presses would open hundreds. A bounded pool reuses kept-alive connections.
+        # The bot has no voice: discord.py's warnings that voice libraries are missing are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         shards: dict[str, Any] = {"shard_count": settings.shards.count or 1}
         if settings.shards.ids:
             shards["shard_ids"] = list(settings.shards.ids)
@@ -143,14 +147,16 @@ async def prune_forever(store: Store, days: int) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """Open the store (migrating it), serve /healthz and /metrics (if HTTP_PORT is set),
-    connect, and meanwhile load the libraries and the default model; run until SIGTERM or
-    SIGINT; then take no new work, let running commands finish (up to
+    """Open the store (migrating it), serve /healthz and /metrics (if HTTP_PORT is set), reach
+    Discord and connect, and meanwhile load the libraries and the default model; run until
+    SIGTERM or SIGINT; then take no new work, let running commands finish (up to
     SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close the connection
     and the workers. A store that cannot be used raises `StoreError`, a compute backend that
-    cannot be started `ComputeError`, an address the endpoints cannot listen on
-    `SettingsError`."""
+    cannot be started `ComputeError`, Discord refusing or unreachable `DiscordError`, an
+    address the endpoints cannot listen on `SettingsError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineNetworkErrors())
     store = Store(settings.database_url)
     await store.start()
     try:
@@ -173,7 +179,10 @@ async def serve(settings: Settings) -> int:
     )
     try:
         async with endpoints, client:
-            runner = asyncio.create_task(client.start(settings.token))
+            runner = asyncio.create_task(
+                connect(client, settings.token, settings.connect.attempts,
+                        settings.connect.first_wait)
+            )  # fmt: skip
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
@@ -183,9 +192,8 @@ async def serve(settings: Settings) -> int:
             if not await runtime.admission.drain(settings.shutdown_grace_seconds):
                 log.warning("gave up waiting for running commands after %ss",
                             settings.shutdown_grace_seconds)  # fmt: skip
-    except discord.LoginFailure:
-        log.error("Discord rejected the token: check DISCORD_TOKEN (see .env.example)")
-        return 1
+        runner.cancel()  # if stopped while still reaching Discord
+        await asyncio.gather(runner, return_exceptions=True)
     finally:
         await asyncio.gather(warming, return_exceptions=True)
         await store.close()

@@ -247,6 +247,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_GUILD_IDS", "", numbers, "guild ids to sync commands to (instant)"),
     Setting("DISCORD_API_BASE", "", url("http", "https"), "another REST base (…/api/v10)"),
     Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
+    Setting("DISCORD_CONNECT_ATTEMPTS", "6", number(1, 100), "tries to reach Discord at start"),
+    Setting("DISCORD_RETRY_SECONDS", "1", number(0, 60, float), "first wait between, doubling"),
     Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
     Setting("MODELS_DIR", "", directory, "local model sources must lie inside it"),
     Setting("MAX_INPUT_CHARS", "2000", number(1, 100_000), "longest text accepted"),
@@ -291,6 +293,15 @@ class RayOptions:
 
 
 @dataclass(frozen=True)
+class ConnectRetry:
+    """How often to try reaching Discord at start, and the first wait between tries (each next
+    one twice as long)."""
+
+    attempts: int
+    first_wait: float
+
+
+@dataclass(frozen=True)
 class Shards:
     """The gateway shards this process runs: `count` None is no sharding."""
 
@@ -325,6 +336,7 @@ class Settings:
     guild_ids: tuple[int, ...]
     api_base: str | None
     gateway_url: str | None
+    connect: ConnectRetry
     models: tuple[ModelSpec, ...]
     limits: Limits
     workers: int
@@ -376,6 +388,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         guild_ids=values["DISCORD_GUILD_IDS"] or (),
         api_base=values["DISCORD_API_BASE"],
         gateway_url=values["DISCORD_GATEWAY_URL"],
+        connect=ConnectRetry(values["DISCORD_CONNECT_ATTEMPTS"], values["DISCORD_RETRY_SECONDS"]),
         models=parse_models(values["MODELS"] or "", values["MODELS_DIR"]),
         limits=Limits(values["MAX_INPUT_CHARS"], values["MAX_HEATMAP_TOKENS"]),
         workers=values["WORKER_THREADS"],

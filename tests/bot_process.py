@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.fake_discord import GUILD_ID, FakeDiscord
+from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 ROOT = Path(__file__).parents[1]
-TOKEN = "fake-token-MTIzNDU2Nzg5.recognisable-secret"
 
 
 class BotProcess:
@@ -69,6 +68,12 @@ class BotProcess:
                 cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
+
+    async def exit_status(self, timeout: float = 90.0) -> int:
+        """Start the bot and wait for it to stop by itself; its exit status."""
+        await self.launch()
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

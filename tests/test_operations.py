@@ -1,16 +1,19 @@
-"""Operations: `/healthz` and `/metrics` of the real bot process."""
+"""Operations: `/healthz` and `/metrics` of the real bot process, and a calm start when
+Discord refuses the token or cannot be reached."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import batch_histogram
-from tests.bot_process import fresh_bot
+from tests.bot_process import TOKEN, fresh_bot
 from tests.fake_discord import message_data
 
 DEADLINE_S = 90.0
@@ -103,9 +106,80 @@ async def test_health_is_503_while_connecting_then_200_and_metrics_count_command
     assert after[("process_resident_memory_bytes", ())] > 0
 
 
+async def test_a_rejected_token_stops_the_start_with_one_line_and_exit_2(tmp_path, tiny_dir):
+    wrong = "wrong-token-OTg3NjU0MzIx.another-secret"
+    env = {"DISCORD_TOKEN": wrong, "LOG_LEVEL": "WARNING"}
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False, **env) as (
+        server,
+        process,
+    ):
+        assert await process.exit_status(timeout=DEADLINE_S) == 2
+        assert process.log().splitlines() == [
+            "Discord error: DISCORD_TOKEN was rejected (401 Unauthorized): check it "
+            "(see .env.example)"
+        ]
+        assert [(r.path, r.status) for r in server.requests] == [("/users/@me", 401)]
+        assert server.identifies == 0
+    assert wrong not in process.log() and TOKEN not in process.log()
+
+
+@pytest.mark.parametrize("closed", ["DISCORD_API_BASE", "DISCORD_GATEWAY_URL"])
+async def test_discord_unreachable_is_one_line_per_attempt_then_one_more(
+    tmp_path, tiny_dir, closed
+):
+    port = free_port()  # nothing listens there: every connection is refused
+    url = {
+        "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10",
+        "DISCORD_GATEWAY_URL": f"ws://127.0.0.1:{port}/gateway",
+    }[closed]
+    env = {"LOG_LEVEL": "WARNING", "DISCORD_CONNECT_ATTEMPTS": "3",
+           "DISCORD_RETRY_SECONDS": "0.05", closed: url}  # fmt: skip
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False, **env) as (
+        server,
+        process,
+    ):
+        assert await process.exit_status(timeout=DEADLINE_S) == 1
+        assert server.identifies == 0
+    lines = process.log().splitlines()
+    assert len(lines) == 4, lines
+    for attempt, line in enumerate(lines[:3], start=1):
+        assert re.search(
+            rf"WARNING bot.connection: Discord cannot be reached \(attempt {attempt} of 3\): "
+            rf"Cannot connect to host 127.0.0.1:{port} ",
+            line,
+        ), line
+    assert lines[0].endswith("; trying again in 0.05 s")
+    assert lines[1].endswith("; trying again in 0.1 s")
+    assert lines[3].startswith("Discord error: unreachable after 3 attempts (DISCORD_API_BASE ")
+    assert lines[3].endswith("; giving up") and url in lines[3]
+    assert "Traceback" not in process.log() and TOKEN not in process.log()
+
+
 def test_batch_sizes_fall_into_power_of_two_buckets():
     family = batch_histogram({1: 3, 3: 2, 16: 1}, max_batch=16)
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert buckets == {"1.0": 3, "2.0": 3, "4.0": 5, "8.0": 5, "16.0": 6, "+Inf": 6}
     totals = {s.name: s.value for s in family.samples if not s.name.endswith("_bucket")}
     assert totals == {"model_explorer_batch_size_count": 6, "model_explorer_batch_size_sum": 25}
+
+
+async def test_a_lost_gateway_is_logged_in_one_line_per_retry_and_health_says_so(
+    tmp_path, tiny_dir
+):
+    port = free_port()
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", HTTP_PORT=str(port)) as (
+        server,
+        process,
+    ):
+        await get(f"http://127.0.0.1:{port}/healthz", until=lambda status: status == 200)
+        await server.stop()  # Discord is gone: the gateway closes, reconnecting is refused
+        _, body = await get(f"http://127.0.0.1:{port}/healthz", until=lambda status: status == 503)
+        assert '"gateway": false' in body
+        deadline = time.monotonic() + DEADLINE_S
+        while "Attempting a reconnect for shard ID 0" not in process.log():
+            assert time.monotonic() < deadline, process.log()
+            await asyncio.sleep(0.05)
+        assert await process.terminate() == 0
+    retries = [line for line in process.log().splitlines() if "Attempting a reconnect" in line]
+    assert retries and all("Cannot connect to host 127.0.0.1" in line for line in retries)
+    assert "Traceback" not in process.log()
