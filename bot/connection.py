@@ -26,6 +26,16 @@ log = logging.getLogger(__name__)
 ATTEMPT_TIMEOUT_SECONDS = 10.0  # for each request of an attempt
 LONGEST_WAIT_SECONDS = 60.0  # the doubling waits between attempts stop growing here
 GATEWAY_HELLO = 10  # the opcode of the gateway's first message
+# Gateway close codes after which Discord will not take the connection back, what they mean,
+# and what to change: https://discord.com/developers/docs/topics/opcodes-and-status-codes
+FINAL_CLOSES = {
+    4004: "authentication failed",
+    4010: "invalid shard: check SHARD_COUNT and SHARD_IDS",
+    4011: "sharding required: set SHARD_COUNT",
+    4012: "invalid API version",
+    4013: "invalid intents",
+    4014: "disallowed intents",
+}
 TOKEN_REJECTED = "DISCORD_TOKEN was rejected (401 Unauthorized): check it (see .env.example)"
 
 
@@ -48,8 +58,8 @@ def reason(error: BaseException) -> str | None:
     if isinstance(error, TimeoutError):
         return f"no answer within {ATTEMPT_TIMEOUT_SECONDS:g} s"
     if isinstance(error, discord.ConnectionClosed):
-        why = f"{error.code}: {error.reason}" if error.reason else str(error.code)
-        return f"the gateway closed the connection ({why})"
+        what = FINAL_CLOSES.get(error.code) or error.reason
+        return f"the gateway closed the connection ({error.code}{': ' * bool(what)}{what})"
     if isinstance(error, discord.HTTPException | discord.GatewayNotFound | _Unanswered):
         text = str(error)
     elif isinstance(error, aiohttp.ClientError | OSError):
@@ -124,9 +134,11 @@ def as_discord_error(error: BaseException) -> DiscordError | None:
     why = reason(error)
     if why is None:
         return None
-    # A 4xx: a request Discord will refuse again (syncing to a guild the bot is not in).
-    refused = isinstance(error, discord.HTTPException) and 400 <= error.status < 500
-    return DiscordError(f"the connection ended: {why}", 2 if refused else 1)
+    if isinstance(error, discord.HTTPException) and 400 <= error.status < 500:
+        # Refused, and would be again: syncing commands to a guild the bot is not in, say.
+        return DiscordError(f"a request was refused: {why}", 2)
+    final = isinstance(error, discord.ConnectionClosed) and error.code in FINAL_CLOSES
+    return DiscordError(f"the connection ended: {why}", 2 if final else 1)
 
 
 async def connect(client: discord.Client, token: str, attempts: int, first_wait: float) -> None:

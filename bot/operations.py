@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +82,7 @@ async def serving(
         except OSError as error:
             raise SettingsError(
                 f"HTTP_HOST:HTTP_PORT {host}:{port} cannot be listened on: "
-                f"{error.strerror or error}"
+                f"{os.strerror(error.errno) if error.errno else error}"
             ) from None
         log.info("serving /healthz and /metrics on http://%s:%d", host, port)
         yield

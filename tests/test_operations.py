@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import batch_histogram
 from tests.bot_process import TOKEN, fresh_bot
-from tests.fake_discord import message_data
+from tests.fake_discord import Fault, message_data
 
 DEADLINE_S = 90.0
 
@@ -183,3 +183,44 @@ async def test_a_lost_gateway_is_logged_in_one_line_per_retry_and_health_says_so
     retries = [line for line in process.log().splitlines() if "Attempting a reconnect" in line]
     assert retries and all("Cannot connect to host 127.0.0.1" in line for line in retries)
     assert "Traceback" not in process.log()
+
+
+async def test_a_refused_command_sync_stops_the_start_with_one_line_and_exit_2(tmp_path, tiny_dir):
+    env = {"LOG_LEVEL": "WARNING"}
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False, **env) as (
+        server,
+        process,
+    ):
+        server.faults.append(Fault("PUT", r"/guilds/\d+/commands$", 403))
+        assert await process.exit_status(timeout=DEADLINE_S) == 2
+    (line,) = process.log().splitlines()
+    assert line.startswith("Discord error: a request was refused: 403 Forbidden")
+
+
+async def test_a_final_gateway_close_stops_the_bot_with_one_line_and_exit_2(tmp_path, tiny_dir):
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}") as (server, process):
+        await server.drop_gateway(code=4010)  # "invalid shard": discord.py does not reconnect
+        assert await asyncio.wait_for(process.process.wait(), DEADLINE_S) == 2
+    assert process.log().splitlines()[-1] == (
+        "Discord error: the connection ended: the gateway closed the connection "
+        "(4010: invalid shard: check SHARD_COUNT and SHARD_IDS)"
+    )
+    assert "Traceback" not in process.log()
+
+
+async def test_a_port_in_use_stops_the_start_with_one_line_and_exit_2(tmp_path, tiny_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"LOG_LEVEL": "WARNING", "HTTP_PORT": str(port)}
+        async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False, **env) as (
+            server,
+            process,
+        ):
+            assert await process.exit_status(timeout=DEADLINE_S) == 2
+            assert server.identifies == 0
+    assert process.log().splitlines() == [
+        f"Configuration error: HTTP_HOST:HTTP_PORT 127.0.0.1:{port} cannot be listened on: "
+        "Address already in use"
+    ]
