@@ -51,10 +51,10 @@ class ExplorerBot(discord.AutoShardedClient):
     the commands when it starts."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
-        # discord.py opens a new connection for every concurrent request (no limit): a burst
-        # of presses would open hundreds. A bounded pool reuses kept-alive connections.
         # The bot has no voice: discord.py's warnings that voice libraries are missing are noise.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        # discord.py opens a new connection for every concurrent request (no limit): a burst
+        # of presses would open hundreds. A bounded pool reuses kept-alive connections.
         shards: dict[str, Any] = {"shard_count": settings.shards.count or 1}
         if settings.shards.ids:
             shards["shard_ids"] = list(settings.shards.ids)
@@ -84,7 +84,7 @@ class ExplorerBot(discord.AutoShardedClient):
         """Register the controls, start pruning old explorations and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
         store = self.pipeline.runtime.store
-        if store is not None and self._pruner is None:
+        if store is not None:
             days = self.settings.exploration_retention_days
             self._pruner = asyncio.create_task(prune_forever(store, days))
         if not self.settings.shards.syncs_commands:

@@ -105,7 +105,7 @@ class Runtime:
         self.memo = Memo(settings.exploration_memory_mb * 2**20)
         self.gateway_latency: Callable[[], float | None] = lambda: None
         self.warm = False
-        # Libraries loaded, and the default model if it is preloaded (not unset by an eviction).
+        # Libraries loaded, and the default model if it is preloaded (stays set if it is evicted).
         self.models_ready = False
         self.store: Store | None = None  # set by the Discord bot; the console keeps nothing
 

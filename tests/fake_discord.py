@@ -2,8 +2,9 @@
 
 It speaks what discord.py needs to log in, sync commands and answer interactions, records every
 request (files included), enforces the rules of Discord's that a bot can break (3 s to
-acknowledge, 2000-character content, attachment size, 25 autocomplete choices), and injects
-faults on demand (429, 500, slow responses, gateway drops).
+acknowledge, 2000-character content, attachment size, 25 autocomplete choices, the bot's own
+token), and injects faults on demand (429, 500, slow responses, gateway drops, a gateway that
+holds back its hello).
 """
 
 from __future__ import annotations
