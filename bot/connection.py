@@ -56,7 +56,7 @@ def reason(error: BaseException) -> str | None:
     """Why a connection to Discord failed, in one line, for the failures networks and Discord
     are expected to produce; None for anything else (a bug, whose traceback is wanted)."""
     if isinstance(error, TimeoutError):
-        return f"no answer within {ATTEMPT_TIMEOUT_SECONDS:g} s"
+        return "no answer in time"
     if isinstance(error, discord.ConnectionClosed):
         what = FINAL_CLOSES.get(error.code) or error.reason
         return f"the gateway closed the connection ({error.code}{': ' * bool(what)}{what})"
