@@ -148,14 +148,19 @@ class Allowlist:
         return tuple(names) or (self._default,)
 
     def resolve(self, name: str | None, server: ServerSettings | None = None) -> ModelSpec:
-        """The spec for `name` (None or blank: the default) among the models a server may use;
-        other names get a reply listing those."""
+        """The spec for `name` (None: the default) among the models a server may use; an
+        empty name, or any other, gets a reply listing those."""
         allowed = self.allowed(server)
-        key = (name or "").strip() or allowed[0]
+        key = allowed[0] if name is None else name.strip()
         if key not in allowed:
             narrowed = server is not None and server.allowed is not None
             whose = "this server's" if narrowed else "this bot's"
             names = ", ".join(f"`{name}`" for name in allowed)
+            if not key:
+                raise UserError(
+                    f"The model name is empty: choose one of {whose} models ({names}), "
+                    "or leave the option out for the default."
+                )
             raise UserError(
                 f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}."
             )
