@@ -79,7 +79,7 @@ def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
     try:
         return asyncio.run(serve(settings))
     except StoreError as error:
-        print(f"Database error: DATABASE_URL: {error}", file=sys.stderr)
+        print(f"Database error: {settings.database_key}: {error}", file=sys.stderr)
         return 2
 
 

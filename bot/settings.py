@@ -349,6 +349,7 @@ class Settings:
     ray: RayOptions
     shards: Shards
     database_url: str = field(repr=False)  # may hold a password
+    database_key: str = "DATABASE_URL"  # the setting it comes from (DATA_DIR: SQLite there)
 
     @property
     def default_model(self) -> ModelSpec:
@@ -409,6 +410,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
         database_url=values["DATABASE_URL"]
         or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
+        database_key="DATABASE_URL" if values["DATABASE_URL"] else "DATA_DIR",
     )
 
 

@@ -58,8 +58,8 @@ class Option:
         console's check; Discord enforces the same before the bot sees the value: it never
         sends an option left empty)."""
         if self.kind is str and not value.strip():
-            instead = "leave it out for its default" if not self.required else "it is required"
-            raise UserError(f"`{self.name}:` is empty: give it a value, or {instead}.")
+            instead = "" if self.required else ", or leave it out for its default"
+            raise UserError(f"`{self.name}:` is empty: give it a value{instead}.")
         if self.choices and value not in {v for _, v in self.choices}:
             allowed = ", ".join(v for _, v in self.choices)
             raise UserError(f"`{self.name}` must be one of {allowed}; got {quote_inline(value)}.")
