@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import re
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
@@ -21,6 +22,7 @@ from explorer.contract import (
     ServerSettings,
     UserError,
 )
+from explorer.encoding import unreadable
 from explorer.models import TokenizerMissing, load, parameter_count
 from explorer.text import quote_inline
 
@@ -112,6 +114,22 @@ def read_config(spec: ModelSpec) -> Any:
         raise _load_failure(spec, exc) from exc
 
 
+def read_tokenizer(spec: ModelSpec) -> Any:
+    """`AutoTokenizer.from_pretrained` alone: no config beyond its own, no weights."""
+    from transformers import AutoTokenizer
+
+    _check_local(spec)
+    try:
+        return AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _load_failure(spec, exc) from exc
+
+
+def _unreadable(tokenizer: Any, lock: threading.Lock, pieces: tuple[str, ...]) -> tuple[str, ...]:
+    with lock:  # a tokenizer call may reconfigure it: one call at a time
+        return unreadable(tokenizer, pieces)
+
+
 def read_model(spec: ModelSpec) -> LoadedModel:
     """The model with its head and its tokenizer, loaded under the bot's rules."""
     _check_local(spec)
@@ -196,6 +214,7 @@ class ModelRegistry:
         self._load_lock = asyncio.Lock()
         self._holds: Counter[str] = Counter()
         self._configs: dict[str, Any] = {}
+        self._tokenizers: dict[str, tuple[Any, threading.Lock]] = {}  # read without a model
         self._parameters: dict[str, int | None] = {}
 
     def resolve(self, name: str | None) -> ModelSpec:
@@ -210,6 +229,18 @@ class ModelRegistry:
         if spec.name not in self._configs:
             self._configs[spec.name] = await self._run(read_config, spec)
         return spec.name, self._configs[spec.name]
+
+    async def unreadable(self, name: str | None, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """The pieces of text the model's tokenizer reads only with its unknown token (the
+        tokenizer alone is read when the model is not loaded)."""
+        spec = self.resolve(name)
+        loaded = self._loaded.get(spec.name)
+        if loaded is not None:
+            return await self._run(_unreadable, loaded.tokenizer, loaded.lock, pieces)
+        if spec.name not in self._tokenizers:
+            tokenizer = await self._run(read_tokenizer, spec)
+            self._tokenizers.setdefault(spec.name, (tokenizer, threading.Lock()))
+        return await self._run(_unreadable, *self._tokenizers[spec.name], pieces)
 
     async def model(self, name: str | None) -> LoadedModel:
         """The loaded model, loading it first if needed (waiting for a load in progress)."""

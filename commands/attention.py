@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any
 
+from commands.capabilities import unknown_notice
 from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
 from explorer.contract import Context, ModelCard, Reply, UserError
 from explorer.declare import TEXT_LIMIT, Completer, Opt, command
@@ -130,4 +132,6 @@ async def attention(
     queries = exploration.attention(part, granularity).queries
     position = find_token(queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)
-    return await ctx.render(reply_for, exploration, state, export)
+    reply = await ctx.render(reply_for, exploration, state, export)
+    unknown = await unknown_notice(ctx, card, exploration.encoding)  # the caption tells the rest
+    return replace(reply, content="\n".join([reply.content, *unknown]))

@@ -85,6 +85,20 @@ async def test_layer_and_head_autocomplete_offer_the_models_own_range(ctx, optio
     assert [value for _, value in narrowed] == [v for v in values if v.startswith("1")]
 
 
+async def test_chinese_on_minilm_warns_under_the_picture_and_names_models_that_read_it(ctx):
+    reply = await attention(ctx, "我在学习")
+    caption, warning = reply.content.splitlines()
+    assert caption.startswith("**minilm · layer 6/6 · mean of 12 heads**")
+    assert warning.startswith("⚠️ 2 of 6 tokens are unknown to **minilm**: its vocabulary lacks")
+    assert warning.endswith(
+        "Models here that can: `tiny`, `rbt3`, `gpt2` and 3 more (try `model:tiny`)."
+    )
+    assert (
+        reply.attachments
+        and "unknown to" not in (await attention(ctx, "我在学习", model="rbt3")).content
+    )
+
+
 async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
     reply = await attention(
         ctx, "我在学习自然语言处理", model="rbt3", head=3, text_pair="今天天气很好"
