@@ -56,7 +56,7 @@ def both_sides(forwarded: Forwarded) -> tuple[Encoding, Encoding | None]:
 @command()
 async def tokenize(
     ctx: Context,
-    text: Annotated[str, Opt("The text to tokenise", 1, TEXT_LIMIT)],
+    text: Annotated[str, Opt("The text to tokenize", 1, TEXT_LIMIT)],
     model: Annotated[str | None, MODEL] = None,
     text_pair: Annotated[str | None, TEXT_PAIR] = None,
     target: Annotated[str | None, TARGET] = None,
