@@ -105,6 +105,12 @@ def parse(line: str) -> Invocation:
     return Invocation(command, arguments)
 
 
+def _meaning(option: Option) -> str:
+    """An option's description, then its choices if it has any."""
+    choices = ", ".join(value for _, value in option.choices)
+    return f"{option.description} — one of: {choices}" if choices else option.description
+
+
 def help_text() -> str:
     """Every command with its options (required ones first) and what each option means, as
     Discord shows them; then the attention views."""
@@ -115,7 +121,7 @@ def help_text() -> str:
         lines.append(f"  /{command.path} {usage}".rstrip())
         lines.append(f"      {command.description}")
         width = max((len(option.name) for option in options), default=0)
-        lines += [f"        {o.name:<{width}}  {o.description}" for o in options]
+        lines += [f"        {o.name:<{width}}  {_meaning(o)}" for o in options]
     menus = ", ".join(f"“{c.name}”" for c in COMMANDS if c.menu)
     lines.append(f"On a message in Discord (Apps →): {menus}.")
     lines.append("Views of /attention (view:…):")

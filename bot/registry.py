@@ -11,7 +11,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from explorer.contract import (
     Catalog,
@@ -31,6 +31,7 @@ from .settings import ModelSpec
 log = logging.getLogger(__name__)
 
 Runner = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 
 
 def allowed_root(root: Path) -> Path:
@@ -103,40 +104,37 @@ def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
     return UserError(f"The model **{spec.name}** could not be loaded: {explain(exc)}.")
 
 
+def _read(spec: ModelSpec, reader: Callable[[], T]) -> T:
+    """`reader()` on a model's files, its failures explained to the user."""
+    _check_local(spec)
+    try:
+        return reader()
+    except (OSError, ValueError, KeyError) as exc:
+        raise _load_failure(spec, exc) from exc
+
+
 def read_config(spec: ModelSpec) -> Any:
     """`AutoConfig.from_pretrained` alone: no weights are read."""
     from transformers import AutoConfig
 
-    _check_local(spec)
-    try:
-        return AutoConfig.from_pretrained(spec.source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
-        raise _load_failure(spec, exc) from exc
+    return _read(spec, lambda: AutoConfig.from_pretrained(spec.source, trust_remote_code=False))
 
 
 def read_tokenizer(spec: ModelSpec) -> Any:
-    """`AutoTokenizer.from_pretrained` alone: no config beyond its own, no weights."""
+    """`AutoTokenizer.from_pretrained` alone: no weights are read."""
     from transformers import AutoTokenizer
 
-    _check_local(spec)
-    try:
-        return AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
-        raise _load_failure(spec, exc) from exc
+    return _read(spec, lambda: AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False))
+
+
+def read_model(spec: ModelSpec) -> LoadedModel:
+    """The model with its head and its tokenizer, loaded under the bot's rules."""
+    return _read(spec, lambda: load(spec.name, spec.source))
 
 
 def _unreadable(tokenizer: Any, lock: threading.Lock, pieces: tuple[str, ...]) -> tuple[str, ...]:
     with lock:  # a tokenizer call may reconfigure it: one call at a time
         return unreadable(tokenizer, pieces)
-
-
-def read_model(spec: ModelSpec) -> LoadedModel:
-    """The model with its head and its tokenizer, loaded under the bot's rules."""
-    _check_local(spec)
-    try:
-        return load(spec.name, spec.source)
-    except (OSError, ValueError, KeyError) as exc:
-        raise _load_failure(spec, exc) from exc
 
 
 def size(nbytes: float) -> str:

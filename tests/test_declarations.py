@@ -95,7 +95,9 @@ def test_every_option_of_every_command_is_described_on_discord_and_in_help():
     text = help_text()
     for declared in COMMANDS:
         for option in declared.options if not declared.menu else ():
-            assert re.search(rf"\n +{option.name} +{re.escape(option.description)}\n", text)
+            choices = ", ".join(value for _, value in option.choices)
+            meaning = option.description + (f" — one of: {choices}" if choices else "")
+            assert re.search(rf"\n +{option.name} +{re.escape(meaning)}\n", text)
 
 
 def test_every_scale_is_offered_and_documented():
