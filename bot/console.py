@@ -53,6 +53,8 @@ def _convert(option: Option, raw: str) -> Any:
         value = value[1:-1]
     elif match := _OPTION_LIKE.search(value):
         raise UserError(f"`{match.group(1)}` is not an option here. {QUOTING_HINT}")
+    if not value.strip():
+        option.check(value)  # refuses it as empty, whatever the option's kind
     if option.kind is int:
         try:
             converted: Any = int(value)

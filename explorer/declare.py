@@ -57,7 +57,7 @@ class Option:
         """Refuse an empty value, or one outside the declared choices or bounds (the
         console's check; Discord enforces the same before the bot sees the value: it never
         sends an option left empty)."""
-        if self.kind is str and not value.strip():
+        if isinstance(value, str) and not value.strip():
             instead = "" if self.required else ", or leave it out for its default"
             raise UserError(f"`{self.name}:` is empty: give it a value{instead}.")
         if self.choices and value not in {v for _, v in self.choices}:

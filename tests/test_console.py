@@ -78,6 +78,7 @@ def test_parse_chat_syntax(line, path, arguments):
         ("/tokenize text:hi model:", "^`model:` is empty: give it a value, or leave it out for"),
         ('/tokenize text:hi model:""', "^`model:` is empty: give it a value, or leave it out"),
         ('/tokenize text:""', "^`text:` is empty: give it a value\\.$"),
+        ("/attention text:hi layer:", "^`layer:` is empty: give it a value, or leave it out"),
     ],
 )
 def test_parse_errors_are_explained(line, message):
