@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from .settings import (
     Settings,
@@ -17,29 +17,23 @@ from .settings import (
 )
 
 
-def _typed_lines() -> Iterator[str]:
-    print("Model Explorer console — type /help for commands, Ctrl-D to quit.")
-    while True:
-        try:
-            yield input("» ")
-        except EOFError:
-            print()
-            return
-
-
 def _console(settings: Settings, commands: list[str]) -> int:
     """Run the commands given as arguments, else those typed or piped in (a piped line that
     does not start with `/` continues the command before it)."""
-    from .console import command_lines, run_console
+    from .console import HISTORY_FILE, command_lines, run_console, typed_lines
 
     interactive = not commands and sys.stdin.isatty()
     if commands:
         source: Iterable[str] = commands
     elif interactive:
-        source = _typed_lines()
+        source = typed_lines(HISTORY_FILE.expanduser())
     else:
         source = command_lines(sys.stdin)
-    return asyncio.run(run_console(settings, source, echo=not interactive))
+    try:
+        return asyncio.run(run_console(settings, source, echo=not interactive))
+    except KeyboardInterrupt:  # Ctrl-C outside a typed command: stop, without a traceback
+        print(file=sys.stderr)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +86,7 @@ def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
     try:
         return asyncio.run(serve(settings))
     except StoreError as error:
-        print(f"Database error: DATABASE_URL: {error}", file=sys.stderr)
+        print(f"Database error: {settings.database_key}: {error}", file=sys.stderr)
         return 2
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)

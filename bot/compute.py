@@ -43,6 +43,11 @@ class Compute(Protocol):
         """The model's `AutoConfig`, read without its weights."""
         ...
 
+    async def unreadable(self, spec: ModelSpec, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """The pieces of text the model's tokenizer reads only with its unknown token
+        (without loading its weights)."""
+        ...
+
     async def forward(
         self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
@@ -100,6 +105,10 @@ class LocalCompute:
     async def config(self, spec: ModelSpec) -> Any:
         """The config, from the loaded model or read alone."""
         return (await self.registry.config(spec.name))[1]
+
+    async def unreadable(self, spec: ModelSpec, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """Looked up with the loaded tokenizer, or one read alone."""
+        return await self.registry.unreadable(spec.name, pieces)
 
     async def forward(
         self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]

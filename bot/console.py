@@ -3,11 +3,14 @@ run through the same handlers; attachments are saved to a folder."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +21,7 @@ from explorer.declare import Command, Option
 from explorer.text import quote_inline
 from explorer.views import VIEWS
 
-from .errors import user_message
+from .errors import outcome, user_message
 from .runtime import Runtime
 from .settings import Settings, parse_flag
 
@@ -30,6 +33,10 @@ BY_PATH = {command.path: command for command in COMMANDS if not command.menu}
 # value right after it (`see: this` and URLs are text).
 _OPTION_LIKE = re.compile(r"(?:^|(?<=\s))([a-z_]+):(?=[^\s/])")
 QUOTING_HINT = 'Put a value in double quotes to keep such text in it: text:"ratio:3".'
+PROMPT = "» "
+CONTROLS = "Ctrl-C cancels a running command; Ctrl-D (or Ctrl-C at the prompt) quits."
+HISTORY_FILE = Path("~/.model_explorer_history")  # under the user's home
+HISTORY_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ def _convert(option: Option, raw: str) -> Any:
         value = value[1:-1]
     elif match := _OPTION_LIKE.search(value):
         raise UserError(f"`{match.group(1)}` is not an option here. {QUOTING_HINT}")
+    if not value.strip():
+        option.check(value)  # refuses it as empty, whatever the option's kind
     if option.kind is int:
         try:
             converted: Any = int(value)
@@ -78,7 +87,9 @@ def parse(line: str) -> Invocation:
     anything else written as `name:value` is refused rather than taken as text."""
     command, rest = _command(line)
     names = [option.name for option in command.options]
-    pieces = re.split(r"(?:^|(?<=\s))(" + "|".join(names) + r"):(?=\S)", rest) if names else [rest]
+    # An option's name with nothing after it (`model:` at the end) is that option, left empty.
+    option_start = r"(?:^|(?<=\s))(" + "|".join(names) + r"):(?=\S|$)"
+    pieces = re.split(option_start, rest) if names else [rest]
     lead = pieces[0].strip()
     if lead:
         match = _OPTION_LIKE.search(lead)
@@ -96,14 +107,23 @@ def parse(line: str) -> Invocation:
     return Invocation(command, arguments)
 
 
+def _meaning(option: Option) -> str:
+    """An option's description, then its choices if it has any."""
+    choices = ", ".join(value for _, value in option.choices)
+    return f"{option.description} — one of: {choices}" if choices else option.description
+
+
 def help_text() -> str:
-    """Every command with its options (required ones first), then the attention views."""
-    lines = ["Commands (options as name:value):"]
+    """Every command with its options (required ones first) and what each option means, as
+    Discord shows them; then the attention views."""
+    lines = ["Commands (options as name:value; [optional]):"]
     for command in BY_PATH.values():
         options = sorted(command.options, key=lambda o: not o.required)
         usage = " ".join(f"{o.name}:…" if o.required else f"[{o.name}:…]" for o in options)
         lines.append(f"  /{command.path} {usage}".rstrip())
         lines.append(f"      {command.description}")
+        width = max((len(option.name) for option in options), default=0)
+        lines += [f"        {o.name:<{width}}  {_meaning(o)}" for o in options]
     menus = ", ".join(f"“{c.name}”" for c in COMMANDS if c.menu)
     lines.append(f"On a message in Discord (Apps →): {menus}.")
     lines.append("Views of /attention (view:…):")
@@ -163,37 +183,109 @@ class Console:
         return paths
 
     async def execute(self, line: str) -> bool:
-        """Run one command line, print its reply and how long it took; False if it failed."""
+        """Run one command line, print its reply and how long it took; False if it failed.
+        Its latency and outcome count in `/status`, as a command from the chat does."""
         if line.strip() in {"/help", "help"}:
             print(help_text(), file=self._out)
             return True
         job = self._runtime.job()
         started = time.perf_counter()
+        invocation: Invocation | None = None
+        failure: BaseException | None = None
         try:
             invocation = parse(line)
             reply = await invocation.command(job, **invocation.arguments)
         except Exception as error:
+            failure = error
             print(user_message(error), file=self._out)
             return False
+        except asyncio.CancelledError as error:
+            failure = error
+            raise
         finally:
             job.close()
+            if invocation is not None:
+                seconds = time.perf_counter() - started
+                self._runtime.stats.record(invocation.command.path, seconds, outcome(failure))
         print(reply.content, file=self._out)
         for path in self._save(reply, invocation.command):
             print(f"📎 saved {path}", file=self._out)
         print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)
         return True
 
+    async def cancellable(self, line: str) -> bool:
+        """Run a typed command: Ctrl-C cancels it and returns to the prompt; a second Ctrl-C
+        before it has stopped quits (KeyboardInterrupt)."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(self.execute(line))
+        presses = 0
+
+        def interrupt(signum: int, frame: object) -> None:
+            nonlocal presses
+            presses += 1
+            if presses > 1:
+                raise KeyboardInterrupt
+            loop.call_soon_threadsafe(task.cancel)
+
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not presses:  # cancelled from outside, not by the user
+                raise
+            print("⏹ Cancelled.", file=self._out)
+            return False
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     async def run_lines(self, commands: Iterable[str], echo: bool = True) -> int:
-        """Run each command (echoed first, unless the user just typed it); the exit status
-        is 1 if any failed."""
+        """Run each command (echoed first, unless the user just typed it: then Ctrl-C
+        cancels it); the exit status is 1 if any failed."""
         failures = 0
         for command in commands:
             if not command.strip() or command.lstrip().startswith("#"):
                 continue
             if echo:
                 print(f"> {command}", file=self._out)
-            failures += not await self.execute(command)
+                failures += not await self.execute(command)
+            else:
+                failures += not await self.cancellable(command)
         return 1 if failures else 0
+
+
+def line_editing(history: Path) -> bool:
+    """Line editing and a history kept in `history` across sessions, where Python has
+    readline; without it, plain input."""
+    try:
+        import readline
+    except ImportError:
+        return False
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_history_length(HISTORY_LENGTH)
+    return True
+
+
+def typed_lines(history: Path, read: Callable[[str], str] = input) -> Iterator[str]:
+    """Lines typed at the prompt, each kept in the history file as soon as it is typed;
+    Ctrl-D or Ctrl-C at the prompt ends them."""
+    editing = line_editing(history)
+    print(f"Model Explorer console — /help lists the commands. {CONTROLS}")
+    while True:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            line = read(PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if editing:
+            import readline
+
+            with contextlib.suppress(OSError):
+                readline.write_history_file(history)
+        yield line
 
 
 async def run_console(settings: Settings, commands: Iterable[str], echo: bool = True) -> int:

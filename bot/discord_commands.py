@@ -28,11 +28,10 @@ def _annotation(option: Option) -> Any:
 
 
 def _completer(pipeline: Pipeline, command: Command, option: Option) -> Callable[..., Any]:
-    async def complete(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        choices = await pipeline.complete(interaction, command, option, current)
-        return [app_commands.Choice(name=label, value=value) for label, value in choices]
+    async def complete(interaction: discord.Interaction, current: Any) -> list[Any]:
+        typed = "" if current is None else str(current)  # a number option's text, as typed
+        choices = await pipeline.complete(interaction, command, option, typed)
+        return [app_commands.Choice(name=label, value=option.kind(v)) for label, v in choices]
 
     return complete
 

@@ -113,6 +113,10 @@ class ModelWorkers:
         """The model's config, read without its weights if it is not loaded."""
         return (await self.registry.config(name))[1]
 
+    async def unreadable(self, name: str, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """The pieces the model's tokenizer cannot read (no weights loaded for this)."""
+        return await self.registry.unreadable(name, pieces)
+
     async def unload(self, name: str) -> str:
         """Drop the model if this replica has it loaded."""
         return self.registry.unload(name)
@@ -308,6 +312,11 @@ class RayCompute:
     async def config(self, spec: ModelSpec) -> Any:
         """The config, as a replica reads it."""
         return await self._call("config", spec.name)
+
+    async def unreadable(self, spec: ModelSpec, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """As a replica's tokenizer reads them."""
+        result: tuple[str, ...] = await self._call("unreadable", spec.name, pieces)
+        return result
 
     async def forward(
         self, spec: ModelSpec, request: ForwardRequest, finish: Callable[[Forwarded], T]

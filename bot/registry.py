@@ -7,10 +7,11 @@ import asyncio
 import gc
 import logging
 import re
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from explorer.contract import (
     Catalog,
@@ -21,6 +22,7 @@ from explorer.contract import (
     ServerSettings,
     UserError,
 )
+from explorer.encoding import unreadable
 from explorer.models import TokenizerMissing, load, parameter_count
 from explorer.text import quote_inline
 
@@ -29,6 +31,7 @@ from .settings import ModelSpec
 log = logging.getLogger(__name__)
 
 Runner = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 
 
 def allowed_root(root: Path) -> Path:
@@ -101,24 +104,37 @@ def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
     return UserError(f"The model **{spec.name}** could not be loaded: {explain(exc)}.")
 
 
+def _read(spec: ModelSpec, reader: Callable[[], T]) -> T:
+    """`reader()` on a model's files, its failures explained to the user."""
+    _check_local(spec)
+    try:
+        return reader()
+    except (OSError, ValueError, KeyError) as exc:
+        raise _load_failure(spec, exc) from exc
+
+
 def read_config(spec: ModelSpec) -> Any:
     """`AutoConfig.from_pretrained` alone: no weights are read."""
     from transformers import AutoConfig
 
-    _check_local(spec)
-    try:
-        return AutoConfig.from_pretrained(spec.source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
-        raise _load_failure(spec, exc) from exc
+    return _read(spec, lambda: AutoConfig.from_pretrained(spec.source, trust_remote_code=False))
+
+
+def read_tokenizer(spec: ModelSpec) -> Any:
+    """`AutoTokenizer.from_pretrained` alone: no weights are read."""
+    from transformers import AutoTokenizer
+
+    return _read(spec, lambda: AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False))
 
 
 def read_model(spec: ModelSpec) -> LoadedModel:
     """The model with its head and its tokenizer, loaded under the bot's rules."""
-    _check_local(spec)
-    try:
-        return load(spec.name, spec.source)
-    except (OSError, ValueError, KeyError) as exc:
-        raise _load_failure(spec, exc) from exc
+    return _read(spec, lambda: load(spec.name, spec.source))
+
+
+def _unreadable(tokenizer: Any, lock: threading.Lock, pieces: tuple[str, ...]) -> tuple[str, ...]:
+    with lock:  # a tokenizer call may reconfigure it: one call at a time
+        return unreadable(tokenizer, pieces)
 
 
 def size(nbytes: float) -> str:
@@ -148,14 +164,19 @@ class Allowlist:
         return tuple(names) or (self._default,)
 
     def resolve(self, name: str | None, server: ServerSettings | None = None) -> ModelSpec:
-        """The spec for `name` (None or blank: the default) among the models a server may use;
-        other names get a reply listing those."""
+        """The spec for `name` (None: the default) among the models a server may use; an
+        empty name, or any other, gets a reply listing those."""
         allowed = self.allowed(server)
-        key = (name or "").strip() or allowed[0]
+        key = allowed[0] if name is None else name.strip()
         if key not in allowed:
             narrowed = server is not None and server.allowed is not None
             whose = "this server's" if narrowed else "this bot's"
             names = ", ".join(f"`{name}`" for name in allowed)
+            if not key:
+                raise UserError(
+                    f"The model name is empty: choose one of {whose} models ({names}), "
+                    "or leave the option out for the default."
+                )
             raise UserError(
                 f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}."
             )
@@ -191,6 +212,7 @@ class ModelRegistry:
         self._load_lock = asyncio.Lock()
         self._holds: Counter[str] = Counter()
         self._configs: dict[str, Any] = {}
+        self._tokenizers: dict[str, tuple[Any, threading.Lock]] = {}  # read without a model
         self._parameters: dict[str, int | None] = {}
 
     def resolve(self, name: str | None) -> ModelSpec:
@@ -205,6 +227,18 @@ class ModelRegistry:
         if spec.name not in self._configs:
             self._configs[spec.name] = await self._run(read_config, spec)
         return spec.name, self._configs[spec.name]
+
+    async def unreadable(self, name: str | None, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """The pieces of text the model's tokenizer reads only with its unknown token (the
+        tokenizer alone is read when the model is not loaded)."""
+        spec = self.resolve(name)
+        loaded = self._loaded.get(spec.name)
+        if loaded is not None:
+            return await self._run(_unreadable, loaded.tokenizer, loaded.lock, pieces)
+        if spec.name not in self._tokenizers:
+            tokenizer = await self._run(read_tokenizer, spec)
+            self._tokenizers.setdefault(spec.name, (tokenizer, threading.Lock()))
+        return await self._run(_unreadable, *self._tokenizers[spec.name], pieces)
 
     async def model(self, name: str | None) -> LoadedModel:
         """The loaded model, loading it first if needed (waiting for a load in progress)."""

@@ -236,6 +236,10 @@ class Job(Context):
         self.fields["model"] = spec.name
         return spec.name, config
 
+    @override
+    async def unreadable(self, name: str | None, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        return await self._runtime.compute.unreadable(self._resolve(name), pieces)
+
     async def _timed(self, stage: str, work: Awaitable[T]) -> T:
         started = time.perf_counter()
         try:

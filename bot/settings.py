@@ -107,6 +107,11 @@ def parse_models(raw: str, models_dir: Path | None = None) -> tuple[ModelSpec, .
 Parser = Callable[[str, str], Any]  # (key, raw text) -> value
 
 
+def plain(value: float) -> str:
+    """A number as one would type it: `1048576`, `0.001`, `3600` (never `1.04858e+06`)."""
+    return f"{value:.12g}"
+
+
 def number(low: float, high: float, kind: type = int) -> Parser:
     """A whole number (or, with `kind=float`, any number) within [low, high]."""
 
@@ -117,7 +122,9 @@ def number(low: float, high: float, kind: type = int) -> Parser:
             what = "a whole number" if kind is int else "a number"
             raise SettingsError(f"{key} must be {what}, got {raw!r}") from None
         if not low <= value <= high:
-            raise SettingsError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
+            raise SettingsError(
+                f"{key} must be between {plain(low)} and {plain(high)}, got {plain(value)}"
+            )
         return value
 
     return parse
@@ -358,6 +365,7 @@ class Settings:
     http_host: str
     http_port: int  # 0: no /healthz or /metrics
     database_url: str = field(repr=False)  # may hold a password
+    database_key: str = "DATABASE_URL"  # the setting it comes from (DATA_DIR: SQLite there)
 
     @property
     def default_model(self) -> ModelSpec:
@@ -421,6 +429,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         http_port=values["HTTP_PORT"],
         database_url=values["DATABASE_URL"]
         or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
+        database_key="DATABASE_URL" if values["DATABASE_URL"] else "DATA_DIR",
     )
 
 

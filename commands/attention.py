@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Annotated, Any
 
+from commands.capabilities import unknown_notice
 from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
 from explorer.contract import Context, ModelCard, Reply, UserError
-from explorer.declare import TEXT_LIMIT, Opt, command
+from explorer.declare import TEXT_LIMIT, Completer, Opt, command
 from explorer.encoding import check_text
 from explorer.exploration import (
     GRANULARITIES,
@@ -19,12 +22,39 @@ from explorer.exploration import (
     find_token,
 )
 from explorer.explore import explore, initial_state, reply_for
+from explorer.models import shapes
 from explorer.views import VIEW_CHOICES, switch_view
 
-MAX_INDEX = 128  # Discord-side bound on layer and head; the model's own is checked after
 
-LAYER = Opt("Layer, 1 = first (default: the last layer)", 1, MAX_INDEX)
-HEAD = Opt("Head, 1 = first (default: the mean of all heads)", 1, MAX_INDEX)
+def decodes(encoder_decoder: bool, part: str | None) -> bool:
+    """Whether the part shown is the decoder's (an encoder–decoder's default: cross)."""
+    return encoder_decoder and part in (None, "decoder", "cross")
+
+
+def _stack_completer(kind: str) -> Completer:
+    """Autocompletion of a layer or head: the numbers the chosen model really has (from its
+    config: no weights are loaded), so no fixed range is ever shown."""
+
+    async def complete(
+        ctx: Context, options: Mapping[str, Any], current: str
+    ) -> list[tuple[str, str]]:
+        card = ctx.peek(options.get("model"))
+        config = card.config if card is not None else (await ctx.config(options.get("model")))[1]
+        layers, heads, decoder_layers, decoder_heads = shapes(config)
+        decoder = decodes(bool(decoder_layers), options.get("part"))
+        count = {"layer": (layers, decoder_layers), "head": (heads, decoder_heads)}[kind][decoder]
+        typed = current.strip()
+        return [
+            (f"{kind} {number} of {count}", str(number))
+            for number in range(1, count + 1)
+            if str(number).startswith(typed)
+        ][:25]
+
+    return complete
+
+
+LAYER = Opt("Layer, 1 = first (default: the last layer)", complete=_stack_completer("layer"))
+HEAD = Opt("Head, 1 = first (default: the mean of all heads)", complete=_stack_completer("head"))
 PAIR = Opt(f"{TEXT_PAIR.description}; a dashed line marks the boundary", 1, TEXT_LIMIT)
 VIEW = Opt(
     "What to draw (default: one head if given, else the mean of the layer's heads)",
@@ -94,7 +124,7 @@ async def attention(
         raise UserError(f"`scale` is one of {', '.join(SCALES)}.")
     card = await ctx.model(model)
     part = check_part(card, part, target)
-    decoding = part in ("decoder", "cross")
+    decoding = decodes(card.encoder_decoder, part)
     layers = card.decoder_layers if decoding else card.layers
     heads = card.decoder_heads if decoding else card.heads
     layer, head = check_layer_head(layers, heads, layer, head)
@@ -102,4 +132,6 @@ async def attention(
     queries = exploration.attention(part, granularity).queries
     position = find_token(queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)
-    return await ctx.render(reply_for, exploration, state, export)
+    reply = await ctx.render(reply_for, exploration, state, export)
+    unknown = await unknown_notice(ctx, card, exploration.encoding)  # the caption tells the rest
+    return replace(reply, content="\n".join([reply.content, *unknown]))

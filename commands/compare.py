@@ -24,7 +24,7 @@ from explorer.declare import Opt, command
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
-from explorer.models import SUMMARY_FIELDS
+from explorer.models import SUMMARISED_KEYS, summary
 from explorer.text import in_code, plural, quote_inline
 from explorer.words import text_words
 
@@ -49,13 +49,13 @@ def config_differences(first: Any, second: Any) -> list[str]:
     """The shapes people compare first (whatever each family calls them), then every other
     setting whose value differs: `key: a → b`."""
     lines = []
-    for label, attribute in SUMMARY_FIELDS:
-        a, b = getattr(first, attribute, None), getattr(second, attribute, None)
+    shown = [dict(summary(config)) for config in (first, second)]
+    for label in dict.fromkeys([*shown[0], *shown[1]]):
+        a, b = (side.get(label, "—") for side in shown)
         if a != b:
-            lines.append(f"{label}: {a if a is not None else '—'} → {b if b is not None else '—'}")
+            lines.append(f"{label}: {a} → {b}")
     values = [config.to_dict() for config in (first, second)]
-    summarised = {attribute for _, attribute in SUMMARY_FIELDS}
-    for key in sorted((values[0].keys() | values[1].keys()) - _IGNORED_KEYS - summarised):
+    for key in sorted((values[0].keys() | values[1].keys()) - _IGNORED_KEYS - SUMMARISED_KEYS):
         if values[0].get(key) != values[1].get(key):
             lines.append(f"{key}: {_shown(values[0], key)} → {_shown(values[1], key)}")
     return lines

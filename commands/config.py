@@ -9,13 +9,7 @@ from typing import Annotated, Any
 from commands.options import MODEL
 from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
 from explorer.declare import Opt, command
-from explorer.models import (
-    SUMMARY_FIELDS,
-    architecture,
-    config_values,
-    parameter_count,
-    task_of,
-)
+from explorer.models import architecture, config_values, parameter_count, summary, task_of
 from explorer.text import in_code, safe_filename
 
 
@@ -30,9 +24,7 @@ def human_count(count: int) -> str:
 def summary_lines(config: Any, parameters: int | None) -> list[str]:
     """`label: value` lines for the fields people look at first."""
     lines = [f"architecture: {architecture(config)}", f"task: {TASK_NAMES[task_of(config)]}"]
-    for label, attribute in SUMMARY_FIELDS:
-        value = getattr(config, attribute, None)
-        lines.append(f"{label}: {'—' if value is None else value}")
+    lines += [f"{label}: {value}" for label, value in summary(config)]
     estimate = "unknown" if parameters is None else f"{human_count(parameters)} ({parameters:,})"
     lines.append(f"parameters (as loaded, estimated): {estimate}")
     return lines

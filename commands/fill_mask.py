@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-from commands.options import MODEL, TOP_K, model_for
+from commands.capabilities import MASKED_LM, model_with, notices
+from commands.options import MODEL, TOP_K
 from explorer.contract import (
     Attachment,
     Context,
@@ -58,7 +59,7 @@ async def fill_mask(
 ) -> Reply:
     """Predict the tokens behind each mask token, as a masked language model (BERT) does."""
     check_text(text, ctx.limits.max_input_chars)
-    card = await model_for(ctx, model, "masked-lm", "fill-mask")
+    card = await model_with(ctx, model, MASKED_LM, "fill-mask")
     mask = card.mask_token or ALIAS
     written = text.replace(ALIAS, mask)
     if mask not in written:
@@ -75,6 +76,7 @@ async def fill_mask(
         f"**{card.name}** · {plural(len(filled.masks), 'mask')} · "
         f"best guess: {quote_inline(filled.filled, 300)}"
     ]
+    lines += await notices(ctx, card, filled.encoding)
     if card.untrained_head:
         lines.append(
             "⚠️ This checkpoint ships no trained masked-LM head "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
+from commands.capabilities import notices
 from commands.options import MODEL, TARGET, TEXT, check_target
 from explorer.contract import (
     Context,
@@ -139,7 +140,5 @@ async def forward(
         decoded = " ".join(in_code(token) for token in result.target.tokens)
         origin = "the target text" if target is not None else "the model's own greedy output"
         header += f"\ndecoder input ({origin}, shifted right): `{decoded}`"
-    notice = result.encoding.truncation_notice()
-    if notice:
-        header += f"\n{notice}"
+    header = "\n".join([header, *await notices(ctx, card, result.encoding)])
     return reply_with_overflow(header, format_result(result), "forward.txt")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from commands.options import MODEL, TEXT, model_for, models_with
-from explorer.contract import Attachment, Context, ForwardRequest, Reply, UserError
+from commands.capabilities import LANGUAGE_MODEL, model_with, notices
+from commands.options import MODEL, TEXT
+from explorer.contract import Attachment, Context, ForwardRequest, Reply
 from explorer.declare import Opt, command
 from explorer.drawing.charts import Lens as LensTable
 from explorer.drawing.labels import display_token
@@ -43,15 +44,7 @@ async def lens(
 ) -> Reply:
     """Show what each layer predicts through the model's own output head (the logit lens)."""
     check_text(text, ctx.limits.max_input_chars)
-    card = await ctx.model(model)
-    if card.task not in ("masked-lm", "causal-lm"):
-        readable = await models_with(ctx, "masked-lm") + await models_with(ctx, "causal-lm")
-        which = ", ".join(f"`{name}`" for name in readable) or "none of this bot's models"
-        raise UserError(
-            f"**{card.name}** has no language-model head to read the layers through; the "
-            f"logit lens needs a masked or causal language model. Models with one: {which}."
-        )
-    await model_for(ctx, card.name, card.task, "lens")
+    card = await model_with(ctx, model, LANGUAGE_MODEL, "lens")
     limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens, LENS_TOKENS)
     request = ForwardRequest(text, None, limit, run="head", hidden_states=True)
     read = await ctx.forward(card, request, lens_of)
@@ -64,7 +57,5 @@ async def lens(
     ]
     if card.untrained_head:
         lines.append("⚠️ This checkpoint ships no trained head: the predictions are random.")
-    notice = read.encoding.truncation_notice()
-    if notice:
-        lines.append(notice)
+    lines += await notices(ctx, card, read.encoding)
     return Reply("\n".join(lines), (Attachment("lens.png", png, "the logit lens"),))

@@ -8,7 +8,7 @@ from explorer.declare import command
 
 @command(queued=False)
 async def models(ctx: Context) -> Reply:
-    """List the models this bot can load, and which are loaded now."""
+    """List the models you can use here, the default first, and which are loaded now."""
     catalog = ctx.catalog()
     lines = ["**Models you can use**"]
     for entry in catalog.entries:

@@ -5,18 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.contract import (
-    TASK_NAMES,
-    Context,
-    Forwarded,
-    ForwardRequest,
-    ModelCard,
-    Task,
-    UserError,
-)
+from explorer.contract import Context, Forwarded, ForwardRequest, ModelCard, UserError
 from explorer.declare import TEXT_LIMIT, Opt
 from explorer.encoding import Encoding
-from explorer.models import task_of
 
 
 def _matching(names: tuple[str, ...], current: str) -> list[tuple[str, str]]:
@@ -63,34 +54,6 @@ async def complete_token(
     ][:25]
 
 
-async def models_with(ctx: Context, task: Task) -> list[str]:
-    """The allowed models whose checkpoint has a head for `task` (read from their configs,
-    without loading weights; models whose config cannot be read are left out)."""
-    found = []
-    for name in ctx.catalog().names:
-        try:
-            _, config = await ctx.config(name)
-        except UserError:
-            continue
-        if task_of(config) == task:
-            found.append(name)
-    return found
-
-
-async def model_for(ctx: Context, name: str | None, task: Task, command: str) -> ModelCard:
-    """The model, loaded, if its checkpoint has a head for `task`; else a reply naming the
-    models that have one."""
-    card = await ctx.model(name)
-    if card.task == task:
-        return card
-    others = await models_with(ctx, task)
-    which = ", ".join(f"`{other}`" for other in others) or "none of this bot's models"
-    raise UserError(
-        f"**{card.name}** is a {TASK_NAMES[card.task]} ({card.architecture}); `/{command}` "
-        f"needs a {TASK_NAMES[task]}. Models with one: {which}."
-    )
-
-
 def check_target(card: ModelCard, target: str | None) -> None:
     """Refuse a decoder text for a model without a decoder."""
     if target is not None and not card.encoder_decoder:
@@ -106,4 +69,6 @@ TARGET = Opt(
 TOP_K = Opt("How many of the most likely tokens to list (default 5)", 1, 20)
 TEXT = Opt("The text to work on", 1, TEXT_LIMIT)
 TEXT_PAIR = Opt("An optional second sentence, as in sentence-pair tasks", 1, TEXT_LIMIT)
-MODEL = Opt("Which model (default: the bot's default model)", complete=complete_model)
+MODEL = Opt(
+    "Which model (default: this server's default; /models lists them)", complete=complete_model
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-from commands.options import MODEL, TEXT, TOP_K, model_for
+from commands.capabilities import CAUSAL_LM, model_with, notices
+from commands.options import MODEL, TEXT, TOP_K
 from explorer.contract import Attachment, Context, ForwardRequest, Reply, reply_with_overflow
 from explorer.declare import Opt, command
 from explorer.drawing.charts import Bars
@@ -34,7 +35,7 @@ async def predict(
 ) -> Reply:
     """Predict the next token, as a causal language model (GPT-2, Llama) does."""
     check_text(text, ctx.limits.max_input_chars)
-    card = await model_for(ctx, model, "causal-lm", "predict")
+    card = await model_with(ctx, model, CAUSAL_LM, "predict")
     limit = card.max_tokens - CONTINUATION_TOKENS
     request = ForwardRequest(text, None, limit, run="head", continuation=CONTINUATION_TOKENS)
     predicted = await ctx.forward(card, request, functools.partial(next_tokens, top_k))
@@ -45,9 +46,7 @@ async def predict(
         f"greedy continuation: {quote_inline(text, 200)} → "
         f"{quote_inline(predicted.continuation, 300)}"
     )
-    notice = predicted.encoding.truncation_notice()
-    if notice:
-        header += f"\n{notice}"
+    header = "\n".join([header, *await notices(ctx, card, predicted.encoding)])
     table = "\n".join(
         f"{rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}"
         for rank, guess in enumerate(predicted.guesses, 1)

@@ -56,7 +56,7 @@ async def default_model(
     ctx: Context,
     model: Annotated[
         str | None,
-        Opt("This server's default (leave out: the bot's own default)", complete=complete_model),
+        Opt("The model to use here by default (leave out: the bot's own)", complete=complete_model),
     ] = None,
 ) -> Reply:
     """Choose the model this server's commands use when none is named."""
@@ -89,7 +89,7 @@ async def deny(ctx: Context, model: Annotated[str, MODEL]) -> Reply:
     everything = ctx.catalog(everything=True).names
     current = list(server.allowed or everything)
     if name not in current:
-        return Reply(f"`{name}` is not allowed here already. {summary(ctx.catalog().names)}")
+        return Reply(f"`{name}` is already denied here. {summary(ctx.catalog().names)}")
     if current == [name]:
         raise UserError(f"`{name}` is the only model left on this server: allow another first.")
     current.remove(name)

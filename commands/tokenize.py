@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from commands.capabilities import notices
 from commands.options import MODEL, TARGET, TEXT_PAIR, check_target
 from explorer.contract import (
     Context,
@@ -36,7 +37,7 @@ def token_table(encoding: Encoding) -> str:
 
 
 def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) -> str:
-    """One line of counts plus the truncation notice, if any."""
+    """One line of counts."""
     chars = len(text) + len(text_pair or "")
     line = (
         f"**{model}** · {plural(chars, 'character')} → {plural(len(encoding), 'token')}"
@@ -44,8 +45,7 @@ def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) ->
     )
     if text_pair is not None:
         line += " · sentence pair: type id 1 marks the second segment"
-    notice = encoding.truncation_notice()
-    return f"{line}\n{notice}" if notice else line
+    return line
 
 
 def both_sides(forwarded: Forwarded) -> tuple[Encoding, Encoding | None]:
@@ -56,7 +56,7 @@ def both_sides(forwarded: Forwarded) -> tuple[Encoding, Encoding | None]:
 @command()
 async def tokenize(
     ctx: Context,
-    text: Annotated[str, Opt("The text to tokenise", 1, TEXT_LIMIT)],
+    text: Annotated[str, Opt("The text to tokenize", 1, TEXT_LIMIT)],
     model: Annotated[str | None, MODEL] = None,
     text_pair: Annotated[str | None, TEXT_PAIR] = None,
     target: Annotated[str | None, TARGET] = None,
@@ -75,7 +75,9 @@ async def tokenize(
     )
     encoding, decoded = await ctx.forward(card, request, both_sides)
     ctx.record(tokens=len(encoding))
-    header = summary(card.name, text, text_pair, encoding)
+    header = "\n".join(
+        [summary(card.name, text, text_pair, encoding), *await notices(ctx, card, encoding)]
+    )
     table = token_table(encoding)
     if decoded is not None:
         origin = "the target text" if target is not None else "the model's own greedy output"

@@ -52,13 +52,12 @@ def side_of(text: str, spans: tuple[tuple[int, int], ...], forwarded: Forwarded)
     # model without special tokens gets an empty (zero) last column, so both sides align.
     rows = [group or (0,) for group in groups]
     weights = aggregate(mean, rows, [*groups, specials])
-    unknown_id = loaded.tokenizer.unk_token_id
     return Side(
         model=loaded.name,
         layers=len(attentions),
         heads=int(attentions[-1].shape[1]),
         encoding=encoding,
-        unknown=sum(1 for i in encoding.input_ids if unknown_id is not None and i == unknown_id),
+        unknown=len(encoding.unknown),
         byte_fallback=sum(1 for token in encoding.tokens if _BYTE_FALLBACK.match(token)),
         covered=tuple(bool(group) for group in groups),
         weights=weights.astype(np.float32),

@@ -280,6 +280,11 @@ class Context(Protocol):
         """The resolved model name and its `AutoConfig`, without loading weights."""
         ...
 
+    async def unreadable(self, name: str | None, pieces: tuple[str, ...]) -> tuple[str, ...]:
+        """The pieces of text the model's tokenizer reads only with its unknown token (its
+        tokenizer alone is read, not its weights)."""
+        ...
+
     async def forward(
         self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:

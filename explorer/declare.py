@@ -54,8 +54,12 @@ class Option:
     complete: Completer | None = None
 
     def check(self, value: Any) -> None:
-        """Refuse a value outside the declared choices or bounds (the console's check;
-        Discord enforces the same before the bot sees the value)."""
+        """Refuse an empty value, or one outside the declared choices or bounds (the
+        console's check; Discord enforces the same before the bot sees the value: it never
+        sends an option left empty)."""
+        if isinstance(value, str) and not value.strip():
+            instead = "" if self.required else ", or leave it out for its default"
+            raise UserError(f"`{self.name}:` is empty: give it a value{instead}.")
         if self.choices and value not in {v for _, v in self.choices}:
             allowed = ", ".join(v for _, v in self.choices)
             raise UserError(f"`{self.name}` must be one of {allowed}; got {quote_inline(value)}.")

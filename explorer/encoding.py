@@ -25,6 +25,7 @@ class Encoding:
     offsets: tuple[tuple[int, int], ...] = ()
     segments: tuple[int | None, ...] = ()
     marker: str = ""  # how the tokenizer marks words: "##" continues one, "Ġ"/"▁" start one
+    unknown: tuple[str, ...] = ()  # what each unknown token stands for in the text ("" unknown)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -52,6 +53,37 @@ class Encoding:
             f"⚠️ Input truncated to {plural(len(self.input_ids), 'token')} "
             f"(it had {self.untruncated_length:,})."
         )
+
+
+def _unknown_pieces(
+    texts: tuple[str, ...],
+    ids: tuple[int, ...],
+    offsets: tuple[tuple[int, int], ...],
+    segments: tuple[int | None, ...],
+    unknown_id: int | None,
+) -> tuple[str, ...]:
+    """The text behind each unknown token ("" where offsets are not known)."""
+    pieces = []
+    for index, token_id in enumerate(ids):
+        if unknown_id is None or token_id != unknown_id:
+            continue
+        segment = segments[index] if segments else 0
+        if offsets and segment is not None:
+            start, end = offsets[index]
+            pieces.append(texts[segment][start:end])
+        else:
+            pieces.append("")
+    return tuple(pieces)
+
+
+def unreadable(tokenizer: Any, pieces: tuple[str, ...]) -> tuple[str, ...]:
+    """The pieces of text the tokenizer reads, each on its own, only with its unknown token
+    (none for a tokenizer without one: byte-level ones read anything)."""
+    unknown_id = tokenizer.unk_token_id
+    if unknown_id is None or not pieces:
+        return ()
+    found = tokenizer(list(pieces), add_special_tokens=False, verbose=False)["input_ids"]
+    return tuple(piece for piece, ids in zip(pieces, found, strict=True) if unknown_id in ids)
 
 
 def check_text(text: str, max_chars: int, what: str = "text") -> str:
@@ -97,6 +129,9 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
             f"the model accepts {max_tokens}."
         )
     type_ids = encoded.get("token_type_ids")
+    offsets_of = tuple(tuple(span) for span in encoded.get("offset_mapping", ()))
+    segments = _segments(encoded) if offsets else ()
+    texts = (text,) if text_pair is None else (text, text_pair)
     return Encoding(
         tokens=tuple(tokenizer.convert_ids_to_tokens(list(ids))),
         input_ids=ids,
@@ -104,9 +139,10 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
         attention_mask=tuple(encoded["attention_mask"]),
         special=tuple(bool(flag) for flag in encoded["special_tokens_mask"]),
         untruncated_length=full_length,
-        offsets=tuple(tuple(span) for span in encoded.get("offset_mapping", ())),
-        segments=_segments(encoded) if offsets else (),
+        offsets=offsets_of,
+        segments=segments,
         marker=loaded.card.word_marker,
+        unknown=_unknown_pieces(texts, ids, offsets_of, segments, tokenizer.unk_token_id),
     )
 
 

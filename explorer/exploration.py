@@ -31,7 +31,7 @@ SCALES: dict[str, str] = {
     "model": "the largest value this view shows anywhere in the model",
     "layer": "the largest value this view shows in the layer",
     "picture": "this picture's largest value",
-    "fixed": "fixed from 0 to 1",
+    "fixed": "a weight's whole range, whatever the text (any two pictures compare)",
 }
 GRANULARITIES: dict[str, str] = {
     "token": "token by token",

@@ -48,7 +48,8 @@ def caption(scene: Scene) -> str:
         lines.append(
             f"⚠️ Only the first {len(encoding)} of {encoding.untruncated_length} tokens are shown."
         )
-    if exploration.target is not None and exploration.subject.target is None:
+    own_output = exploration.target is not None and exploration.subject.target is None
+    if own_output and scene.state.part in ("decoder", "cross"):  # the encoder never reads it
         lines.append("The decoder reads the model's own greedy output (give `target:` to choose).")
     return "\n".join(lines)
 

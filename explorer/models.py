@@ -27,16 +27,22 @@ _TASKS: tuple[tuple[Task, str, str], ...] = (
         "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
     ),
 )
-# The config fields people look at first: (label, attribute; families' own names for the
-# same thing resolve through each config's attribute map).
-SUMMARY_FIELDS = (
-    ("model type", "model_type"),
-    ("layers", "num_hidden_layers"),
-    ("hidden size", "hidden_size"),
-    ("attention heads", "num_attention_heads"),
-    ("intermediate size", "intermediate_size"),
-    ("vocab size", "vocab_size"),
-    ("max positions", "max_position_embeddings"),
+# The config fields people look at first: (label, the names families give the field, first
+# set wins). Layers and heads come from `shapes`, which splits encoder and decoder.
+SUMMARY_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("model type", ("model_type",)),
+    ("hidden size", ("hidden_size", "d_model", "n_embd")),
+    ("intermediate size", ("intermediate_size", "d_ff", "n_inner", "encoder_ffn_dim", "ffn_dim")),
+    ("key/value heads", ("num_key_value_heads",)),
+    ("vocab size", ("vocab_size",)),
+    ("max positions", ("max_position_embeddings", "n_positions")),
+)
+# Every config key the summary reads (a comparison lists the others apart).
+SUMMARISED_KEYS = frozenset(
+    {"num_hidden_layers", "num_layers", "n_layer", "encoder_layers", "num_decoder_layers"}
+    | {"decoder_layers", "num_attention_heads", "num_heads", "n_head"}
+    | {"encoder_attention_heads", "decoder_attention_heads"}
+    | {name for _, names in SUMMARY_FIELDS for name in names}
 )
 # Tokenizers whose model_max_length is unset report a huge sentinel instead.
 _UNSET_MAX_LENGTH = 1_000_000
@@ -103,6 +109,35 @@ def shapes(config: Any) -> tuple[int, int, int, int]:
     decoder_layers = _count(config, "num_decoder_layers", "decoder_layers") or layers
     decoder_heads = _count(config, "decoder_attention_heads") or heads
     return layers, heads, decoder_layers, decoder_heads
+
+
+def _first_set(config: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = getattr(config, name, None)
+        if value is not None:
+            return value
+    if names[0] == "intermediate_size" and getattr(config, "model_type", "") == "gpt2":
+        return 4 * config.n_embd  # GPT-2 leaves n_inner unset for its default, 4 × n_embd
+    return None
+
+
+def summary(config: Any) -> list[tuple[str, str]]:
+    """(label, value) for the fields people look at first, whatever the family calls them;
+    an encoder–decoder's layers and heads per stack, key/value heads only where they are
+    fewer than the query heads (grouped-query attention)."""
+    layers, heads, decoder_layers, decoder_heads = shapes(config)
+    if decoder_layers:
+        stacks = [
+            ("layers", f"{layers} encoder, {decoder_layers} decoder"),
+            ("attention heads", f"{heads} encoder, {decoder_heads} decoder"),
+        ]
+    else:
+        stacks = [("layers", str(layers)), ("attention heads", str(heads))]
+    fields = {label: _first_set(config, names) for label, names in SUMMARY_FIELDS}
+    if fields["key/value heads"] in (None, heads):
+        del fields["key/value heads"]
+    shown = [(label, "—" if value is None else str(value)) for label, value in fields.items()]
+    return shown[:1] + stacks + shown[1:]
 
 
 def max_tokens(config: Any, tokenizer: Any) -> int:

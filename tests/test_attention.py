@@ -64,6 +64,41 @@ async def test_out_of_range_layer_or_head_gives_valid_ranges(ctx, layer, head, m
         await attention(ctx, "我在学习", model="rbt3", layer=layer, head=head)
 
 
+@pytest.mark.parametrize(
+    ("option", "typed", "values"),
+    [
+        ("head", {"model": "minilm"}, [str(n) for n in range(1, 13)]),
+        ("layer", {"model": "minilm"}, [str(n) for n in range(1, 7)]),
+        ("layer", {"model": "t5"}, ["1", "2", "3"]),  # cross-attention: the decoder's 3
+        ("layer", {"model": "t5", "part": "encoder"}, ["1", "2"]),
+        ("head", {}, [str(n) for n in range(1, 13)]),  # the default model, minilm
+    ],
+)
+async def test_layer_and_head_autocomplete_offer_the_models_own_range(ctx, option, typed, values):
+    """Never a fixed 1–128: the choices are the chosen model's layers or heads."""
+    declared = attention.option(option)
+    assert declared.complete is not None and declared.high is None
+    choices = await declared.complete(ctx, typed, "")
+    assert [value for _, value in choices] == values
+    assert choices[-1][0] == f"{option} {values[-1]} of {values[-1]}"
+    narrowed = await declared.complete(ctx, typed, "1")
+    assert [value for _, value in narrowed] == [v for v in values if v.startswith("1")]
+
+
+async def test_chinese_on_minilm_warns_under_the_picture_and_names_models_that_read_it(ctx):
+    reply = await attention(ctx, "我在学习")
+    caption, warning = reply.content.splitlines()
+    assert caption.startswith("**minilm · layer 6/6 · mean of 12 heads**")
+    assert warning.startswith("⚠️ 2 of 6 tokens are unknown to **minilm**: its vocabulary lacks")
+    assert warning.endswith(
+        "Models here that can: `tiny`, `rbt3`, `gpt2` and 3 more (try `model:tiny`)."
+    )
+    assert (
+        reply.attachments
+        and "unknown to" not in (await attention(ctx, "我在学习", model="rbt3")).content
+    )
+
+
 async def test_rbt3_shaped_chinese_pair_with_segment_boundary(runtime, ctx):
     reply = await attention(
         ctx, "我在学习自然语言处理", model="rbt3", head=3, text_pair="今天天气很好"

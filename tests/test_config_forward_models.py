@@ -39,6 +39,28 @@ async def test_config_summary_of_rbt3_shaped_model_without_loading_weights(setti
         await runtime.close()
 
 
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("tiny", {"model type": "bert", "layers": "2", "attention heads": "4",
+                  "hidden size": "32", "intermediate size": "37", "max positions": "32"}),
+        ("gpt2", {"model type": "gpt2", "layers": "2", "attention heads": "4",  # n_layer, n_head
+                  "hidden size": "32", "intermediate size": "128",  # n_inner unset: 4 × n_embd
+                  "max positions": "64"}),
+        ("llama", {"model type": "llama", "layers": "2", "attention heads": "4",
+                   "key/value heads": "2", "hidden size": "32", "intermediate size": "64"}),
+        ("t5", {"model type": "t5", "layers": "2 encoder, 3 decoder",
+                "attention heads": "4 encoder, 4 decoder", "hidden size": "32",  # d_model
+                "intermediate size": "64"}),  # d_ff
+    ],
+)  # fmt: skip
+async def test_config_summary_reads_each_familys_own_keys(ctx, model, expected):
+    fields = summary((await config(ctx, model=model)).content)
+    assert {label: fields.get(label) for label in expected} == expected
+    assert "—" not in {fields[label] for label in ("layers", "hidden size", "intermediate size")}
+    assert ("key/value heads" in fields) is (model == "llama")  # only where fewer than heads
+
+
 async def test_parameter_estimate_equals_the_real_model(ctx, minilm_dir):
     reply = await config(ctx, model="minilm")
     real = sum(p.numel() for p in AutoModel.from_pretrained(minilm_dir).parameters())

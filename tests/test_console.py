@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import os
+import pty
 import re
+import select
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
 
-from bot.console import BY_PATH, Console, Invocation, command_lines, parse
+from bot.console import (
+    BY_PATH,
+    Console,
+    Invocation,
+    command_lines,
+    line_editing,
+    parse,
+    typed_lines,
+)
 from explorer.contract import UserError
 
 ROOT = Path(__file__).parents[1]
@@ -60,6 +75,10 @@ def test_parse_chat_syntax(line, path, arguments):
         ("/attention bogus:1 text:x", "`bogus` is not an option of /attention"),
         ("/attention text:x view:sideways", "`view` must be one of head, mean"),
         ("/load model:tiny", "Unknown command"),
+        ("/tokenize text:hi model:", "^`model:` is empty: give it a value, or leave it out for"),
+        ('/tokenize text:hi model:""', "^`model:` is empty: give it a value, or leave it out"),
+        ('/tokenize text:""', "^`text:` is empty: give it a value\\.$"),
+        ("/attention text:hi layer:", "^`layer:` is empty: give it a value, or leave it out"),
     ],
 )
 def test_parse_errors_are_explained(line, message):
@@ -153,3 +172,110 @@ async def test_each_command_prints_how_long_it_took(runtime, tmp_path):
     out = io.StringIO()
     await Console(runtime, tmp_path, out).run_lines(["/models"])
     assert re.search(r"⏱ \d+\.\d\d s", out.getvalue())
+
+
+async def test_the_consoles_status_shows_p50_and_p95_per_command(runtime, tmp_path):
+    out = io.StringIO()
+    console = Console(runtime, tmp_path, out)
+    await console.run_lines(["/tokenize text:hello model:tiny", "/status"])
+    table = out.getvalue().split("p95 ms")[1]
+    row = next(line.split() for line in table.splitlines() if line.startswith("tokenize "))
+    count, failed, p50, p95 = map(int, row[1:])
+    assert count >= 1 and failed == 0 and 0 <= p50 <= p95
+
+
+class Terminal:
+    """`python -m bot console` on a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        main, child = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "console"],
+            stdin=child, stdout=child, stderr=child, cwd=cwd, env=env,
+            preexec_fn=self._own_terminal,
+        )  # fmt: skip
+        os.close(child)
+        self.fd = main
+        self.seen = ""
+
+    @staticmethod
+    def _own_terminal() -> None:
+        """In the child: a session of its own with the pseudo-terminal as its terminal, so
+        Ctrl-C typed there interrupts it."""
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    def wait_for(self, text: str, timeout: float = 120) -> str:
+        """Everything printed until `text` appears (after what was waited for before)."""
+        deadline = time.monotonic() + timeout
+        start = len(self.seen)
+        while text not in self.seen[start:]:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"waited for {text!r}; saw {self.seen[start:]!r}"
+            if select.select([self.fd], [], [], remaining)[0]:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the console has exited
+                    chunk = b""
+                assert chunk, f"the console exited before {text!r}; saw {self.seen[start:]!r}"
+                self.seen += chunk.decode(errors="replace")
+        return self.seen[start:]
+
+    def type(self, keys: str) -> None:
+        """Type keys (a line ends with a carriage return, as Enter sends)."""
+        os.write(self.fd, keys.encode())
+
+    def close(self) -> int:
+        """The exit status, once the console has ended."""
+        status = self.process.wait(timeout=60)
+        with contextlib.suppress(OSError):
+            while os.read(self.fd, 4096):
+                pass
+        os.close(self.fd)
+        return status
+
+
+@pytest.fixture
+def terminal(tmp_path, rbt3_dir):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),  # the history file goes here
+        "TERM": "dumb",
+        "HF_HUB_OFFLINE": "1",
+        "MODELS": f"rbt3={rbt3_dir}",
+        "CONSOLE_OUTPUT_DIR": str(tmp_path / "out"),
+    }
+    console = Terminal(env, ROOT)
+    yield console
+    if console.process.poll() is None:
+        console.process.kill()
+        console.close()
+
+
+def test_ctrl_c_cancels_a_command_and_at_the_prompt_quits_cleanly(terminal, tmp_path):
+    terminal.wait_for("» ")
+    terminal.type("/attention text:我在学习\r")
+    terminal.wait_for("loading model rbt3")  # the command is under way
+    terminal.type("\x03")
+    assert "⏹ Cancelled." in terminal.wait_for("» ")
+    terminal.type("/models\r")
+    assert "`rbt3`" in terminal.wait_for("» ")  # the console carries on
+    terminal.type("\x03")  # at the prompt: quit
+    assert terminal.close() in (0, 1)
+    assert "Traceback" not in terminal.seen and "KeyboardInterrupt" not in terminal.seen
+    history = (tmp_path / ".model_explorer_history").read_text(encoding="utf-8")
+    assert "/attention text:我在学习" in history and "/models" in history
+
+
+def test_the_console_works_without_readline(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "readline", None)  # as on a Python built without it
+    assert line_editing(tmp_path / "history") is False
+    typed = ["/models", "/help"]
+
+    def read(prompt: str) -> str:
+        if not typed:
+            raise EOFError  # Ctrl-D
+        return typed.pop(0)
+
+    assert list(typed_lines(tmp_path / "history", read)) == ["/models", "/help"]
+    assert not (tmp_path / "history").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.console import help_text
 from commands import COMMANDS
 from explorer.contract import Context, Reply
 from explorer.declare import Opt, command
+from explorer.exploration import SCALES
 from explorer.views import VIEWS
 
 ROOT = Path(__file__).parents[1]
@@ -56,9 +58,61 @@ def test_each_command_is_read_from_its_handler(path, options, queued, permission
     assert all(o.description for o in declared.options)
 
 
+def discord_schemas() -> list[dict]:
+    """Every command as discord.py sends it to Discord when syncing."""
+    import discord
+    from discord import app_commands
+
+    from bot.discord_commands import register
+
+    async def send(interaction: object, reply: object) -> None:
+        raise AssertionError("never called")
+
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    register(tree, pipeline=None, commands=COMMANDS, send=send)  # type: ignore[arg-type]
+    found = []
+    for kind in (discord.AppCommandType.chat_input, discord.AppCommandType.message):
+        found += [command.to_dict(tree) for command in tree.get_commands(type=kind)]
+    return found
+
+
+def leaf_options(schema: dict) -> list[dict]:
+    """The options of a command and of its subcommands."""
+    found = []
+    for option in schema.get("options", []):
+        nested = option["type"] in (1, 2)  # a subcommand or a group
+        found += leaf_options(option) if nested else [option]
+    return found
+
+
+def test_every_option_of_every_command_is_described_on_discord_and_in_help():
+    schemas = discord_schemas()
+    options = [option for schema in schemas for option in leaf_options(schema)]
+    assert len(options) == sum(len(c.options) for c in COMMANDS if not c.menu)
+    for option in options:
+        assert 0 < len(option["description"]) <= 100, option  # Discord refuses longer
+        assert all(len(choice["name"]) <= 100 for choice in option.get("choices", ()))
+    text = help_text()
+    for declared in COMMANDS:
+        for option in declared.options if not declared.menu else ():
+            choices = ", ".join(value for _, value in option.choices)
+            meaning = option.description + (f" — one of: {choices}" if choices else "")
+            assert re.search(rf"\n +{option.name} +{re.escape(meaning)}\n", text)
+
+
+def test_every_scale_is_offered_and_documented():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    offered = [value for _, value in BY_PATH["attention"].option("scale").choices]
+    assert offered == list(SCALES)
+    for name in SCALES:
+        assert f"`{name}`:" in readme.split("## Exploring attention")[1].split("\n## ")[0]
+
+
 def test_bounds_choices_and_completion_come_from_the_declaration():
     attention = BY_PATH["attention"]
-    assert (attention.option("layer").low, attention.option("layer").high) == (1, 128)
+    for stack in ("layer", "head"):  # the model's own count, offered by autocompletion
+        option = attention.option(stack)
+        assert (option.low, option.high) == (None, None) and option.complete is not None
     assert [value for _, value in attention.option("view").choices] == list(VIEWS)
     assert attention.option("token").complete is not None
     assert attention.option("model").complete is not None

@@ -65,7 +65,8 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
         "type": 3, "name": "text", "description": "The text whose attention to show",
         "required": True, "min_length": 1, "max_length": 6000,
     }  # fmt: skip
-    assert options["layer"]["type"] == 4 and options["layer"]["min_value"] == 1
+    assert options["layer"]["type"] == 4 and options["layer"]["autocomplete"] is True
+    assert "max_value" not in options["layer"] and "max_value" not in options["head"]
     assert not options["layer"].get("required", False)
     assert options["model"]["autocomplete"] is True
     assert options["token"]["autocomplete"] is True
@@ -142,6 +143,13 @@ async def test_model_autocomplete(fake, bot):
     everything = await (await fake.autocomplete("tokenize", "model", model="")).answer()
     names = [choice["name"] for choice in everything.json["data"]["choices"]]
     assert names == ["minilm", "tiny", "rbt3", "gone"]
+
+
+async def test_head_autocomplete_offers_the_models_own_heads_as_numbers(fake, bot):
+    # Discord sends the focused option's partial text, even for a number option.
+    interaction = await fake.autocomplete("attention", "head", text="x", head="1")
+    choices = (await interaction.answer()).json["data"]["choices"]
+    assert choices == [{"name": f"head {n} of 12", "value": n} for n in (1, 10, 11, 12)]
 
 
 @pytest.mark.parametrize(

@@ -61,8 +61,8 @@ async def test_fill_mask_end_to_end(fake, bot):
     refused, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="gpt2")
     assert refused["flags"] & EPHEMERAL
     assert (
-        "needs a masked language model. Models with one: `tiny`, `headless`."
-        in (refused["content"])
+        "needs a masked-language-model head (as BERT has). Models here that can: `tiny`, "
+        "`headless` (try `model:tiny`)." in (refused["content"])
     )
     untrained, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="headless")
     assert "ships no trained masked-LM head" in untrained["content"]

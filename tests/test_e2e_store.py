@@ -94,6 +94,10 @@ async def test_server_settings_narrow_the_models_and_survive_a_restart(
         assert refused["content"] == "⚠️ This command needs the Manage Server permission."
         denied = await settings("deny", model="tiny")
         assert denied["content"] == "✅ `tiny` denied. This server uses `rbt3` (default)."
+        again = await settings("deny", model="tiny")
+        assert (
+            again["content"] == "`tiny` is already denied here. This server uses `rbt3` (default)."
+        )
         last = await settings("deny", model="rbt3")
         assert "the only model left on this server" in last["content"]
         listing = message_data(await (await server.slash("models")).answer())["content"]

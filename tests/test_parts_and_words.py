@@ -73,6 +73,13 @@ async def test_attention_on_t5_defaults_to_cross_attention_on_its_own_output(ctx
         await attention(ctx, SOURCE, model="t5", part="decoder", layer=4)
 
 
+@pytest.mark.parametrize(("part", "noted"), [("encoder", False), ("decoder", True)])
+async def test_the_own_output_note_only_where_the_decoder_is_shown(ctx, part, noted):
+    reply = await attention(ctx, SOURCE, model="t5", part=part)
+    assert reply.content.startswith(f"**t5 · {part} self-attention · ")
+    assert ("the model's own greedy output" in reply.content) is noted
+
+
 async def test_tokenize_and_forward_show_both_sides_of_t5(ctx):
     reply = await tokenize(ctx, SOURCE, model="t5", target=TARGET)
     encoder, decoder = reply.content.split("decoder input:")

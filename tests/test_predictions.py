@@ -10,11 +10,13 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer, pipeline
 
+from bot.runtime import Runtime
 from commands.fill_mask import fill_mask
 from commands.lens import lens
 from commands.predict import predict
 from explorer.contract import ForwardRequest, UserError
 from explorer.predictions import filled_masks, lens_of, next_tokens
+from tests.conftest import make_settings
 from tests.pictures import assert_drawn
 
 
@@ -68,16 +70,46 @@ async def test_fill_mask_fills_the_sentence_with_the_best_guesses(ctx):
     ("text", "model", "message"),
     [
         ("hello world", "tiny", "Put [MASK] where a word is missing"),
-        ("hello [MASK]", "gpt2", "`/fill-mask` needs a masked language model. Models with one:"),
-        ("hello [MASK]", "minilm", "is a base model (no head) (BertModel)"),
+        ("hello [MASK]", "gpt2", "**gpt2** (GPT2LMHeadModel) is a causal language model; "
+         "`/fill-mask` needs a masked-language-model head (as BERT has). Models here that can: "
+         "`tiny`, `rbt3`, `headless` and 1 more (try `model:tiny`)."),
+        ("hello [MASK]", "minilm", "**minilm** (BertModel) is a base model (no head); "
+         "`/fill-mask` needs a masked-language-model head (as BERT has). Models here that can: "
+         "`tiny`, `rbt3`, `headless` and 1 more (try `model:tiny`)."),
     ],
-)
+)  # fmt: skip
 async def test_fill_mask_explains_what_it_needs(ctx, text, model, message):
-    with pytest.raises(UserError, match=re.escape(message)) as caught:
+    with pytest.raises(UserError, match=re.escape(message)):
         await fill_mask(ctx, text, model=model)
-    if "Models with one" in message:
-        assert "`tiny`" in str(caught.value) and "`rbt3`" in str(caught.value)
-        assert "`gpt2`" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "needs", "fetch"),
+    [
+        (fill_mask, "Paris is the [MASK] of France.", "a masked-language-model head (as BERT has)",
+         "hfl/rbt3"),
+        (predict, "The cat sat on the", "a causal-language-model head (as GPT-2 has)", "gpt2"),
+        (lens, "The cat sat on the", "a language-model head (masked or causal)", "hfl/rbt3"),
+    ],
+)  # fmt: skip
+async def test_with_no_model_that_can_the_reply_says_how_to_add_one(
+    minilm_dir, command, text, needs, fetch
+):
+    """The bundled MiniLM alone, as a fresh install has it: no head for any prediction."""
+    runtime = Runtime(make_settings(f"minilm={minilm_dir}"))
+    job = runtime.job()
+    try:
+        with pytest.raises(UserError) as caught:
+            await command(job, text)
+    finally:
+        job.close()
+        await runtime.close()
+    entry = "gpt2" if fetch == "gpt2" else "rbt3=hfl/rbt3"
+    assert str(caught.value).startswith("**minilm** (BertModel) is a base model (no head); ")
+    assert str(caught.value).endswith(
+        f"needs {needs}. No model here can; the bot's operator can add one: "
+        f"`./dev fetch {fetch}`, then `MODELS=…,{entry}`."
+    )
 
 
 async def test_an_untrained_head_is_said_so(ctx):
@@ -115,7 +147,11 @@ async def test_next_token_probabilities_equal_the_softmax_of_the_last_logits(ctx
 
 
 async def test_predict_needs_a_causal_model(ctx):
-    with pytest.raises(UserError, match=r"needs a causal language model\. Models with one: "):
+    with pytest.raises(
+        UserError,
+        match=r"needs a causal-language-model head \(as GPT-2 has\)\. "
+        r"Models here that can: `gpt2`, `llama` \(try `model:gpt2`\)\.$",
+    ):
         await predict(ctx, "hello", model="tiny")
 
 
@@ -147,5 +183,7 @@ async def test_lens_reply_has_a_picture_and_refuses_other_models(ctx):
     reply = await lens(ctx, "The cat sat on the mat.", model="gpt2")
     assert reply.content.startswith("**gpt2 · logit lens** · 2 layers × 7 tokens")
     assert_drawn(reply.attachments[0].data)
-    with pytest.raises(UserError, match="logit lens needs a masked or causal language model"):
+    with pytest.raises(UserError, match=re.escape(
+        "`/lens` needs a language-model head (masked or causal). Models here that can: `tiny`, "
+        "`rbt3`, `gpt2` and 3 more (try `model:tiny`).")):  # fmt: skip
         await lens(ctx, "hello", model="minilm")

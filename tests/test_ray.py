@@ -137,6 +137,15 @@ async def test_a_model_a_replica_cannot_load_is_explained_as_locally(runtime, on
     assert "local directory that is missing" in str(remotely.value)
 
 
+@pytest.mark.parametrize("name", ["t5", "rbt3", "gpt2"])
+async def test_a_replica_reads_a_vocabulary_as_the_bot_does(runtime, on_ray, name):
+    """Which characters a model cannot read, asked of a replica: the same as locally."""
+    pieces = ("我", "学", "NLP")
+    remote = await on_ray.job().unreadable(name, pieces)
+    assert remote == await runtime.job().unreadable(name, pieces)
+    assert remote == (("我", "学") if name == "t5" else ())  # T5's small vocabulary: no Chinese
+
+
 async def test_requests_sent_together_share_a_pass_and_get_their_own_rows(runtime, on_ray):
     texts = [f"Request number {i} " + "word " * i for i in range(8)]
     spec = on_ray.allowlist.resolve("rbt3")

@@ -45,7 +45,18 @@ async def test_unknown_name_lists_the_allowed_models(tiny_dir):
 async def test_default_is_the_first_entry(tiny_dir):
     models, _ = registry(f"tiny={tiny_dir},other={tiny_dir}")
     assert (await models.model(None)).name == "tiny"
-    assert (await models.model("  ")).name == "tiny"
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+async def test_an_empty_name_is_refused_not_taken_for_the_default(tiny_dir, name):
+    """Discord never sends an option left empty; one that arrives empty is a mistake."""
+    models, _ = registry(f"tiny={tiny_dir},other={tiny_dir}")
+    with pytest.raises(
+        UserError,
+        match=r"^The model name is empty: choose one of this bot's "
+        r"models \(`tiny`, `other`\), or leave the option out for the default\.$",
+    ):
+        await models.model(name)
 
 
 async def test_a_directory_deleted_after_start_is_explained_without_the_path(tmp_path):

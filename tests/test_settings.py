@@ -87,6 +87,8 @@ def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
         ({"COMPUTE_BACKEND": "gpu"}, "COMPUTE_BACKEND must be one of local, ray, got 'gpu'"),
         ({"RAY_ADDRESS": "http://head"}, "RAY_ADDRESS must be host:port, ray://host:port or"),
         ({"RAY_REPLICA_CPUS": "0"}, "RAY_REPLICA_CPUS must be between 0.1 and 256"),
+        ({"MODEL_MEMORY_MB": "1"}, "MODEL_MEMORY_MB must be between 16 and 1048576, got 1$"),
+        ({"JOB_TIMEOUT_SECONDS": "5000"}, "between 0.001 and 3600, got 5000$"),
         ({"SHARD_IDS": "0,1"}, "SHARD_IDS needs SHARD_COUNT"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,0"}, "SHARD_IDS must not repeat a shard, got 0, 0"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"}, "SHARD_IDS must be below SHARD_COUNT \\(2\\)"),
@@ -96,6 +98,17 @@ def test_bad_values_are_refused_with_one_line(env, message):
     with pytest.raises(SettingsError, match=message) as caught:
         load_settings({"MODELS": "hfl/rbt3", **env})
     assert "\n" not in str(caught.value)
+
+
+NUMERIC = [setting for setting in SETTINGS if setting.default.replace(".", "", 1).isdigit()]
+
+
+@pytest.mark.parametrize("setting", NUMERIC, ids=lambda setting: setting.key)
+def test_numbers_out_of_bounds_are_written_as_typed(setting):
+    """Never `1.04858e+06`: bounds and value as the operator would type them."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"MODELS": "hfl/rbt3", setting.key: "123456789012"})
+    assert str(caught.value).endswith("got 123456789012") and "e+" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

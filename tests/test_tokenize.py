@@ -74,3 +74,42 @@ async def test_bad_text_is_refused_before_any_work(ctx, text, message):
 async def test_backticks_in_tokens_cannot_break_the_code_block(ctx):
     reply = await tokenize(ctx, "```@everyone```", model="minilm")
     assert reply.content.count("```") == 2
+
+
+CHINESE = "我在学习自然语言处理。"
+
+
+async def test_chinese_on_minilm_names_the_characters_and_the_models_that_have_them(
+    ctx, minilm_dir
+):
+    reply = await tokenize(ctx, CHINESE)
+    reference = AutoTokenizer.from_pretrained(minilm_dir)
+    ids = reference(CHINESE)["input_ids"]
+    lacked = [c for c in CHINESE if reference(c, add_special_tokens=False)["input_ids"] == [100]]
+    unknown = ids.count(reference.unk_token_id)
+    assert unknown == len(lacked) == 8  # of 13 tokens: MiniLM's vocabulary is English
+    assert [row[1] for row in table_rows(reply.content)].count("[UNK]") == unknown
+    assert (
+        f"⚠️ 8 of 13 tokens are unknown to **minilm**: its vocabulary lacks "
+        f"`{' '.join(lacked)}`. Models here that can: `tiny`, `rbt3`, `gpt2` and 3 more "
+        "(try `model:tiny`)." in reply.content
+    )
+    assert "unknown to" not in (await tokenize(ctx, CHINESE, model="rbt3")).content
+    assert "unknown to" not in (await tokenize(ctx, SENTENCE)).content
+
+
+async def test_with_no_model_that_covers_them_the_notice_says_how_to_add_one(minilm_dir):
+    from bot.runtime import Runtime
+    from tests.conftest import make_settings
+
+    runtime = Runtime(make_settings(f"minilm={minilm_dir}"))  # as a fresh install has it
+    job = runtime.job()
+    try:
+        reply = await tokenize(job, CHINESE)
+    finally:
+        job.close()
+        await runtime.close()
+    assert reply.content.splitlines()[1].endswith(
+        "No model here can; the bot's operator can add one: `./dev fetch hfl/rbt3`, "
+        "then `MODELS=…,rbt3=hfl/rbt3`."
+    )
