@@ -21,7 +21,7 @@ from explorer.contract import (
     ServerSettings,
     UserError,
 )
-from explorer.models import TokenizerMissing, load, parameter_count
+from explorer.models import PickleRefused, TokenizerMissing, load, parameter_count
 from explorer.text import quote_inline
 
 from .settings import ModelSpec
@@ -66,7 +66,7 @@ def _check_local(spec: ModelSpec) -> None:
 def explain(exc: Exception) -> str:
     """Why a model could not be loaded, in words an operator can act on (no local paths)."""
     message = str(exc)
-    if isinstance(exc, TokenizerMissing):
+    if isinstance(exc, TokenizerMissing | PickleRefused):
         return message
     if isinstance(exc, ValueError | KeyError) and (
         "model type" in message or "Unrecognized model" in message
@@ -107,7 +107,9 @@ def read_config(spec: ModelSpec) -> Any:
 
     _check_local(spec)
     try:
-        return AutoConfig.from_pretrained(spec.source, trust_remote_code=False)
+        return AutoConfig.from_pretrained(
+            spec.source, revision=spec.revision, trust_remote_code=False
+        )
     except (OSError, ValueError, KeyError) as exc:
         raise _load_failure(spec, exc) from exc
 
@@ -116,7 +118,7 @@ def read_model(spec: ModelSpec) -> LoadedModel:
     """The model with its head and its tokenizer, loaded under the bot's rules."""
     _check_local(spec)
     try:
-        return load(spec.name, spec.source)
+        return load(spec.name, spec.source, spec.revision, spec.allow_pickle)
     except (OSError, ValueError, KeyError) as exc:
         raise _load_failure(spec, exc) from exc
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from commands.options import MODEL, TARGET, TEXT, check_target
 from explorer.contract import (
+    DISCORD_MESSAGE_LIMIT,
     Context,
     Forwarded,
     ForwardRequest,
@@ -15,7 +16,7 @@ from explorer.contract import (
 )
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, pad, plural, text_width
+from explorer.text import in_code, pad, plural, quote_inline, text_width
 
 if TYPE_CHECKING:
     import torch
@@ -136,9 +137,9 @@ async def forward(
         f"{plural(len(result.encoding), 'token')}"
     )
     if result.target is not None:
-        decoded = " ".join(in_code(token) for token in result.target.tokens)
+        decoded = quote_inline(" ".join(result.target.tokens), DISCORD_MESSAGE_LIMIT)
         origin = "the target text" if target is not None else "the model's own greedy output"
-        header += f"\ndecoder input ({origin}, shifted right): `{decoded}`"
+        header += f"\ndecoder input ({origin}, shifted right): {decoded}"
     notice = result.encoding.truncation_notice()
     if notice:
         header += f"\n{notice}"
