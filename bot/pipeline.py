@@ -217,17 +217,18 @@ class Pipeline:
     async def complete(
         self, interaction: discord.Interaction, command: Command, option: Option, current: str
     ) -> list[tuple[str, str]]:
-        """Autocompletion choices for `option`: its own cheap lane (no queue, a short time
-        limit); on any failure, no choices."""
+        """Autocompletion choices for `option`: a slot free now or none (it cannot wait in the
+        queue), and a short time limit; on any failure, no choices."""
         assert option.complete is not None
         started = time.perf_counter()
         job = self.runtime.job()
         failure: Exception | None = None
         try:
-            job = await self._job(interaction)
-            async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
-                typed = {name: value for name, value in interaction.namespace}
-                return await option.complete(job, typed, current)
+            async with self.runtime.admission.job(interaction.user.id, immediate=True):
+                job = await self._job(interaction)
+                async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
+                    typed = {name: value for name, value in interaction.namespace}
+                    return await option.complete(job, typed, current)
         except Exception as error:
             failure = error
             if not isinstance(error, UserError | TimeoutError):

@@ -34,4 +34,4 @@ def tag_key(configured: str | None, data_dir: Path) -> bytes:
 
 def user_tag(key: bytes, user_id: int) -> str:
     """A stable tag for a user in the log, which only the key's holder can link to an id."""
-    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]

@@ -180,3 +180,39 @@ async def test_up_to_parallel_passes_run_at_once(runtime):
     batcher = Batcher(counting, window_ms=0, max_batch=2, parallel=2)
     await asyncio.gather(*(batcher.forward(loaded, request(f"text {i}"), both) for i in range(8)))
     assert most == 2 and batcher.requests == 8 and batcher.batches == 4
+
+
+async def test_a_request_whose_caller_has_gone_is_dropped_before_its_pass(runtime):
+    """Requests that time out (or whose interaction is abandoned) while waiting for a busy
+    model are taken out of the next batch; a batch left with nobody runs no pass at all."""
+    loaded = await loaded_model(runtime, "minilm")
+    passes: list[list[str]] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def gated(loaded, key, items):
+        passes.append([item.text for item, _ in items])
+        started.set()
+        await release.wait()
+        return await on_workers(runtime.run)(loaded, key, items)
+
+    batcher = Batcher(gated, window_ms=0, max_batch=16)
+    first = asyncio.create_task(batcher.forward(loaded, request("first"), both))
+    await started.wait()
+    kept = asyncio.create_task(batcher.forward(loaded, request("still wanted"), both))
+    for text in ("timed out", "also timed out"):
+        with pytest.raises(TimeoutError):  # as the pipeline's time limit does
+            await asyncio.wait_for(batcher.forward(loaded, request(text), both), 0.01)
+    release.set()
+    await asyncio.gather(first, kept)
+    assert passes == [["first"], ["still wanted"]]
+    assert (batcher.batches, batcher.requests) == (2, 2)
+
+    started.clear()
+    release.clear()
+    busy = asyncio.create_task(batcher.forward(loaded, request("busy"), both))
+    await started.wait()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(batcher.forward(loaded, request("gone"), both), 0.01)
+    release.set()
+    await busy  # the freed slot would start the next pass at once: there is none
+    assert batcher.batches == 3 and passes[2:] == [["busy"]]

@@ -148,6 +148,6 @@ async def test_the_log_of_a_run_whose_database_goes_away_has_no_user_text_or_raw
         assert str(private) not in log  # …without anything a user said, nor whose it was
     key = (tmp_path / "data" / "log-hash-key").read_text().strip()
     assert len(key) == 64 and key not in log
-    tag = hmac.new(key.encode(), str(USER_ID).encode(), hashlib.sha256).hexdigest()[:12]
+    tag = hmac.new(key.encode(), str(USER_ID).encode(), hashlib.sha256).hexdigest()[:10]
     assert f"user={tag} " in log
     assert hashlib.sha256(str(USER_ID).encode()).hexdigest()[:10] not in log  # not unsalted
