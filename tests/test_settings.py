@@ -191,3 +191,15 @@ def test_a_bad_setting_stops_the_start_with_exit_2_and_one_line(tmp_path, env, l
     assert done.returncode == 2
     assert done.stderr.strip() == f"Configuration error: {line}"
     assert done.stdout == ""
+
+
+def test_a_data_dir_that_cannot_keep_the_log_key_stops_the_bot_at_start(tmp_path):
+    done = start(tmp_path, "run", DISCORD_TOKEN="x", DATA_DIR="/proc/explorer")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Configuration error: DATA_DIR '/proc/explorer' cannot be written to: "
+        "No such file or directory"
+    )
+    given = start(tmp_path, "run", DISCORD_TOKEN="x", DATA_DIR="/proc/explorer",
+                  LOG_HASH_KEY="k", DISCORD_API_BASE="http://127.0.0.1:9/api/v10")  # fmt: skip
+    assert "DATA_DIR" not in given.stderr  # with a key of its own, it goes on to the database
