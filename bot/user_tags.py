@@ -5,10 +5,12 @@ without the key. The key itself is never logged."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 KEY_FILE = "log-hash-key"
@@ -22,13 +24,13 @@ def tag_key(configured: str | None, data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        try:  # exclusive: of two processes starting together, one writes the key
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_hex(32))
+        # Written whole under another name, then linked into place: of two processes starting
+        # together one key wins, and neither ever reads a half-written file.
+        with tempfile.NamedTemporaryFile("w", dir=data_dir, prefix=f".{KEY_FILE}-") as draft:
+            draft.write(secrets.token_hex(32))
+            draft.flush()
+            with contextlib.suppress(FileExistsError):
+                os.link(draft.name, path)
     return path.read_text().strip().encode()
 
 
