@@ -22,7 +22,7 @@ from explorer.contract import (
     UserError,
 )
 from explorer.models import PickleRefused, TokenizerMissing, load, parameter_count
-from explorer.text import quote_inline
+from explorer.text import escape_markdown, quote_inline
 
 from .settings import ModelSpec
 
@@ -88,7 +88,8 @@ def explain(exc: Exception) -> str:
         return "its files could not be read"
     if "tokenizer" in message.lower():
         return "its tokenizer could not be built from its files"
-    return f"{type(exc).__name__}: {message.splitlines()[0][:120] if message else 'no detail'}"
+    detail = escape_markdown(message.splitlines()[0][:120]) if message else "no detail"
+    return f"{type(exc).__name__}: {detail}"
 
 
 def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
