@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         consoling = args.mode == "console" or (args.mode is None and settings.token is None)
         if consoling:  # checked now, not at the first picture
             writable_directory("CONSOLE_OUTPUT_DIR", str(settings.output_dir))
+        elif settings.log_hash_key is None:  # the key of the log's user tags is kept there
+            writable_directory("DATA_DIR", str(settings.data_dir))
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2

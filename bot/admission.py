@@ -74,17 +74,25 @@ class Admission:
             )
 
     @asynccontextmanager
-    async def job(self, user: int, *, continuation: bool = False) -> AsyncIterator[Ticket]:
+    async def job(
+        self, user: int, *, continuation: bool = False, immediate: bool = False
+    ) -> AsyncIterator[Ticket]:
         """Hold a slot for one piece of work of `user`, waiting in the bounded queue if needed.
         A `continuation` finishes work already admitted (the redraw owed to presses that were
-        folded into a running one): it takes a slot but is not held to the user's limits."""
+        folded into a running one): it takes a slot but is not held to the user's limits.
+        `immediate` work (autocompletion, which cannot wait) takes a slot that is free now,
+        ahead of no one, or is refused at once; it is not held to the user's limits either
+        (every keystroke asks), nor counted in them."""
         now = self._clock()
         if self.draining:
             raise UserError("The bot is restarting and takes no new work; try again in a minute.")
-        if not continuation:
+        if immediate and self._slots.locked():  # locked: no slot free, or others waiting
+            raise UserError("🚦 Busy: no slot free for this right now.")
+        if not (continuation or immediate):
             self._refuse_early(user, now)
             self._last_start[user] = now
-        self._per_user[user] += 1
+        counted = 0 if immediate else 1
+        self._per_user[user] += counted
         self._waiting += 1
         self._idle.clear()
         ticket = Ticket()
@@ -101,7 +109,7 @@ class Admission:
                 self._running -= 1
                 self._slots.release()
         finally:
-            self._per_user[user] -= 1
+            self._per_user[user] -= counted
             if not self._per_user[user]:
                 del self._per_user[user]
             if self._waiting == 0 and self._running == 0:

@@ -21,7 +21,7 @@ from typing_extensions import override
 from commands import COMMANDS
 
 from .connection import OneLineNetworkErrors, connect
-from .controls import Explorer, StepButton, ViewMenu
+from .controls import MEMORY_EXPLORATIONS, Explorer, StepButton, ViewMenu
 from .discord_commands import register
 from .metrics import registry_for
 from .operations import Health, serving
@@ -30,6 +30,7 @@ from .replies import NO_MENTIONS
 from .runtime import Runtime
 from .settings import Settings
 from .store import Store, StoreError
+from .user_tags import tag_key
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,11 @@ class ExplorerBot(discord.AutoShardedClient):
         )
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
-        self.pipeline = Pipeline(runtime)
-        self.explorer = Explorer(self.pipeline, runtime.store)
+        self.pipeline = Pipeline(runtime, tag_key(settings.log_hash_key, settings.data_dir))
+        # Kept in memory no longer than in the store: a press on one pruned there finds it gone.
+        self.explorer = Explorer(
+            self.pipeline, runtime.store, min(MEMORY_EXPLORATIONS, settings.max_stored_explorations)
+        )
         register(self.tree, self.pipeline, COMMANDS, self.explorer.send)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._pruner: asyncio.Task[None] | None = None
@@ -81,8 +85,11 @@ class ExplorerBot(discord.AutoShardedClient):
 
     @override
     async def setup_hook(self) -> None:
-        """Register the controls, start pruning old explorations and sync the commands."""
+        """Register the controls, learn the bot's operators, start pruning old explorations
+        and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
+        if self.application is not None:  # fetched at login
+            self.pipeline.operators |= owners(self.application)
         store = self.pipeline.runtime.store
         if store is not None:
             days = self.settings.exploration_retention_days
@@ -94,7 +101,7 @@ class ExplorerBot(discord.AutoShardedClient):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 synced = await self.tree.sync(guild=guild)
-                log.info("synced %d commands to guild %s", len(synced), guild_id)
+                log.info("synced %d commands to a guild of DISCORD_GUILD_IDS", len(synced))
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
@@ -130,6 +137,12 @@ class ExplorerBot(discord.AutoShardedClient):
         )
 
 
+def owners(application: discord.AppInfo) -> frozenset[int]:
+    """The application's owner and, for an application owned by a team, its members."""
+    members = application.team.members if application.team is not None else []
+    return frozenset({application.owner.id, *(member.id for member in members)})
+
+
 PRUNE_EVERY_SECONDS = 3600
 
 
@@ -157,7 +170,7 @@ async def serve(settings: Settings) -> int:
     use_endpoints(settings.api_base, settings.gateway_url)
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.max_stored_explorations)
     await store.start()
     try:
         runtime = Runtime(settings)

@@ -107,17 +107,20 @@ class Batcher:
 
     def _start(self, key: Hashable) -> None:
         queue = self._queues[key]
+        # A request whose caller has gone (timed out, or the interaction was abandoned) is
+        # dropped before its pass: nobody would read the result.
+        queue.items = [item for item in queue.items if not item[2].done()]
         if queue.running >= self._parallel or not queue.items:
             return
         batch, queue.items = queue.items[: self._max], queue.items[self._max :]
         queue.running += 1
+        self.sizes[len(batch)] += 1
         task = asyncio.ensure_future(self._execute(key, queue, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, key: Hashable, queue: _Queue, batch: list) -> None:
         requests = [(request, finish) for request, finish, _ in batch]
-        self.sizes[len(requests)] += 1
         try:
             outcomes = await self._execute_batch(queue.model, queue.request, requests)
         except Exception as error:  # every waiter sees the failure

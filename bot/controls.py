@@ -55,6 +55,8 @@ BUTTONS = (
     ("window-", "◀ window", 2),
     ("window+", "window ▶", 2),
 )
+# Explorations whose state is kept in memory too (the store keeps them all).
+MEMORY_EXPLORATIONS = 256
 # A change a press makes to what is shown.
 Change = Callable[[Explored], Explored]
 
@@ -173,7 +175,9 @@ class Explorer:
     """Keeps explorations (in memory, and in the store so they outlive a restart) and
     applies presses through the pipeline."""
 
-    def __init__(self, pipeline: Pipeline, store: Store | None, capacity: int = 256) -> None:
+    def __init__(
+        self, pipeline: Pipeline, store: Store | None, capacity: int = MEMORY_EXPLORATIONS
+    ) -> None:
         self._pipeline = pipeline
         self._store = store
         self._capacity = capacity

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from .errors import outcome
 from .replies import Acknowledgement, answer_error
 from .runtime import Job, Runtime
 from .store import StoreError
+from .user_tags import user_tag
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +34,14 @@ Deliver = Callable[[Reply], Awaitable[None]]
 AUTOCOMPLETE_SECONDS = 2.0
 
 
-def user_tag(user_id: int) -> str:
-    """A stable, non-reversible tag for logs instead of the raw user id."""
-    return hashlib.sha256(str(user_id).encode()).hexdigest()[:10]
-
-
 def log_line(
-    name: str, kind: Kind, user_id: int, job: Job, queue_wait: float, total: float, result: str
+    name: str, kind: Kind, user: str, job: Job, queue_wait: float, total: float, result: str
 ) -> str:
-    """One logfmt line per interaction, with no user text and no raw user id."""
+    """One logfmt line per interaction, with no user text and no raw id (`user` is a tag)."""
     fields = {
         "command": name.replace(" ", "."),
         "kind": kind,
-        "user": user_tag(user_id),
+        "user": user,
         "model": job.fields.get("model", "-"),
         "tokens": job.fields.get("tokens", "-"),
         "queue_ms": f"{queue_wait * 1000:.0f}",
@@ -58,9 +53,23 @@ def log_line(
     return " ".join(f"{key}={value}" for key, value in fields.items())
 
 
-def check_permission(command: Command, interaction: discord.Interaction) -> None:
+OPERATORS_ONLY = (
+    "Loading and unloading models changes them for every server this bot is in, so only the "
+    "bot's operators can do that. To choose this server's models, use `/settings "
+    "default-model`, `/settings allow` or `/settings deny`."
+)
+
+
+def check_permission(
+    command: Command, interaction: discord.Interaction, operators: frozenset[int]
+) -> None:
     """Refuse a command that needs a permission the user lacks (Discord hides such commands
-    from them too, but a server can change that)."""
+    from them too, but a server can change that), and one acting for every server to anyone
+    but the bot's operators."""
+    if command.operators:
+        if interaction.user.id not in operators:
+            raise UserError(OPERATORS_ONLY)
+        return
     if command.permission and not getattr(interaction.permissions, command.permission, False):
         raise UserError(f"This command needs the {PERMISSIONS[command.permission]} permission.")
 
@@ -71,8 +80,12 @@ STORE_DOWN = "The bot cannot reach its database right now; please try again in a
 class Pipeline:
     """Serves interactions for the runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, tag_key: bytes) -> None:
         self.runtime = runtime
+        self._tag_key = tag_key
+        # Who may act for every server: OPERATOR_IDS, and the application's owner or team once
+        # the client has logged in.
+        self.operators = frozenset(runtime.settings.operator_ids)
 
     async def _job(self, interaction: discord.Interaction) -> Job:
         """A context for the interaction: in a server, with that server's choices."""
@@ -101,7 +114,8 @@ class Pipeline:
     ) -> None:
         total = time.perf_counter() - started
         self.runtime.stats.record(name, total, result, kind)
-        log.info(log_line(name, kind, interaction.user.id, job, queue_wait, total, result))
+        user = user_tag(self._tag_key, interaction.user.id)
+        log.info(log_line(name, kind, user, job, queue_wait, total, result))
 
     async def serve(
         self,
@@ -164,7 +178,7 @@ class Pipeline:
         """Run a slash command and answer with `send(interaction, reply)`."""
 
         async def work(job: Job) -> Reply:
-            check_permission(command, interaction)
+            check_permission(command, interaction, self.operators)
             return await command(job, **arguments)
 
         async def deliver(reply: Reply) -> None:
@@ -203,17 +217,18 @@ class Pipeline:
     async def complete(
         self, interaction: discord.Interaction, command: Command, option: Option, current: str
     ) -> list[tuple[str, str]]:
-        """Autocompletion choices for `option`: its own cheap lane (no queue, a short time
-        limit); on any failure, no choices."""
+        """Autocompletion choices for `option`: a slot free now or none (it cannot wait in the
+        queue), and a short time limit; on any failure, no choices."""
         assert option.complete is not None
         started = time.perf_counter()
         job = self.runtime.job()
         failure: Exception | None = None
         try:
-            job = await self._job(interaction)
-            async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
-                typed = {name: value for name, value in interaction.namespace}
-                return await option.complete(job, typed, current)
+            async with self.runtime.admission.job(interaction.user.id, immediate=True):
+                job = await self._job(interaction)
+                async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
+                    typed = {name: value for name, value in interaction.namespace}
+                    return await option.complete(job, typed, current)
         except Exception as error:
             failure = error
             if not isinstance(error, UserError | TimeoutError):

@@ -23,8 +23,8 @@ from explorer.contract import (
     UserError,
 )
 from explorer.encoding import unreadable
-from explorer.models import TokenizerMissing, load, parameter_count
-from explorer.text import quote_inline
+from explorer.models import PickleRefused, TokenizerMissing, load, parameter_count
+from explorer.text import escape_markdown, quote_inline
 
 from .settings import ModelSpec
 
@@ -69,7 +69,7 @@ def _check_local(spec: ModelSpec) -> None:
 def explain(exc: Exception) -> str:
     """Why a model could not be loaded, in words an operator can act on (no local paths)."""
     message = str(exc)
-    if isinstance(exc, TokenizerMissing):
+    if isinstance(exc, TokenizerMissing | PickleRefused):
         return message
     if isinstance(exc, ValueError | KeyError) and (
         "model type" in message or "Unrecognized model" in message
@@ -91,7 +91,8 @@ def explain(exc: Exception) -> str:
         return "its files could not be read"
     if "tokenizer" in message.lower():
         return "its tokenizer could not be built from its files"
-    return f"{type(exc).__name__}: {message.splitlines()[0][:120] if message else 'no detail'}"
+    detail = escape_markdown(message.splitlines()[0][:120]) if message else "no detail"
+    return f"{type(exc).__name__}: {detail}"
 
 
 def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
@@ -117,19 +118,29 @@ def read_config(spec: ModelSpec) -> Any:
     """`AutoConfig.from_pretrained` alone: no weights are read."""
     from transformers import AutoConfig
 
-    return _read(spec, lambda: AutoConfig.from_pretrained(spec.source, trust_remote_code=False))
+    return _read(
+        spec,
+        lambda: AutoConfig.from_pretrained(
+            spec.source, revision=spec.revision, trust_remote_code=False
+        ),
+    )
 
 
 def read_tokenizer(spec: ModelSpec) -> Any:
     """`AutoTokenizer.from_pretrained` alone: no weights are read."""
     from transformers import AutoTokenizer
 
-    return _read(spec, lambda: AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False))
+    return _read(
+        spec,
+        lambda: AutoTokenizer.from_pretrained(
+            spec.source, revision=spec.revision, trust_remote_code=False
+        ),
+    )
 
 
 def read_model(spec: ModelSpec) -> LoadedModel:
     """The model with its head and its tokenizer, loaded under the bot's rules."""
-    return _read(spec, lambda: load(spec.name, spec.source))
+    return _read(spec, lambda: load(spec.name, spec.source, spec.revision, spec.allow_pickle))
 
 
 def _unreadable(tokenizer: Any, lock: threading.Lock, pieces: tuple[str, ...]) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ naming the key and the problem."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from .admission import Capacity
 DEFAULT_MODEL_NAME = "minilm"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _NAME = re.compile(r"^[\w./-]{1,80}$")
+_REVISION = re.compile(r"^[\w.-]+(/[\w.-]+)*$")  # a commit, tag or branch (refs/pr/1)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -35,13 +37,17 @@ class ModelSpec:
     source: str
     local: bool
     bundled: bool = False
+    revision: str | None = None  # a hub model's pinned commit, tag or branch
+    allow_pickle: bool = False  # ALLOW_PICKLE_WEIGHTS: `.bin` weights may load
 
     @property
     def origin(self) -> str:
         """Where the model comes from, in words, without revealing local paths."""
         if self.bundled:
             return "bundled with the bot"
-        return "local directory" if self.local else f"hub: {self.source}"
+        if self.local:
+            return "local directory"
+        return f"hub: {self.source}" + (f"@{self.revision}" if self.revision else "")
 
 
 def bundled_model_source() -> str:
@@ -65,12 +71,13 @@ def _check_directory(entry: str, path: Path) -> None:
 def parse_model_spec(entry: str, models_dir: Path | None = None) -> ModelSpec:
     """Parse `name` or `name=source`; a bare `minilm` is the bundled model, a source starting
     with /, ., or ~ a local directory (which must exist, and lie inside `models_dir` when one
-    is set; relative sources start there), anything else a hub id."""
+    is set; relative sources start there), anything else a hub id, which may pin a revision
+    after `@` (`hfl/rbt3@<commit>`; a bare hub id's name is the id without it)."""
     name, sep, source = (part.strip() for part in entry.partition("="))
     if not sep:
         if name == DEFAULT_MODEL_NAME:
             return ModelSpec(name, bundled_model_source(), local=True, bundled=True)
-        source = name
+        source, name = name, name.partition("@")[0]
     if not name or not _NAME.match(name):
         raise SettingsError(f"MODELS entry {entry!r}: a name is 1-80 letters, digits or ./-_")
     if not source:
@@ -83,18 +90,28 @@ def parse_model_spec(entry: str, models_dir: Path | None = None) -> ModelSpec:
                 raise SettingsError(f"MODELS entry {entry!r}: {source} is outside MODELS_DIR")
         _check_directory(entry, path)
         return ModelSpec(name, str(path.resolve()), local=True)
+    source, at, revision = source.partition("@")
     if not _HUB_ID.match(source):
         raise SettingsError(
             f"MODELS entry {entry!r}: {source!r} is neither a hub id (org/name) "
             "nor a local directory (starting with /, ./ or ~)"
         )
-    return ModelSpec(name, source, local=False)
+    if at and not (_REVISION.match(revision) and len(revision) <= 100):
+        raise SettingsError(
+            f"MODELS entry {entry!r}: after '@' comes a revision (a commit, tag or branch)"
+        )
+    return ModelSpec(name, source, local=False, revision=revision or None)
 
 
-def parse_models(raw: str, models_dir: Path | None = None) -> tuple[ModelSpec, ...]:
+def parse_models(
+    raw: str, models_dir: Path | None = None, allow_pickle: bool = False
+) -> tuple[ModelSpec, ...]:
     """Parse the comma-separated MODELS allowlist; empty means the bundled MiniLM."""
     entries = [entry for entry in raw.split(",") if entry.strip()] or [DEFAULT_MODEL_NAME]
-    specs = tuple(parse_model_spec(entry, models_dir) for entry in entries)
+    specs = tuple(
+        dataclasses.replace(parse_model_spec(entry, models_dir), allow_pickle=allow_pickle)
+        for entry in entries
+    )
     names = [spec.name for spec in specs]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
@@ -256,8 +273,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
     Setting("DISCORD_CONNECT_ATTEMPTS", "6", number(1, 100), "tries to reach Discord at start"),
     Setting("DISCORD_RETRY_SECONDS", "1", number(0, 60, float), "first wait between, doubling"),
+    Setting("OPERATOR_IDS", "", numbers, "users who may load and unload models (and the owner)"),
     Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
     Setting("MODELS_DIR", "", directory, "local model sources must lie inside it"),
+    Setting("ALLOW_PICKLE_WEIGHTS", "false", flag, "load .bin (pickle) weights too"),
     Setting("MAX_INPUT_CHARS", "2000", number(1, 100_000), "longest text accepted"),
     Setting("MAX_HEATMAP_TOKENS", "64", number(2, 512), "most tokens in an exploration"),
     Setting("WORKER_THREADS", "2", number(1, 64), "threads for model and drawing work"),
@@ -275,8 +294,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRELOAD_DEFAULT_MODEL", "true", flag, "load the default model at start"),
     Setting("SHUTDOWN_GRACE_SECONDS", "20", number(0, 600), "time to finish on SIGTERM"),
     Setting("EXPLORATION_RETENTION_DAYS", "30", number(1, 3650), "days an unused one is kept"),
+    Setting("MAX_STORED_EXPLORATIONS", "100000", number(1, 100_000_000), "most kept in the store"),
     Setting("DATA_DIR", "data", text, "where the SQLite database lives"),
     Setting("DATABASE_URL", "", database_url, "another database (PostgreSQL)", True),
+    Setting("LOG_HASH_KEY", "", text, "key of the log's user tags (unset: in DATA_DIR)", True),
     Setting("COMPUTE_BACKEND", "local", choice("local", "ray"), "where model work runs"),
     Setting("RAY_ADDRESS", "", ray_address, "a Ray cluster (unset: a local Ray for the bot)"),
     Setting("RAY_REPLICAS", "1", number(1, 256), "Serve replicas doing model work"),
@@ -341,6 +362,7 @@ class Settings:
 
     token: str | None = field(repr=False)
     guild_ids: tuple[int, ...]
+    operator_ids: tuple[int, ...]
     api_base: str | None
     gateway_url: str | None
     connect: ConnectRetry
@@ -355,6 +377,7 @@ class Settings:
     preload_default_model: bool
     shutdown_grace_seconds: int
     exploration_retention_days: int
+    max_stored_explorations: int
     exploration_memory_mb: int
     defer_after_ms: int
     log_level: str
@@ -364,7 +387,9 @@ class Settings:
     shards: Shards
     http_host: str
     http_port: int  # 0: no /healthz or /metrics
+    data_dir: Path
     database_url: str = field(repr=False)  # may hold a password
+    log_hash_key: str | None = field(repr=False)
     database_key: str = "DATABASE_URL"  # the setting it comes from (DATA_DIR: SQLite there)
 
     @property
@@ -391,13 +416,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         load_dotenv()
         env = os.environ
     values = read(env)
+    data_dir = Path(values["DATA_DIR"]).expanduser().resolve()
     return Settings(
         token=values["DISCORD_TOKEN"],
         guild_ids=values["DISCORD_GUILD_IDS"] or (),
+        operator_ids=values["OPERATOR_IDS"] or (),
         api_base=values["DISCORD_API_BASE"],
         gateway_url=values["DISCORD_GATEWAY_URL"],
         connect=ConnectRetry(values["DISCORD_CONNECT_ATTEMPTS"], values["DISCORD_RETRY_SECONDS"]),
-        models=parse_models(values["MODELS"] or "", values["MODELS_DIR"]),
+        models=parse_models(
+            values["MODELS"] or "", values["MODELS_DIR"], values["ALLOW_PICKLE_WEIGHTS"]
+        ),
         limits=Limits(values["MAX_INPUT_CHARS"], values["MAX_HEATMAP_TOKENS"]),
         workers=values["WORKER_THREADS"],
         max_loaded_models=values["MAX_LOADED_MODELS"],
@@ -414,6 +443,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         preload_default_model=values["PRELOAD_DEFAULT_MODEL"],
         shutdown_grace_seconds=values["SHUTDOWN_GRACE_SECONDS"],
         exploration_retention_days=values["EXPLORATION_RETENTION_DAYS"],
+        max_stored_explorations=values["MAX_STORED_EXPLORATIONS"],
         exploration_memory_mb=values["EXPLORATION_MEMORY_MB"],
         defer_after_ms=values["DEFER_AFTER_MS"],
         log_level=values["LOG_LEVEL"],
@@ -427,8 +457,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
         http_host=values["HTTP_HOST"],
         http_port=values["HTTP_PORT"],
-        database_url=values["DATABASE_URL"]
-        or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
+        data_dir=data_dir,
+        database_url=values["DATABASE_URL"] or f"sqlite+aiosqlite:///{data_dir / 'explorer.db'}",
+        log_hash_key=values["LOG_HASH_KEY"],
         database_key="DATABASE_URL" if values["DATABASE_URL"] else "DATA_DIR",
     )
 

@@ -57,7 +57,7 @@ async def status(ctx: Context) -> Reply:
     )
 
 
-@command(group=ADMIN, queued=False, permission="manage_guild")
+@command(group=ADMIN, queued=False, permission="manage_guild", operators=True)
 async def load(
     ctx: Context,
     model: Annotated[str, Opt("The model to load into memory now", complete=complete_model)],
@@ -67,7 +67,7 @@ async def load(
     return Reply(f"✅ **{card.name}** is loaded ({card.nbytes / 2**20:.0f} MiB).")
 
 
-@command(group=ADMIN, queued=False, permission="manage_guild")
+@command(group=ADMIN, queued=False, permission="manage_guild", operators=True)
 async def unload(
     ctx: Context,
     model: Annotated[str, Opt("The model to drop from memory", complete=complete_model)],

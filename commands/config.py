@@ -10,7 +10,7 @@ from commands.options import MODEL
 from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
 from explorer.declare import Opt, command
 from explorer.models import architecture, config_values, parameter_count, summary, task_of
-from explorer.text import in_code, safe_filename
+from explorer.text import quote_inline, safe_filename
 
 
 def human_count(count: int) -> str:
@@ -35,8 +35,8 @@ def lookup(values: dict[str, Any], key: str) -> Any:
     if key in values:
         return values[key]
     matches = difflib.get_close_matches(key, values.keys(), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(f'`{m}`' for m in matches)}?" if matches else ""
-    raise UserError(f"This config has no key `{in_code(key)}`.{hint}")
+    hint = f" Did you mean {', '.join(quote_inline(m) for m in matches)}?" if matches else ""
+    raise UserError(f"This config has no key {quote_inline(key)}.{hint}")
 
 
 @command()
@@ -52,7 +52,7 @@ async def config(
         key = key.strip()
         value = json.dumps(lookup(values, key), indent=2, ensure_ascii=False)
         return reply_with_overflow(
-            f"**{name}** · `{in_code(key)}`",
+            f"**{name}** · {quote_inline(key)}",
             value,
             f"{safe_filename(name)}-{safe_filename(key)}.json",
             language="json",

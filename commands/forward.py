@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from commands.capabilities import notices
 from commands.options import MODEL, TARGET, TEXT, check_target
 from explorer.contract import (
+    DISCORD_MESSAGE_LIMIT,
     Context,
     Forwarded,
     ForwardRequest,
@@ -16,7 +17,7 @@ from explorer.contract import (
 )
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, pad, plural, text_width
+from explorer.text import in_code, pad, plural, quote_inline, text_width
 
 if TYPE_CHECKING:
     import torch
@@ -137,8 +138,8 @@ async def forward(
         f"{plural(len(result.encoding), 'token')}"
     )
     if result.target is not None:
-        decoded = " ".join(in_code(token) for token in result.target.tokens)
+        decoded = quote_inline(" ".join(result.target.tokens), DISCORD_MESSAGE_LIMIT)
         origin = "the target text" if target is not None else "the model's own greedy output"
-        header += f"\ndecoder input ({origin}, shifted right): `{decoded}`"
+        header += f"\ndecoder input ({origin}, shifted right): {decoded}"
     header = "\n".join([header, *await notices(ctx, card, result.encoding)])
     return reply_with_overflow(header, format_result(result), "forward.txt")

@@ -86,6 +86,7 @@ class Command:
     group: Group | None = None
     queued: bool = True  # waits in the bounded queue (model work); False answers at once
     permission: str | None = None  # a Discord permission name, e.g. "manage_guild"
+    operators: bool = False  # acts for every server: only the bot's operators may run it
     menu: bool = False  # a message's context menu (Apps →): its one option is the message's text
 
     @property
@@ -147,10 +148,13 @@ def command(
     group: Group | None = None,
     queued: bool = True,
     permission: str | None = None,
+    operators: bool = False,
     menu: bool = False,
 ) -> Callable[[Handler], Command]:
     """Declare a handler as a command (its name defaults to the function's); a `menu`
-    command is offered on messages and gets the message's text as its `text` option."""
+    command is offered on messages and gets the message's text as its `text` option; an
+    `operators` command changes the bot for every server, so only its operators may run it
+    (`permission` then only decides who sees it in Discord's menus)."""
     if permission is not None and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
@@ -167,6 +171,7 @@ def command(
             group=group,
             queued=queued,
             permission=permission,
+            operators=operators,
             menu=menu,
         )
 

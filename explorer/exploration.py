@@ -18,7 +18,7 @@ from explorer.attention_math import rollouts
 from explorer.contract import Forwarded, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
-from explorer.text import quote_inline
+from explorer.text import escape_markdown, quote_inline
 from explorer.words import Words, aggregate, words_of
 
 SELF = "self"
@@ -308,7 +308,7 @@ def find_token(axis: Axis, wanted: str | None) -> int:
     plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in axis.tokens]
     if wanted.lower() in plain:
         return plain.index(wanted.lower())
-    shown = ", ".join(f"{i}:{t}" for i, t in enumerate(axis.tokens[:30]))
+    shown = ", ".join(f"{i}:{escape_markdown(t)}" for i, t in enumerate(axis.tokens[:30]))
     raise UserError(f"No token {quote_inline(wanted, 40)} in this text. Tokens: {shown}.")
 
 

@@ -10,6 +10,7 @@ transformers is imported inside the functions: the bot connects before paying fo
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from explorer.contract import LoadedModel, ModelCard, Task
@@ -176,26 +177,60 @@ class TokenizerMissing(ValueError):
     """The checkpoint's tokenizer files are missing or empty."""
 
 
-def load(name: str, source: str) -> LoadedModel:
+class PickleRefused(ValueError):
+    """The checkpoint's weights are in pickle files only, and the operator did not allow
+    those."""
+
+
+PICKLE_REFUSED = (
+    "its weights come only as pickle files (.bin), which can run code when loaded; the "
+    "bot's operator may allow them with ALLOW_PICKLE_WEIGHTS=true"
+)
+
+
+def pickle_only(source: str, revision: str | None) -> bool:
+    """Whether a checkpoint (a directory, or a hub id in the local cache) has pickle weights
+    and no safetensors."""
+    directory = Path(source)
+    if directory.is_dir():
+        return any(directory.glob("*.bin")) and not any(directory.glob("*.safetensors"))
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(source, "pytorch_model.bin", revision=revision)
+    return isinstance(cached, str)
+
+
+def load(
+    name: str, source: str, revision: str | None = None, allow_pickle: bool = False
+) -> LoadedModel:
     """Tokenizer and model with its head, eager attention (so attention weights come back),
-    float32, `trust_remote_code=False`."""
+    float32, `trust_remote_code=False`, at the pinned `revision` of a hub model, and from
+    safetensors only unless pickle weights are allowed."""
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    pinned = {"revision": revision, "trust_remote_code": False}
+    config = AutoConfig.from_pretrained(source, **pinned)
+    tokenizer = AutoTokenizer.from_pretrained(source, **pinned)
     if len(tokenizer) <= len(tokenizer.all_special_tokens) + 1:
         # transformers builds a tokenizer of special tokens alone when the files are missing:
         # every word would silently become the unknown token.
         raise TokenizerMissing("its tokenizer has no vocabulary (no tokenizer files found)")
     task = task_of(config)
-    model, info = auto_class(task).from_pretrained(
-        source,
-        attn_implementation="eager",
-        dtype=torch.float32,
-        trust_remote_code=False,
-        output_loading_info=True,
-    )
+    try:
+        model, info = auto_class(task).from_pretrained(
+            source,
+            attn_implementation="eager",
+            dtype=torch.float32,
+            output_loading_info=True,
+            # None: safetensors when there are any, else the pickle files.
+            use_safetensors=None if allow_pickle else True,
+            **pinned,
+        )
+    except OSError as exc:
+        if not allow_pickle and pickle_only(source, revision):
+            raise PickleRefused(PICKLE_REFUSED) from exc
+        raise
     model.eval()
     tensors = [*model.parameters(), *model.buffers()]
     layers, heads, decoder_layers, decoder_heads = shapes(model.config)

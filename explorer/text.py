@@ -1,10 +1,21 @@
-"""Making user-supplied text safe and readable inside Discord messages."""
+"""Making user-supplied (and model-made) text safe and readable inside Discord messages.
+
+Every echo of such text into a message goes through one of three functions, one per place
+in Discord's markdown it can land, all starting from `neutralise`: `escape_markdown` in
+prose (captions, errors, lists), `quote_inline` as a short quotation in an inline code span,
+`in_code` inside a fenced code block (tables). Each leaves the text rendered literally: no
+link, emphasis, spoiler, heading, quote, list, mention or code span of its own."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ZERO_WIDTH_SPACE = "\u200b"
+# Characters that start markdown, a mention (<@id>, <#id>, <t:…>) or a masked link.
+_MARKDOWN = re.compile(r"([\\*_~`|<>\[\]#-])")
+_NUMBERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)  # "1. " starts a list
+_MASS_MENTION = re.compile(r"@(everyone|here)")
 
 
 def neutralise(text: str) -> str:
@@ -16,6 +27,15 @@ def neutralise(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as written in a message's prose: markdown characters backslash-escaped
+    (Discord shows the character, not the backslash), numbered lists and @everyone/@here
+    broken up."""
+    escaped = _MARKDOWN.sub(r"\\\1", neutralise(text))
+    escaped = _NUMBERED.sub(r"\1\\.", escaped)
+    return _MASS_MENTION.sub(f"@{ZERO_WIDTH_SPACE}\\1", escaped)
 
 
 def in_code(text: str) -> str:

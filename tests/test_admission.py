@@ -126,3 +126,31 @@ async def test_drain_gives_up_after_the_grace_period():
     assert await admission.drain(0.05) is False
     release.set()
     await task
+
+
+async def test_autocompletion_takes_a_free_slot_or_none_at_once():
+    """Autocompletion cannot wait in the queue (Discord wants choices within 3 s): it runs in
+    a slot free now, which then counts as running, or is refused at once; every keystroke
+    asks, so it is held to no user's limits, and counts in none."""
+    admission = Admission(capacity(active_jobs=1, queue_size=5, per_user_jobs=1,
+                                   cooldown_seconds=30))  # fmt: skip
+    async with admission.job(1, immediate=True):
+        assert admission.running == 1
+        with pytest.raises(UserError, match="Busy"):
+            async with admission.job(1, immediate=True):
+                pass
+    for _ in range(3):  # a user typing; their own command is then not refused
+        async with admission.job(2, immediate=True):
+            pass
+    release = asyncio.Event()
+    running = asyncio.create_task(hold(admission, 2, release))
+    await settle()
+    assert admission.running == 1
+    with pytest.raises(UserError, match="Busy"):  # the slot is taken: refused, not queued
+        async with admission.job(3, immediate=True):
+            pass
+    waiting = asyncio.create_task(hold(admission, 4, release))
+    await settle()
+    release.set()
+    await asyncio.gather(running, waiting)
+    assert (admission.running, admission.waiting) == (0, 0)

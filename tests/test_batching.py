@@ -119,22 +119,37 @@ async def test_full_batches_go_at_once_and_max_batch_one_disables(runtime):
         await off.forward(loaded, request("hello world", max_tokens=1), both)
 
 
+class Gate:
+    """Runs each pass on the workers once the test releases it, noting which texts it took
+    (a pass is "running" until then)."""
+
+    def __init__(self, runtime) -> None:
+        self.run = on_workers(runtime.run)
+        self.passes: list[list[str]] = []
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+
+    async def execute(self, loaded, key, items):
+        self.passes.append([item.text for item, _ in items])
+        self.started.set()
+        await self.release.wait()
+        return await self.run(loaded, key, items)
+
+
+async def busy_with_first(runtime):
+    """MiniLM, a gate, a batcher running through it, and a pass for "first" running."""
+    loaded = await loaded_model(runtime, "minilm")
+    gate = Gate(runtime)
+    batcher = Batcher(gate.execute, window_ms=0, max_batch=16)
+    first = asyncio.create_task(batcher.forward(loaded, request("first"), both))
+    await gate.started.wait()
+    return loaded, gate, batcher, first
+
+
 async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
     """A pass takes exactly the requests waiting when it starts; later ones wait for the
     next pass (merging them into a running pass would mix up results)."""
-    loaded = await loaded_model(runtime, "minilm")
-    passes: list[list[str]] = []
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def gated(loaded, key, items):
-        passes.append([item.text for item, _ in items])
-        started.set()
-        await release.wait()  # the pass is "running" until the test lets it finish
-        return await on_workers(runtime.run)(loaded, key, items)
-
-    batcher = Batcher(gated, window_ms=0, max_batch=16)
-    first = asyncio.create_task(batcher.forward(loaded, request("first"), both))
-    await started.wait()
+    loaded, gate, batcher, first = await busy_with_first(runtime)
+    passes, release = gate.passes, gate.release
     later = [
         asyncio.create_task(batcher.forward(loaded, request(f"later request {i}"), both))
         for i in range(5)
@@ -180,3 +195,28 @@ async def test_up_to_parallel_passes_run_at_once(runtime):
     batcher = Batcher(counting, window_ms=0, max_batch=2, parallel=2)
     await asyncio.gather(*(batcher.forward(loaded, request(f"text {i}"), both) for i in range(8)))
     assert most == 2 and batcher.requests == 8 and batcher.batches == 4
+
+
+async def test_a_request_whose_caller_has_gone_is_dropped_before_its_pass(runtime):
+    """Requests that time out (or whose interaction is abandoned) while waiting for a busy
+    model are taken out of the next batch; a batch left with nobody runs no pass at all."""
+    loaded, gate, batcher, first = await busy_with_first(runtime)
+    passes, started, release = gate.passes, gate.started, gate.release
+    kept = asyncio.create_task(batcher.forward(loaded, request("still wanted"), both))
+    for text in ("timed out", "also timed out"):
+        with pytest.raises(TimeoutError):  # as the pipeline's time limit does
+            await asyncio.wait_for(batcher.forward(loaded, request(text), both), 0.01)
+    release.set()
+    await asyncio.gather(first, kept)
+    assert passes == [["first"], ["still wanted"]]
+    assert (batcher.batches, batcher.requests) == (2, 2)
+
+    started.clear()
+    release.clear()
+    busy = asyncio.create_task(batcher.forward(loaded, request("busy"), both))
+    await started.wait()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(batcher.forward(loaded, request("gone"), both), 0.01)
+    release.set()
+    await busy  # the freed slot would start the next pass at once: there is none
+    assert batcher.batches == 3 and passes[2:] == [["busy"]]

@@ -451,3 +451,21 @@ async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):
     )
     answer = await interaction.answer()
     assert answer.json["data"]["choices"] == [{"name": "3: studying", "value": "3"}]
+
+
+async def test_markdown_and_mentions_in_user_text_are_posted_inert(fake, bot):
+    hostile = "**hi** [click](https://evil.example) <@123> @everyone ||x||"
+    asked = await fake.slash("attention", text=hostile, model="minilm", token="nothere")
+    refused = message_data(await asked.answer())
+    assert refused["allowed_mentions"] == {"parse": []}
+    tokens = refused["content"].split("Tokens: ")[1]
+    assert tokens.startswith(r"0:\[CLS\], 1:\*, 2:\*, 3:hi, 4:\*, 5:\*, 6:\[, 7:click, 8:\], ")
+    assert r"18:\<, 19:@, 20:123, 21:\>, 22:@, 23:everyone, 24:\|, 25:\|, 26:x" in tokens
+    _, shown = await explore(fake, text=hostile, model="minilm", view="token", token="1")
+    assert shown["content"].startswith("**minilm · token 1 “\\*” · mean of 12 heads** · 30 tokens")
+    pressed, stepped = await press(fake, shown, "token+")
+    assert stepped["content"].startswith("**minilm · token 2 “\\*” · mean of 12 heads**")
+    assert message_data(pressed.answers()[-1])["allowed_mentions"] == {"parse": []}
+    key = "x`[click](https://evil.example)`"
+    missing = message_data(await (await fake.slash("config", model="tiny", key=key)).answer())
+    assert missing["content"] == "⚠️ This config has no key `xˋ[click](https://evil.example)ˋ`."

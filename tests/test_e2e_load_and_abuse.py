@@ -18,6 +18,7 @@ STRICT = {
     "USER_MAX_JOBS": "1",
     "USER_COOLDOWN_SECONDS": "30",
     "MAX_LOADED_MODELS": "1",
+    "OPERATOR_IDS": str(USER_ID + 73),
 }
 
 
@@ -99,10 +100,28 @@ async def test_management_needs_manage_server(fake, strict):
         await fake.slash("admin", user_id=USER_ID + 71, subcommand="internals")
     )
     assert "worker threads" in manager["content"] and "gc frozen objects" in manager["content"]
+
+
+async def test_only_the_bots_operators_load_and_unload_models_for_every_server(fake, strict):
+    for subcommand in ("load", "unload"):  # a server's manager, not an operator
+        manager = await fake.slash("admin", user_id=USER_ID + 72, subcommand=subcommand,
+                                   model="rbt3")  # fmt: skip
+        refused = await only_answer(manager)
+        assert refused["content"] == (
+            "⚠️ Loading and unloading models changes them for every server this bot is in, so "
+            "only the bot's operators can do that. To choose this server's models, use "
+            "`/settings default-model`, `/settings allow` or `/settings deny`."
+        )
+        assert refused["flags"] & EPHEMERAL
+    # The application's owner (as Discord's /oauth2/applications/@me says) may.
     loaded = await only_answer(
-        await fake.slash("admin", user_id=USER_ID + 72, subcommand="load", model="rbt3")
+        await fake.slash("admin", user_id=USER_ID, subcommand="load", model="rbt3")
     )
     assert loaded["content"].startswith("✅ **rbt3** is loaded (")
+    # So may a user in OPERATOR_IDS, wherever they lack Manage Server.
+    operator = await fake.slash("admin", user_id=USER_ID + 73, permissions=MEMBER_PERMISSIONS,
+                                subcommand="unload", model="rbt3")  # fmt: skip
+    assert (await only_answer(operator))["content"] == "✅ **rbt3** was unloaded."
 
 
 async def test_every_command_logs_one_structured_line_without_secrets(fake, strict):

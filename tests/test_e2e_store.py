@@ -5,11 +5,19 @@ kept."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import sqlite3
 
 from bot.store import Store
 from tests.bot_process import BotProcess, fresh_bot
-from tests.fake_discord import MEMBER_PERMISSIONS, USER_ID, message_data
+from tests.fake_discord import (
+    CHANNEL_ID,
+    GUILD_ID,
+    MEMBER_PERMISSIONS,
+    USER_ID,
+    message_data,
+)
 from tests.test_e2e_discord import EPHEMERAL, components, explore, press
 
 FAST = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "100"}
@@ -123,3 +131,27 @@ async def test_server_settings_narrow_the_models_and_survive_a_restart(
         used = await (await server.slash("tokenize", text="hi", user_id=USER_ID + 1)).answer()
         assert message_data(used)["content"].startswith("**rbt3** · ")  # the server's default
         assert await second.terminate() == 0
+
+
+async def test_the_log_of_a_run_whose_database_goes_away_has_no_user_text_or_raw_ids(
+    tmp_path, tiny_dir
+):
+    secret = "my secret sentence about Zanzibar"
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **FAST) as (server, bot):
+        _, kept = await explore(server, text="a first text", model="tiny")
+        with sqlite3.connect(tmp_path / "data" / "explorer.db") as database:
+            database.execute("DROP TABLE explorations")  # gone under the running bot
+        await explore(server, text=secret, model="tiny")  # its write fails
+        _, edited = await press(server, kept, "layer-")  # so does this press's
+        assert edited["content"].startswith("**tiny · layer 1/2")
+        await (await server.slash("tokenize", text=secret, model="tiny")).answer()
+        assert await bot.terminate() == 0
+    log = bot.log()
+    assert "store error" in log  # the failures were logged…
+    for private in (secret, "Zanzibar", "a first text", USER_ID, CHANNEL_ID, GUILD_ID):
+        assert str(private) not in log  # …without anything a user said, nor whose it was
+    key = (tmp_path / "data" / "log-hash-key").read_text().strip()
+    assert len(key) == 64 and key not in log
+    tag = hmac.new(key.encode(), str(USER_ID).encode(), hashlib.sha256).hexdigest()[:10]
+    assert f"user={tag} " in log
+    assert hashlib.sha256(str(USER_ID).encode()).hexdigest()[:10] not in log  # not unsalted

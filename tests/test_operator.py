@@ -182,3 +182,48 @@ def test_a_character_no_font_draws_is_logged_once_and_english_or_chinese_never(c
     finally:
         fonts.runs.cache_clear()
         fonts._LOGGED.clear()
+
+
+def test_a_pinned_revision_reaches_config_tokenizer_and_weights(tiny_dir, tmp_path):
+    """Two commits of one hub model in a Hugging Face cache laid out as a download leaves
+    it (blobs, snapshots/<commit>, refs/<name>): `main` is 3 layers wide 48, tag `v1` the
+    2-layer tiny model; each MODELS entry gets the revision it names, offline."""
+    newer = save_bert(tmp_path / "newer", None, hidden_size=48, num_hidden_layers=3,
+                      num_attention_heads=4, intermediate_size=37,
+                      max_position_embeddings=32)  # fmt: skip
+    (newer / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n")
+    (newer / "tokenizer.json").unlink()  # built again from vocab.txt: "hello" is one token
+    repo = tmp_path / "hf" / "hub" / "models--org--tiny"
+    commits = {"main": "b" * 40, "v1": "a" * 40}
+    for source, (ref, commit) in zip((newer, tiny_dir), commits.items(), strict=True):
+        snapshot = repo / "snapshots" / commit
+        (repo / "blobs").mkdir(parents=True, exist_ok=True)
+        snapshot.mkdir(parents=True)
+        for path in sorted(source.iterdir()):
+            blob = repo / "blobs" / f"{commit[:8]}-{path.name}"
+            shutil.copy(path, blob)
+            (snapshot / path.name).symlink_to(Path("../../blobs") / blob.name)
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "MODELS": f"latest=org/tiny,v1=org/tiny@v1,sha=org/tiny@{commits['v1']}",
+        "CONSOLE_OUTPUT_DIR": str(tmp_path),
+    }
+    names = ("latest", "v1", "sha")
+    commands = [f"/{command} model:{name}" for name in names
+                for command in ("tokenize text:你好", "forward text:你好",
+                                "config key:num_hidden_layers")]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bot", "console", *commands], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answers = dict(zip(commands, done.stdout.split("> ")[1:], strict=True))
+    for name, (layers, width, second) in {
+        "latest": (3, 48, "[UNK]"), "v1": (2, 32, "好"), "sha": (2, 32, "好")
+    }.items():  # fmt: skip
+        assert f"```json\n{layers}\n```" in answers[f"/config key:num_hidden_layers model:{name}"]
+        assert f"shape (1, 4, {width})" in answers[f"/forward text:你好 model:{name}"]
+        assert f"\n   2  {second} " in answers[f"/tokenize text:你好 model:{name}"]

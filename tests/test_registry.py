@@ -6,6 +6,7 @@ import asyncio
 import functools
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,36 @@ async def test_a_local_model_cannot_reach_outside_its_directory(tiny_dir, tmp_pa
     with pytest.raises(UserError, match="a file in its directory points outside it"):
         await models.model("escaped")
     assert runner.calls["read_model"] == 0  # refused while reading its config, before weights
+
+
+def pickled_copy(source: Path, directory: Path) -> Path:
+    """`source` with its weights as PyTorch's pickle file (`pytorch_model.bin`, as
+    `save_pretrained(safe_serialization=False)` wrote it) instead of safetensors."""
+    import torch
+    from safetensors.torch import load_file
+
+    shutil.copytree(source, directory)
+    weights = directory / "model.safetensors"
+    torch.save(load_file(weights), directory / "pytorch_model.bin")
+    weights.unlink()
+    return directory
+
+
+async def test_pickle_weights_are_refused_unless_the_operator_allows_them(tiny_dir, tmp_path):
+    pickled = pickled_copy(tiny_dir, tmp_path / "pickled")
+    models, _ = registry(f"pickled={pickled}")
+    with pytest.raises(UserError) as caught:
+        await models.model("pickled")
+    assert str(caught.value) == (
+        "The model **pickled** could not be loaded: its weights come only as pickle files "
+        "(.bin), which can run code when loaded; the bot's operator may allow them with "
+        "ALLOW_PICKLE_WEIGHTS=true."
+    )
+    allowed = ModelRegistry(parse_models(f"pickled={pickled}", allow_pickle=True), 2,
+                            CountingRunner())  # fmt: skip
+    loaded = await allowed.model("pickled")
+    safe = await registry(f"tiny={tiny_dir}")[0].model("tiny")
+    for (name, weight), (_, same) in zip(
+        loaded.model.state_dict().items(), safe.model.state_dict().items(), strict=True
+    ):
+        assert weight.equal(same), name

@@ -28,6 +28,9 @@ ROOT = Path(__file__).parents[1]
         ("hfl/rbt3", ModelSpec("hfl/rbt3", "hfl/rbt3", local=False)),
         ("rbt3=hfl/rbt3", ModelSpec("rbt3", "hfl/rbt3", local=False)),
         ("bert-base-uncased", ModelSpec("bert-base-uncased", "bert-base-uncased", local=False)),
+        ("rbt3=hfl/rbt3@v1.0", ModelSpec("rbt3", "hfl/rbt3", local=False, revision="v1.0")),
+        ("hfl/rbt3@" + "a" * 40, ModelSpec("hfl/rbt3", "hfl/rbt3", False, revision="a" * 40)),
+        ("pr=org/m@refs/pr/1", ModelSpec("pr", "org/m", local=False, revision="refs/pr/1")),
     ],
 )
 def test_hub_entries(entry, spec):
@@ -66,6 +69,8 @@ def test_a_bare_minilm_names_the_bundled_model(tmp_path, minilm_dir):
     [
         ({"MODELS": "a=hfl/x,a=hfl/y"}, "names must be unique; repeated: a"),
         ({"MODELS": "x=not a hub id"}, "neither a hub id"),
+        ({"MODELS": "x=org/m@"}, "after '@' comes a revision"),
+        ({"MODELS": "x=org/m@no spaces"}, "after '@' comes a revision"),
         ({"MODELS": "bad name=hfl/x"}, "a name is 1-80"),
         ({"MODELS": "x="}, "the source after '=' is empty"),
         ({"MODELS": "a=/nonexistent"}, "MODELS entry 'a=/nonexistent': /nonexistent is not a"),
@@ -199,3 +204,15 @@ def test_a_bad_setting_stops_the_start_with_exit_2_and_one_line(tmp_path, env, l
     assert done.returncode == 2
     assert done.stderr.strip() == f"Configuration error: {line}"
     assert done.stdout == ""
+
+
+def test_a_data_dir_that_cannot_keep_the_log_key_stops_the_bot_at_start(tmp_path):
+    done = start(tmp_path, "run", DISCORD_TOKEN="x", DATA_DIR="/proc/explorer")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Configuration error: DATA_DIR '/proc/explorer' cannot be written to: "
+        "No such file or directory"
+    )
+    given = start(tmp_path, "run", DISCORD_TOKEN="x", DATA_DIR="/proc/explorer",
+                  LOG_HASH_KEY="k", DISCORD_API_BASE="http://127.0.0.1:9/api/v10")  # fmt: skip
+    assert "DATA_DIR" not in given.stderr  # with a key of its own, it goes on to the database

@@ -97,6 +97,44 @@ async def test_explorations_are_kept_read_back_updated_and_pruned(store):
     assert await store.count_explorations() == 1
 
 
+async def kept_keys(store: Store) -> set[str]:
+    async with store._transaction() as connection:
+        return {row[0] for row in await connection.execute(text("SELECT key FROM explorations"))}
+
+
+async def test_the_store_keeps_at_most_its_bound_the_least_recently_used_going_first(
+    database_url,
+):
+    start = datetime.now(UTC) - timedelta(hours=1)
+    bounded = Store(database_url, max_explorations=3)
+    await bounded.start()
+    try:
+        for minute, key in enumerate(("a", "b", "c")):
+            await bounded.add_exploration(record(key, when=start + timedelta(minutes=minute)))
+        moved = record("a", layer=3).explored  # pressed: now the most recently used
+        await bounded.touch_exploration("a", moved, "**rbt3 · layer 3/3**", datetime.now(UTC))
+        await bounded.add_exploration(record("d", when=start + timedelta(minutes=10)))
+        assert await kept_keys(bounded) == {"a", "c", "d"}  # b was the least recently used
+        assert await bounded.exploration("b") is None  # a press on it: "no longer kept"
+    finally:
+        await bounded.close()
+    # Another process (or an earlier run with a larger bound) left more than the bound.
+    unbounded = Store(database_url)
+    await unbounded.start()
+    for minute, key in enumerate(("e", "f")):
+        await unbounded.add_exploration(record(key, when=start + timedelta(minutes=20 + minute)))
+    await unbounded.close()
+    restarted = Store(database_url, max_explorations=3)
+    await restarted.start()
+    try:
+        assert await restarted.prune(start - timedelta(days=30)) == 2  # none too old; 2 over
+        assert await kept_keys(restarted) == {"a", "e", "f"}
+        await restarted.add_exploration(record("g", when=datetime.now(UTC)))
+        assert await kept_keys(restarted) == {"a", "f", "g"}
+    finally:
+        await restarted.close()
+
+
 async def test_server_settings_survive_a_new_store(database_url, store):
     assert await store.server_settings(5) == ServerSettings(5)
     await store.save_server_settings(ServerSettings(5, "tiny", ("tiny", "rbt3")), 42)

@@ -111,10 +111,16 @@ def _on_connect(dbapi_connection: Any, _: Any) -> None:
 
 class Store:
     """Explorations and server settings in a database at `url` (`sqlite+aiosqlite:///…` or
-    `postgresql+asyncpg://…`)."""
+    `postgresql+asyncpg://…`), at most `max_explorations` of them (None: no bound) with the
+    least recently used removed first."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, max_explorations: int | None = None) -> None:
         self.url = url
+        self.max_explorations = max_explorations
+        # How many explorations are kept, as far as this process knows: counted at start and
+        # by each `prune`, kept up by its own writes (another process's are seen at the next
+        # prune), so that the bound costs one small delete per add rather than a count.
+        self._kept = 0
         self._engine: AsyncEngine | None = None
         self._servers: dict[int, ServerSettings] = {}  # a server's settings, read once
         self._pending: asyncio.Queue[tuple[Write, asyncio.Future[None]]] = asyncio.Queue()
@@ -152,7 +158,8 @@ class Store:
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(self.url, pool_pre_ping=path is None)
+            # hide_parameters: a failed statement's error (logged) never carries user text.
+            engine = create_async_engine(self.url, pool_pre_ping=path is None, hide_parameters=True)
             if path is not None:
                 event.listen(engine.sync_engine, "connect", _on_connect)
             with self._migration_lock():
@@ -163,6 +170,7 @@ class Store:
                 f"cannot use the database at {self.shown_url} ({_reason(error)})"
             ) from error
         self._engine = engine
+        self._kept = await self.count_explorations()
         self._writer = asyncio.create_task(self._write_in_order())
         log.info("store ready at %s", self.shown_url)
 
@@ -272,6 +280,8 @@ class Store:
                     last_used_at=record.last_used_at,
                 )
             )
+            self._kept += 1
+            await self._bound(connection)
 
         started = time.perf_counter()
 
@@ -319,13 +329,33 @@ class Store:
             ).first()
         return None if row is None else _record(row)
 
+    async def _bound(self, connection: AsyncConnection) -> None:
+        """Remove the least recently used explorations beyond `max_explorations`."""
+        excess = self._kept - (self.max_explorations or self._kept)
+        if excess <= 0:
+            return
+        oldest = (
+            select(explorations.c.key)
+            .order_by(explorations.c.last_used_at, explorations.c.key)
+            .limit(excess)
+        )
+        removed = await connection.execute(
+            delete(explorations).where(explorations.c.key.in_(oldest.scalar_subquery()))
+        )
+        self._kept -= int(removed.rowcount or 0)
+
     async def prune(self, before: datetime) -> int:
-        """Forget explorations last used before `before`; returns how many."""
+        """Forget explorations last used before `before`, and the least recently used beyond
+        the bound; returns how many."""
         async with self._transaction() as connection:
             result = await connection.execute(
                 delete(explorations).where(explorations.c.last_used_at < before)
             )
-        return int(result.rowcount or 0)
+            counted = await connection.execute(select(func.count()).select_from(explorations))
+            self._kept = int(counted.scalar_one())
+            beyond = self._kept
+            await self._bound(connection)
+        return int(result.rowcount or 0) + beyond - self._kept
 
     async def count_explorations(self) -> int:
         """How many explorations are kept."""

@@ -32,7 +32,7 @@ from explorer.exploration import (
     Shape,
     ViewState,
 )
-from explorer.text import neutralise
+from explorer.text import escape_markdown
 from explorer.views.tables import long_table, matrix_table, summary_table
 
 LAYER_ACTIONS = frozenset({"layer-", "layer+"})
@@ -66,7 +66,7 @@ class Scene:
         """A query token as the picture labels it, or its real text for the chat (which
         Discord draws whatever the script)."""
         if self.chat:
-            return neutralise(self.attention.queries.tokens[index]).replace("`", "ˋ")
+            return escape_markdown(self.attention.queries.tokens[index])
         return self.attention.queries.labels[index]
 
     @property
