@@ -80,6 +80,7 @@ def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
         print("No DISCORD_TOKEN set: starting the local console instead.", file=sys.stderr)
         return _console(settings, [])
     from .app import serve
+    from .connection import DiscordError
     from .store import StoreError
 
     try:
@@ -87,6 +88,12 @@ def _run(mode: str | None, lines: list[str], settings: Settings) -> int:
     except StoreError as error:
         print(f"Database error: DATABASE_URL: {error}", file=sys.stderr)
         return 2
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    except DiscordError as error:
+        print(f"Discord error: {error}", file=sys.stderr)
+        return error.status
 
 
 if __name__ == "__main__":

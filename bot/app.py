@@ -1,4 +1,5 @@
-"""The Discord client: endpoints, command sync, and a clean shutdown on SIGTERM."""
+"""The Discord client: endpoints, command sync, health, a calm start and a clean shutdown on
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from typing_extensions import override
 
 from commands import COMMANDS
 
+from .connection import OneLineNetworkErrors, connect
 from .controls import Explorer, StepButton, ViewMenu
 from .discord_commands import register
+from .metrics import registry_for
+from .operations import Health, serving
 from .pipeline import Pipeline
 from .replies import NO_MENTIONS
 from .runtime import Runtime
@@ -49,6 +53,8 @@ class ExplorerBot(discord.AutoShardedClient):
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         # discord.py opens a new connection for every concurrent request (no limit): a burst
         # of presses would open hundreds. A bounded pool reuses kept-alive connections.
+        # The bot has no voice: discord.py's warnings that voice libraries are missing are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         shards: dict[str, Any] = {"shard_count": settings.shards.count or 1}
         if settings.shards.ids:
             shards["shard_ids"] = list(settings.shards.ids)
@@ -78,7 +84,7 @@ class ExplorerBot(discord.AutoShardedClient):
         """Register the controls, start pruning old explorations and sync the commands."""
         self.add_dynamic_items(StepButton, ViewMenu)
         store = self.pipeline.runtime.store
-        if store is not None:
+        if store is not None and self._pruner is None:
             days = self.settings.exploration_retention_days
             self._pruner = asyncio.create_task(prune_forever(store, days))
         if not self.settings.shards.syncs_commands:
@@ -99,6 +105,22 @@ class ExplorerBot(discord.AutoShardedClient):
         if self._pruner is not None:
             self._pruner.cancel()
         await super().close()
+
+    def gateway_connected(self) -> bool:
+        """Whether every gateway shard of this process is connected now."""
+        shards = self.shards.values()
+        return self.is_ready() and bool(shards) and not any(s.is_closed() for s in shards)
+
+    def health(self) -> Health:
+        """What `/healthz` reports."""
+        runtime = self.pipeline.runtime
+        return Health(
+            gateway=self.gateway_connected(),
+            models_ready=runtime.models_ready,
+            models=tuple(model.name for model in runtime.compute.memory()),
+            default_model=self.settings.default_model.name,
+            uptime_s=runtime.stats.uptime,
+        )
 
     async def on_ready(self) -> None:
         """Log who the bot is connected as, and on which shards."""
@@ -125,12 +147,16 @@ async def prune_forever(store: Store, days: int) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """Open the store (migrating it), connect, and meanwhile load the libraries and the
-    default model; run until SIGTERM or SIGINT; then take no new work, let running commands
-    finish (up to SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close
-    the connection and the workers. A store that cannot be used raises `StoreError`, a compute
-    backend that cannot be started `ComputeError`."""
+    """Open the store (migrating it), serve /healthz and /metrics (if HTTP_PORT is set), reach
+    Discord and connect, and meanwhile load the libraries and the default model; run until
+    SIGTERM or SIGINT; then take no new work, let running commands finish (up to
+    SHUTDOWN_GRACE_SECONDS), commit what the store was asked to keep, and close the connection
+    and the workers. A store that cannot be used raises `StoreError`, a compute backend that
+    cannot be started `ComputeError`, Discord refusing or unreachable `DiscordError`, an
+    address the endpoints cannot listen on `SettingsError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineNetworkErrors())
     store = Store(settings.database_url)
     await store.start()
     try:
@@ -148,9 +174,15 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     assert settings.token is not None
     warming = asyncio.create_task(runtime.start())
+    endpoints = serving(
+        settings.http_host, settings.http_port, client.health, registry_for(runtime, client.health)
+    )
     try:
-        async with client:
-            runner = asyncio.create_task(client.start(settings.token))
+        async with endpoints, client:
+            runner = asyncio.create_task(
+                connect(client, settings.token, settings.connect.attempts,
+                        settings.connect.first_wait)
+            )  # fmt: skip
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
@@ -160,9 +192,8 @@ async def serve(settings: Settings) -> int:
             if not await runtime.admission.drain(settings.shutdown_grace_seconds):
                 log.warning("gave up waiting for running commands after %ss",
                             settings.shutdown_grace_seconds)  # fmt: skip
-    except discord.LoginFailure:
-        log.error("Discord rejected the token: check DISCORD_TOKEN (see .env.example)")
-        return 1
+        runner.cancel()  # if stopped while still reaching Discord
+        await asyncio.gather(runner, return_exceptions=True)
     finally:
         await asyncio.gather(warming, return_exceptions=True)
         await store.close()

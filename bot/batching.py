@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,8 +63,17 @@ class Batcher:
         self._parallel = parallel
         self._queues: dict[Hashable, _Queue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.batches = 0
-        self.requests = 0
+        self.sizes: Counter[int] = Counter()  # batches run, by the requests in them
+
+    @property
+    def batches(self) -> int:
+        """Batches run."""
+        return self.sizes.total()
+
+    @property
+    def requests(self) -> int:
+        """Requests served in them."""
+        return sum(size * count for size, count in self.sizes.items())
 
     def summary(self) -> str:
         """How much batching there was, for `/admin internals`."""
@@ -107,8 +117,7 @@ class Batcher:
 
     async def _execute(self, key: Hashable, queue: _Queue, batch: list) -> None:
         requests = [(request, finish) for request, finish, _ in batch]
-        self.batches += 1
-        self.requests += len(requests)
+        self.sizes[len(requests)] += 1
         try:
             outcomes = await self._execute_batch(queue.model, queue.request, requests)
         except Exception as error:  # every waiter sees the failure

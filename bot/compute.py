@@ -25,6 +25,8 @@ class ComputeError(Exception):
 class Compute(Protocol):
     """Loads allowlisted models and runs forward passes on them."""
 
+    batcher: Batcher  # groups this process's requests into passes
+
     async def start(self) -> None:
         """Get ready for model work (a remote backend connects and deploys here)."""
         ...

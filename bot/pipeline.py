@@ -100,7 +100,7 @@ class Pipeline:
         result: str,
     ) -> None:
         total = time.perf_counter() - started
-        self.runtime.stats.record(name if kind == "command" else f"{name} ({kind})", total, result)
+        self.runtime.stats.record(name, total, result, kind)
         log.info(log_line(name, kind, interaction.user.id, job, queue_wait, total, result))
 
     async def serve(

@@ -105,6 +105,8 @@ class Runtime:
         self.memo = Memo(settings.exploration_memory_mb * 2**20)
         self.gateway_latency: Callable[[], float | None] = lambda: None
         self.warm = False
+        # Libraries loaded, and the default model if it is preloaded (not unset by an eviction).
+        self.models_ready = False
         self.store: Store | None = None  # set by the Discord bot; the console keeps nothing
 
     @property
@@ -122,12 +124,15 @@ class Runtime:
         await self.run(prepare_libraries, self.torch_threads)
         self.warm = True
         log.info("libraries ready in %.1f s", time.perf_counter() - started)
+        preloaded = True
         if preload and self.settings.preload_default_model:
             log.info("preloading the default model %s", self.settings.default_model.name)
             try:
                 await self.job().load(None)
             except UserError as error:
                 log.warning("could not preload the default model: %s", error)
+                preloaded = False
+        self.models_ready = preloaded
         log.info("ready for model work after %.1f s", time.perf_counter() - started)
 
     async def start_compute(self) -> None:

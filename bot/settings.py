@@ -247,6 +247,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_GUILD_IDS", "", numbers, "guild ids to sync commands to (instant)"),
     Setting("DISCORD_API_BASE", "", url("http", "https"), "another REST base (…/api/v10)"),
     Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
+    Setting("DISCORD_CONNECT_ATTEMPTS", "6", number(1, 100), "tries to reach Discord at start"),
+    Setting("DISCORD_RETRY_SECONDS", "1", number(0, 60, float), "first wait between, doubling"),
     Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
     Setting("MODELS_DIR", "", directory, "local model sources must lie inside it"),
     Setting("MAX_INPUT_CHARS", "2000", number(1, 100_000), "longest text accepted"),
@@ -274,6 +276,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RAY_REPLICA_CPUS", "1", number(0.1, 256, float), "CPUs for each replica"),
     Setting("SHARD_COUNT", "0", number(0, 4096), "gateway shards in all (0: not sharded)"),
     Setting("SHARD_IDS", "", numbers, "this process's shards (unset: all of them)"),
+    Setting("HTTP_PORT", "0", number(0, 65535), "port for /healthz and /metrics (0: off)"),
+    Setting("HTTP_HOST", "127.0.0.1", text, "address /healthz and /metrics listen on"),
     Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
     Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
 )
@@ -286,6 +290,15 @@ class RayOptions:
     address: str | None  # None: a local Ray started by the bot
     replicas: int
     replica_cpus: float
+
+
+@dataclass(frozen=True)
+class ConnectRetry:
+    """How often to try reaching Discord at start, and the first wait between tries (each next
+    one twice as long)."""
+
+    attempts: int
+    first_wait: float
 
 
 @dataclass(frozen=True)
@@ -323,6 +336,7 @@ class Settings:
     guild_ids: tuple[int, ...]
     api_base: str | None
     gateway_url: str | None
+    connect: ConnectRetry
     models: tuple[ModelSpec, ...]
     limits: Limits
     workers: int
@@ -341,6 +355,8 @@ class Settings:
     compute_backend: str
     ray: RayOptions
     shards: Shards
+    http_host: str
+    http_port: int  # 0: no /healthz or /metrics
     database_url: str = field(repr=False)  # may hold a password
 
     @property
@@ -372,6 +388,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         guild_ids=values["DISCORD_GUILD_IDS"] or (),
         api_base=values["DISCORD_API_BASE"],
         gateway_url=values["DISCORD_GATEWAY_URL"],
+        connect=ConnectRetry(values["DISCORD_CONNECT_ATTEMPTS"], values["DISCORD_RETRY_SECONDS"]),
         models=parse_models(values["MODELS"] or "", values["MODELS_DIR"]),
         limits=Limits(values["MAX_INPUT_CHARS"], values["MAX_HEATMAP_TOKENS"]),
         workers=values["WORKER_THREADS"],
@@ -400,6 +417,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             replica_cpus=values["RAY_REPLICA_CPUS"],
         ),
         shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
+        http_host=values["HTTP_HOST"],
+        http_port=values["HTTP_PORT"],
         database_url=values["DATABASE_URL"]
         or f"sqlite+aiosqlite:///{Path(values['DATA_DIR']).expanduser().resolve() / 'explorer.db'}",
     )

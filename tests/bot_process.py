@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.fake_discord import GUILD_ID, FakeDiscord
+from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 ROOT = Path(__file__).parents[1]
-TOKEN = "fake-token-MTIzNDU2Nzg5.recognisable-secret"
 
 
 class BotProcess:
@@ -45,12 +44,8 @@ class BotProcess:
         self.fake.ready.clear()
         if syncs:
             self.fake.synced.clear()
-        with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run",
-                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
+        await self.launch()
+        assert self.process is not None
         waiting = asyncio.gather(self.fake.synced.wait(), self.fake.ready.wait())
         exited = asyncio.ensure_future(self.process.wait())
         done, _ = await asyncio.wait({waiting, exited}, timeout=timeout,
@@ -64,6 +59,21 @@ class BotProcess:
                 raise RuntimeError(f"the bot stopped:\n{self.log()}")
             await asyncio.sleep(0.05)
         exited.cancel()
+
+    async def launch(self) -> None:
+        """Start the bot process, without waiting for anything."""
+        with self.log_path.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run",
+                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+
+    async def exit_status(self, timeout: float = 90.0) -> int:
+        """Start the bot and wait for it to stop by itself; its exit status."""
+        await self.launch()
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -32,6 +32,8 @@ ALL_PERMISSIONS = str(2248473465835073 | (1 << 5))  # a server manager: Manage S
 MEMBER_PERMISSIONS = str((1 << 31) | (1 << 11) | (1 << 15))  # use commands, send, attach
 
 OPTION_TYPES = {3: str, 4: int, 5: bool}
+# The bot token the fake accepts; REST calls with any other get 401, as from Discord.
+TOKEN = "fake-token-MTIzNDU2Nzg5.recognisable-secret"
 
 _snowflakes = itertools.count(900_000_000_000_100_000)
 
@@ -169,6 +171,8 @@ class FakeDiscord:
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
         self.resumed = asyncio.Event()
+        self.gateway_open = asyncio.Event()  # cleared: the gateway holds back its hello
+        self.gateway_open.set()
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._session_id = "fake-session-" + snowflake()
@@ -204,6 +208,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        await self.gateway_open.wait()
         self._ws = ws
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
         async for message in ws:
@@ -518,6 +523,8 @@ class FakeDiscord:
         record = Recorded(request.method, path, dict(request.query), body, files, time.monotonic())
         self.requests.append(record)
         fault = self._fault_for(request.method, path)
+        if fault is None and not self._authorized(request, path):
+            fault = Fault(request.method, path, 401)
         if fault is not None:
             await asyncio.sleep(fault.delay)
             if fault.status < 400:
@@ -526,6 +533,13 @@ class FakeDiscord:
         record.status = response.status
         self._notify(path)
         return response
+
+    @staticmethod
+    def _authorized(request: web.Request, path: str) -> bool:
+        """The bot's token on every call but interaction responses (their token is in the
+        path)."""
+        interaction = path.startswith(("/interactions/", "/webhooks/"))
+        return interaction or request.headers.get("Authorization") == f"Bot {TOKEN}"
 
     def _fault_response(self, fault: Fault) -> web.Response:
         if fault.status == 429:
@@ -541,6 +555,8 @@ class FakeDiscord:
             body = {"message": "You are being rate limited.", "retry_after": fault.retry_after,
                     "global": False}  # fmt: skip
             return json_response(body, 429, headers)
+        if fault.status == 401:
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         return json_response({"message": "500: Internal Server Error", "code": 0}, fault.status)
 
     def _notify(self, path: str) -> None:

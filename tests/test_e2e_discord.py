@@ -291,20 +291,6 @@ async def test_an_error_after_thinking_replaces_it_with_a_private_answer(tmp_pat
         assert "outcome=UserError" in process.log()
 
 
-async def test_rejected_token_stops_with_a_clear_line(tmp_path, tiny_dir):
-    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", start=False) as (
-        server,
-        process,
-    ):
-        server.faults.append(Fault("GET", r"^/users/@me$", 401))
-        with pytest.raises(RuntimeError, match="did not come up"):
-            await process.start(timeout=60)
-        assert process.process.returncode == 1
-        log = process.log()
-        assert "Discord rejected the token: check DISCORD_TOKEN" in log
-        assert "Traceback" not in log and TOKEN not in log
-
-
 def components(message: dict) -> dict[str, dict]:
     """The message's buttons and menus by the action at the end of their custom id."""
     found = {}

@@ -120,6 +120,7 @@ class Store:
         self._pending: asyncio.Queue[tuple[Write, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._add_seconds: deque[float] = deque(maxlen=2000)  # the latest explorations kept
+        self.writes = 0  # writes tried, failed ones included
         self.failed_writes = 0
 
     @property
@@ -210,6 +211,7 @@ class Store:
         try:
             while True:
                 write, future = await self._pending.get()
+                self.writes += 1
                 try:
                     if connection is None:
                         connection = await self._engine.connect()
