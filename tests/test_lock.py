@@ -1,6 +1,7 @@
-"""requirements.lock, which ./dev and CI install, pins every dependency pyproject.toml asks
-for (the `test` and `ray` extras included, torch apart: it comes as the CPU build), at a
-version pyproject allows, each with its hashes."""
+"""The lock files pin every dependency pyproject.toml asks for (torch apart: it comes as the
+CPU build), at a version pyproject allows, each with its hashes: requirements-dev.lock, which
+./dev and CI install, with the `test` and `ray` extras; requirements.lock, the Docker image's,
+without them and at the same versions."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).parents[1]
 
 
-def locked() -> dict[str, tuple[str, str]]:
-    """Each pinned package: its version and the whole entry (with its hashes)."""
-    text = (ROOT / "requirements.lock").read_text()
+def locked(name: str) -> dict[str, tuple[str, str]]:
+    """Each package a lock file pins: its version and the whole entry (with its hashes)."""
+    text = (ROOT / name).read_text()
     entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
     pins = {}
     for entry in entries:
@@ -27,14 +29,15 @@ def locked() -> dict[str, tuple[str, str]]:
     return pins
 
 
-def test_every_dependency_is_pinned_with_hashes_at_a_version_pyproject_allows():
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements-dev.lock", ("test", "ray")), ("requirements.lock", ())]
+)
+def test_every_dependency_is_pinned_with_hashes_at_a_version_pyproject_allows(lock, extras):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + [
-        dependency
-        for extra in ("test", "ray")
-        for dependency in project["optional-dependencies"][extra]
+        dependency for extra in extras for dependency in project["optional-dependencies"][extra]
     ]
-    pins = locked()
+    pins = locked(lock)
     for line in wanted:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
@@ -45,3 +48,11 @@ def test_every_dependency_is_pinned_with_hashes_at_a_version_pyproject_allows():
         assert requirement.specifier.contains(version, prereleases=True), (line, version)
         assert "--hash=sha256:" in entry
     assert not [name for name in pins if name.startswith(("nvidia-", "triton"))]  # no CUDA
+
+
+def test_the_runtime_lock_is_the_dev_lock_without_the_extras_only_packages():
+    runtime, dev = locked("requirements.lock"), locked("requirements-dev.lock")
+    assert {name: version for name, (version, _) in runtime.items()} == {
+        name: dev[name][0] for name in runtime
+    }
+    assert "pytest" not in runtime and "ray" not in runtime
