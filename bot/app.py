@@ -19,7 +19,7 @@ from typing_extensions import override
 
 from commands import COMMANDS
 
-from .controls import Explorer, StepButton, ViewMenu
+from .controls import Explorer
 from .discord_commands import register
 from .pipeline import Pipeline
 from .replies import NO_MENTIONS
@@ -75,8 +75,7 @@ class ExplorerBot(discord.AutoShardedClient):
 
     @override
     async def setup_hook(self) -> None:
-        """Register the controls, start pruning old explorations and sync the commands."""
-        self.add_dynamic_items(StepButton, ViewMenu)
+        """Start pruning old explorations and sync the commands."""
         store = self.pipeline.runtime.store
         if store is not None:
             days = self.settings.exploration_retention_days
@@ -99,6 +98,12 @@ class ExplorerBot(discord.AutoShardedClient):
         if self._pruner is not None:
             self._pruner.cancel()
         await super().close()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every component interaction (a press or a menu choice, on any message) goes to the
+        explorer, which answers each one; commands go through the command tree."""
+        if interaction.type is discord.InteractionType.component:
+            await self.explorer.interact(interaction)
 
     async def on_ready(self) -> None:
         """Log who the bot is connected as, and on which shards."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ZERO_WIDTH_SPACE = "\u200b"
@@ -45,6 +46,20 @@ def text_width(text: str) -> int:
             continue
         width += 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
     return width
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in {"W", "F"}
+
+
+def join_wide(text: str) -> str:
+    """Decoded text without the spaces a WordPiece decoder puts between Chinese (and other
+    wide) characters: `我 在 学 习 nlp` → `我在学习 nlp`."""
+    return re.sub(
+        r"(?<=\S)[ ]+(?=\S)",
+        lambda gap: "" if _wide(text[gap.start() - 1]) and _wide(text[gap.end()]) else gap[0],
+        text,
+    )
 
 
 def safe_filename(name: str) -> str:

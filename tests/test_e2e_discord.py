@@ -450,6 +450,40 @@ async def test_a_press_on_an_unknown_exploration_is_answered_privately(fake, bot
     assert "This exploration is no longer kept" in answer.json["data"]["content"]
 
 
+async def test_every_component_interaction_is_acknowledged_whatever_it_carries(fake, bot):
+    _, message = await explore(fake, text="hello world", model="tiny")
+    menu = components(message)["view"]["custom_id"]
+    key = menu.split(":")[1]
+    stale = {**message, "id": "1", "components": []}  # a message whose controls are gone
+    odd = {
+        "a menu with its choice removed": (message, menu, []),
+        "a menu choice without values": (message, menu, None),
+        "a view the bot does not have": (message, menu, ["sideways"]),
+        "an unknown custom id": (message, "someone-elses:button", None),
+        "a custom id with an unknown action": (message, f"mx:{key}:layer*", None),
+        "a stale message": (stale, f"mx:{key}:layer+", None),
+        "a stale message's menu": (stale, menu, ["heads"]),
+    }
+    for case, (on, custom_id, values) in odd.items():
+        interaction = await fake.press(on, custom_id, values)
+        await interaction.wait(lambda i: bool(i.callbacks), timeout=30)
+        assert interaction.acknowledged_after is not None, case
+        for answer in interaction.answers():
+            data = message_data(answer)
+            assert data.get("flags", 0) & EPHEMERAL or answer.json.get("type") == 7, case
+    refused = await fake.press(message, "someone-elses:button")
+    answer = await refused.answer()
+    assert answer.json["data"]["content"].startswith("⚠️ This control is not one the bot knows")
+    chosen = await fake.press(message, menu, ["sideways"])
+    assert "Unknown view `sideways`" in (await chosen.answer()).json["data"]["content"]
+    emptied = await fake.press(message, menu, [])
+    await emptied.wait(lambda i: bool(i.callbacks))
+    assert [c.json["type"] for c in emptied.callbacks] == [6]  # nothing to change: deferred
+    # The message itself still works as before.
+    _, edited = await press(fake, message, "view", values=["heads"])
+    assert edited["content"].startswith("**tiny · layer 2/2 · all 4 heads**")
+
+
 async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):
     await (await fake.slash("tokenize", text="warm", model="minilm")).answer()
     interaction = await fake.autocomplete(
