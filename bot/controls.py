@@ -224,9 +224,12 @@ class Explorer:
             return
         entry.wanted = wanted
         if entry.busy:
-            entry.waiting = interaction
+            # Acknowledged before it is handed on: the redraw under way must find it so.
             await self._pipeline.acknowledge(interaction, "attention")
-            return
+            if entry.busy:
+                entry.waiting = interaction
+                return
+            # That redraw ended meanwhile: this press draws its own state.
         entry.busy = True
         try:
             drawn = await self._redraw(interaction, key, entry, "queued")

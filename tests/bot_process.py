@@ -59,14 +59,21 @@ class BotProcess:
             waiting.cancel()
             await asyncio.gather(waiting, return_exceptions=True)
             raise RuntimeError(f"the bot did not come up:\n{self.log()}")
-        while warm and "ready for model work" not in self.log():
-            if self.process.returncode is not None:
-                raise RuntimeError(f"the bot stopped:\n{self.log()}")
-            await asyncio.sleep(0.05)
+        if warm:
+            await self.logged("ready for model work", timeout)
         exited.cancel()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    async def logged(self, text: str, timeout: float = 120.0) -> None:
+        """Wait until the bot's log holds `text` (a condition, not a guess at how long)."""
+        assert self.process is not None
+        async with asyncio.timeout(timeout):
+            while text not in self.log():
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"the bot stopped:\n{self.log()}")
+                await asyncio.sleep(0.05)
 
     async def terminate(self, timeout: float = 30.0) -> int:
         assert self.process is not None
