@@ -34,15 +34,6 @@ SENTENCE = CHINESE[:17]  # 17 characters, one token each
 REPEATS = 29  # 493 characters: 495 tokens with [CLS] and [SEP]
 
 
-def rss_mib(pid: int) -> float:
-    """The process's resident memory now."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 def text(index: int) -> str:
     """A distinct ~500-token text: the sentence rotated by `index` characters, repeated."""
     turn = index % len(SENTENCE)
@@ -88,19 +79,17 @@ async def main(env: dict[str, str]) -> dict:
         **env,
     }
     async with fresh_bot(work / "bot.log", f"rbt3={model}", **settings) as (fake, bot):
-        assert bot.process is not None
-        pid = bot.process.pid
         await (await fake.slash("models")).answer()
-        started = rss_mib(pid)
+        started = bot.memory_mib()
         await answered(await fake.slash("attention", text=SENTENCE))  # model loaded, warm
-        warm = rss_mib(pid)
+        warm = bot.memory_mib()
         messages = []
         for index in range(EXPLORATIONS):
             messages.append(await answered(await fake.slash("attention", text=text(index))))
-        explored = rss_mib(pid)
+        explored = bot.memory_mib()
         for message in messages:
             await answered(await fake.press(message, layer_button(message)))
-        pressed = rss_mib(pid)
+        pressed = bot.memory_mib()
         kept = await internals(fake)
     growth = pressed - warm
     return {

@@ -66,6 +66,15 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def memory_mib(self, field: str = "VmRSS") -> float:
+        """The process's memory now (`VmRSS`, resident) or at its peak (`VmHWM`), in MiB."""
+        assert self.process is not None
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {field} in /proc/{self.process.pid}/status")
+
     async def logged(self, text: str, timeout: float = 120.0) -> None:
         """Wait until the bot's log holds `text` (a condition, not a guess at how long)."""
         assert self.process is not None

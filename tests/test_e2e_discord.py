@@ -479,9 +479,9 @@ async def test_every_component_interaction_is_acknowledged_whatever_it_carries(f
     emptied = await fake.press(message, menu, [])
     await emptied.wait(lambda i: bool(i.callbacks))
     assert [c.json["type"] for c in emptied.callbacks] == [6]  # nothing to change: deferred
-    # The message itself still works as before.
+    # The exploration still works (the stale message's press stepped it to layer 1).
     _, edited = await press(fake, message, "view", values=["heads"])
-    assert edited["content"].startswith("**tiny · layer 2/2 · all 4 heads**")
+    assert edited["content"].startswith("**tiny · layer 1/2 · all 4 heads**")
 
 
 async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):
