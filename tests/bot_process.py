@@ -39,7 +39,7 @@ class BotProcess:
         }
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 90.0, warm: bool = True, syncs: bool = True) -> None:
+    async def start(self, timeout: float = 300.0, warm: bool = True, syncs: bool = True) -> None:
         """Start the bot and wait until it has synced its commands (if it `syncs`) and
         connected, and (with `warm`) until its libraries and default model are loaded."""
         self.fake.ready.clear()

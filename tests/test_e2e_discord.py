@@ -383,6 +383,17 @@ def message_updates(interactions) -> list[dict]:
     return [record.response for record in sorted(updates, key=lambda r: r.at)]
 
 
+async def settled(interactions, title: str, timeout: float = 60.0) -> list[dict]:
+    """The message's updates once it shows `title` (the latest press's state): a pending
+    redraw has landed."""
+    async with asyncio.timeout(timeout):
+        while True:
+            shown = message_updates(interactions)
+            if shown and shown[-1]["content"].startswith(title):
+                return shown
+            await asyncio.sleep(0.05)
+
+
 async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
     _, message = await explore(fake, text="I am studying NLP.")  # layer 6 of 6
     custom_id = components(message)["layer+"]["custom_id"]
@@ -392,11 +403,9 @@ async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
     for interaction in presses:
         await interaction.wait(lambda i: bool(i.callbacks))
         assert interaction.acknowledged_after < 3.0  # every press acknowledged in time
-    await asyncio.sleep(0.5)  # a pending redraw lands by now
-    shown = message_updates(presses)
-    assert 1 <= len(shown) <= 2, [m["content"][:40] for m in shown]
     # 40 steps from layer 6 of 6 wrap round to layer 4: the latest state wins.
-    assert shown[-1]["content"].startswith("**minilm · layer 4/6 · mean of 12 heads**")
+    shown = await settled(presses, "**minilm · layer 4/6 · mean of 12 heads**")
+    assert 1 <= len(shown) <= 2, [m["content"][:40] for m in shown]
     assert all(m["id"] == message["id"] for m in shown)
     folded = [i for i in presses if [c.json["type"] for c in i.callbacks] == [6]]
     assert len(folded) >= 38
@@ -412,9 +421,8 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
         await interaction.wait(lambda i: bool(i.callbacks))
         assert interaction.acknowledged_after < 3.0
     await asyncio.gather(*(i.answer(timeout=120) for i in fired[:8]))
-    await asyncio.sleep(0.5)
     # Four presses of ◀ from layer 6, however they were folded, end on layer 2.
-    assert message_updates(pressed)[-1]["content"].startswith("**minilm · layer 2/6 ·")
+    await settled(pressed, "**minilm · layer 2/6 ·")
 
 
 async def test_deferred_answers_and_presses_and_buttons_that_outlive_a_restart(tmp_path, tiny_dir):

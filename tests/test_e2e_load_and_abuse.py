@@ -147,9 +147,8 @@ async def test_sigterm_finishes_running_work_and_refuses_new(tmp_path, tiny_dir)
         # A cold load outlasts DEFER_AFTER_MS: "thinking…" first, the answer follows up.
         assert running.callbacks[0].json == {"type": 5}
         assert 0.2 <= running.acknowledged_after < 3.0
-        await asyncio.sleep(0.3)
         bot.process.send_signal(15)
-        await asyncio.sleep(0.3)
+        await bot.logged("shutting down: finishing 1 running command(s)")
         late = await only_answer(await server.slash("tokenize", text="too late", model="tiny"))
         assert late["content"] == (
             "⚠️ The bot is restarting and takes no new work; try again in a minute."
