@@ -174,14 +174,6 @@ async def press_flood(fake: FakeDiscord) -> dict:
     }
 
 
-def peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 @asynccontextmanager
 async def running_bot(log_dir: Path, name: str, env: dict[str, str], models: str = ""):
     """A bot process and its own fake Discord, warmed up; by default on the bundled model,
@@ -231,7 +223,7 @@ async def main() -> dict:
         # The fixed cost of any command through Discord: /models does no model work.
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
         latencies = await latency_matrix(fake)
-        rss = peak_rss_mib(bot.process.pid)
+        rss = bot.memory_mib("VmHWM")
 
     # On a fresh pair: the fake Discord shares this process, and thousands of recorded
     # requests make its own garbage collection pause long enough to delay heartbeats.

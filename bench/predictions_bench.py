@@ -55,10 +55,8 @@ def raw_work(directory: Path) -> dict[str, object]:
     loaded = load("rbt3", str(directory))  # for `encode`: the tokenizer call, as plain tuples
 
     def guess(ids: list[int], probabilities: list[float]) -> tuple[Guess, ...]:
-        return tuple(
-            Guess(tokenizer.convert_ids_to_tokens(i), tokenizer.decode([i]), i, p)
-            for i, p in zip(ids, probabilities, strict=True)
-        )
+        texts = tokenizer.batch_decode([[i] for i in ids])
+        return tuple(Guess(t, i, p) for t, i, p in zip(texts, ids, probabilities, strict=True))
 
     def fill(text: str) -> None:
         encoding = encode(loaded, text, None, 512)
@@ -75,8 +73,11 @@ def raw_work(directory: Path) -> dict[str, object]:
             output = model(input_ids=torch.tensor([encoding.input_ids]), output_hidden_states=True)
             layers = [model.cls(state)[0] for state in output.hidden_states[:-1]]
             best = [logits.softmax(-1).max(dim=-1) for logits in [*layers, output.logits[0]]]
-        tokens = tuple(tuple(tokenizer.convert_ids_to_tokens(b.indices.tolist())) for b in best)
-        read = Lens(encoding, tokens, np.stack([b.values.numpy() for b in best]), False)
+        ids = [b.indices.tolist() for b in best]
+        tokens = tuple(tuple(tokenizer.batch_decode([[i] for i in row])) for row in ids)
+        read = Lens(
+            encoding, tokens, np.array(ids), np.stack([b.values.numpy() for b in best]), False
+        )
         draw_lens("rbt3", text, read, False)
 
     return {"fill-mask": fill, "lens": lens}

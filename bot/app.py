@@ -21,7 +21,7 @@ from typing_extensions import override
 from commands import COMMANDS
 
 from .connection import OneLineNetworkErrors, connect
-from .controls import MEMORY_EXPLORATIONS, Explorer, StepButton, ViewMenu
+from .controls import MEMORY_EXPLORATIONS, Explorer
 from .discord_commands import register
 from .metrics import registry_for
 from .operations import Health, serving
@@ -85,9 +85,7 @@ class ExplorerBot(discord.AutoShardedClient):
 
     @override
     async def setup_hook(self) -> None:
-        """Register the controls, learn the bot's operators, start pruning old explorations
-        and sync the commands."""
-        self.add_dynamic_items(StepButton, ViewMenu)
+        """Learn the bot's operators, start pruning old explorations and sync the commands."""
         if self.application is not None:  # fetched at login
             self.pipeline.operators |= owners(self.application)
         store = self.pipeline.runtime.store
@@ -128,6 +126,12 @@ class ExplorerBot(discord.AutoShardedClient):
             default_model=self.settings.default_model.name,
             uptime_s=runtime.stats.uptime,
         )
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every component interaction (a press or a menu choice, on any message) goes to the
+        explorer, which answers each one; commands go through the command tree."""
+        if interaction.type is discord.InteractionType.component:
+            await self.explorer.interact(interaction)
 
     async def on_ready(self) -> None:
         """Log who the bot is connected as, and on which shards."""

@@ -1,8 +1,9 @@
 """The view menu and buttons that step an `/attention` reply in place for the whole channel.
 
 State lives here, keyed by a short random id carried in each component's custom id, so a press
-from anyone edits the one shared message. Components are discord.py `DynamicItem`s: matched by
-custom id, so a press on a message from before a restart still reaches the bot.
+from anyone edits the one shared message. Presses are routed by custom id alone, so a press on a
+message from before a restart still reaches the bot, and every component interaction, whatever
+its payload, is answered.
 
 Presses pass the same pipeline as commands. While a message is being redrawn, further presses
 on it are acknowledged at once and folded into one pending redraw of the latest state: a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import discord
-from typing_extensions import override
 
 from explorer.contract import Reply, UserError
 from explorer.exploration import Explored
@@ -37,10 +38,17 @@ from .store import ExplorationRecord, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-KEY = r"[A-Za-z0-9_-]{6,16}"
+# A control's custom id: the exploration's key and what the control does.
+CONTROL = re.compile(
+    r"mx:(?P<key>[A-Za-z0-9_-]{6,16}):(?P<action>view|(?:layer|head|token|window)[+-])"
+)
 # How long an answer waits for its exploration to be committed; a slower database does not
 # hold the answer back (the exploration is then kept in memory only).
 STORE_WAIT_SECONDS = 5.0
+UNKNOWN_CONTROL = (
+    "This control is not one the bot knows (it may come from an older version): "
+    "run `/attention` again."
+)
 EXPIRED = (
     "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
     "run `/attention` again to explore this text."
@@ -62,7 +70,9 @@ Change = Callable[[Explored], Explored]
 
 
 def controls(key: str, explored: Explored, *, disabled: bool = False) -> discord.ui.View:
-    """The view menu and the stepping buttons for an exploration's current state."""
+    """The view menu and the stepping buttons for an exploration's current state. The view is
+    stopped before it is sent: discord.py then sends its components but keeps no state for
+    them, and every press reaches `Explorer.interact` (see `ExplorerBot.on_interaction`)."""
     view = discord.ui.View(timeout=None)
     state = explored.state
     options = [
@@ -71,12 +81,29 @@ def controls(key: str, explored: Explored, *, disabled: bool = False) -> discord
         )
         for name, item in VIEWS.items()
     ]
-    view.add_item(ViewMenu(key, options, disabled=disabled))
+    view.add_item(
+        discord.ui.Select(
+            custom_id=f"mx:{key}:view",
+            options=options,
+            placeholder="Choose a view",
+            disabled=disabled,
+            row=0,
+        )
+    )
     active = enabled(state, explored.shape)
     for action, label, row in BUTTONS:
         if row == 2 and action not in active:  # the second row only as the view needs it
             continue
-        view.add_item(StepButton(key, action, label, disabled=disabled or action not in active))
+        view.add_item(
+            discord.ui.Button(
+                label=label,
+                custom_id=f"mx:{key}:{action}",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled or action not in active,
+                row=row,
+            )
+        )
+    view.stop()
     return view
 
 
@@ -88,78 +115,6 @@ def stepping(action: str) -> Change:
 def choosing(name: str) -> Change:
     """The change of choosing a view in the menu."""
     return lambda explored: replace(explored, state=switch_view(explored.state, name))
-
-
-class StepButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"mx:(?P<key>{KEY}):(?P<action>(?:layer|head|token|window)[+-])",
-):
-    """One of the layer/head/token arrows."""
-
-    def __init__(self, key: str, action: str, label: str, *, disabled: bool = False) -> None:
-        row = next(row for name, _, row in BUTTONS if name == action)
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                custom_id=f"mx:{key}:{action}",
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-                row=row,
-            )
-        )
-        self.key, self.action = key, action
-
-    @classmethod
-    @override
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
-    ) -> StepButton:
-        """The button a press came from, rebuilt from its custom id."""
-        label = item.label if isinstance(item, discord.ui.Button) else None
-        return cls(match["key"], match["action"], label or match["action"])
-
-    @override
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Step the exploration."""
-        await _explorer(interaction).press(interaction, self.key, stepping(self.action))
-
-
-class ViewMenu(discord.ui.DynamicItem[discord.ui.Select], template=rf"mx:(?P<key>{KEY}):view"):
-    """The menu choosing the view."""
-
-    def __init__(
-        self, key: str, options: list[discord.SelectOption], *, disabled: bool = False
-    ) -> None:
-        super().__init__(
-            discord.ui.Select(
-                custom_id=f"mx:{key}:view",
-                options=options,
-                placeholder="Choose a view",
-                disabled=disabled,
-                row=0,
-            )
-        )
-        self.key = key
-
-    @classmethod
-    @override
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
-    ) -> ViewMenu:
-        """The menu a choice came from, rebuilt from its custom id."""
-        options = list(item.options) if isinstance(item, discord.ui.Select) else []
-        return cls(match["key"], options)
-
-    @override
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Switch the exploration to the chosen view."""
-        chosen = self.item.values[0] if self.item.values else None
-        if chosen is not None:
-            await _explorer(interaction).press(interaction, self.key, choosing(chosen))
-
-
-def _explorer(interaction: discord.Interaction) -> Explorer:
-    return interaction.client.explorer  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -239,6 +194,27 @@ class Explorer:
             return None
         return self._remember(key, _Entry(record.explored, record.explored, record.content))
 
+    async def interact(self, interaction: discord.Interaction) -> None:
+        """Answer any component interaction, whatever it carries: a press or a choice on an
+        exploration's controls is applied; a menu emptied of its choice is acknowledged
+        silently; an unknown control is refused politely. None goes unanswered."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        control = CONTROL.fullmatch(str(data.get("custom_id", "")))
+        if control is None:
+            await self._pipeline.refuse(
+                interaction, "attention", "press", UserError(UNKNOWN_CONTROL)
+            )
+            return
+        key, action = control["key"], control["action"]
+        if action != "view":
+            await self.press(interaction, key, stepping(action))
+            return
+        values = data.get("values") or []
+        if not values:
+            await self._pipeline.acknowledge(interaction, "attention", "unchanged")
+            return
+        await self.press(interaction, key, choosing(str(values[0])))
+
     async def press(self, interaction: discord.Interaction, key: str, change: Change) -> None:
         """Apply a press to the shared message: redraw it, or fold the press into the redraw
         under way (acknowledged at once; the latest state wins)."""
@@ -252,9 +228,12 @@ class Explorer:
             return
         entry.wanted = wanted
         if entry.busy:
-            entry.waiting = interaction
+            # Acknowledged before it is handed on: the redraw under way must find it so.
             await self._pipeline.acknowledge(interaction, "attention")
-            return
+            if entry.busy:
+                entry.waiting = interaction
+                return
+            # That redraw ended meanwhile: this press draws its own state.
         entry.busy = True
         try:
             drawn = await self._redraw(interaction, key, entry, "queued")

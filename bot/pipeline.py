@@ -199,9 +199,12 @@ class Pipeline:
         finally:
             self._account(name, kind, interaction, job, started, 0.0, outcome(error))
 
-    async def acknowledge(self, interaction: discord.Interaction, name: str) -> None:
-        """Acknowledge a press that needs no work of its own (it was folded into a redraw
-        already under way): a silent deferral, logged like any other interaction."""
+    async def acknowledge(
+        self, interaction: discord.Interaction, name: str, result: str = "folded"
+    ) -> None:
+        """Acknowledge a press that needs no work of its own (folded into a redraw already
+        under way, or one that changes nothing): a silent deferral, logged like any other
+        interaction with `result` as its outcome."""
         started = time.perf_counter()
         job = self.runtime.job()
         failure: Exception | None = None
@@ -211,8 +214,8 @@ class Pipeline:
             failure = error
             log.warning("could not acknowledge interaction %s: %s", interaction.id, error)
         finally:
-            result = "folded" if failure is None else outcome(failure)
-            self._account(name, "press", interaction, job, started, 0.0, result)
+            done = result if failure is None else outcome(failure)
+            self._account(name, "press", interaction, job, started, 0.0, done)
 
     async def complete(
         self, interaction: discord.Interaction, command: Command, option: Option, current: str

@@ -47,6 +47,8 @@ class Acknowledgement:
         self._timer = asyncio.get_running_loop().call_later(delay, self._defer)
 
     def _defer(self) -> None:
+        if self._interaction.response.is_done():  # a folded press, acknowledged already
+            return
         self._deferring = asyncio.ensure_future(
             self._interaction.response.defer(thinking=self._thinking)
         )
@@ -65,8 +67,8 @@ class Acknowledgement:
         if self._delay <= 0:
             self._timer.cancel()
             self._defer()
-            assert self._deferring is not None
-            await self._deferring
+            if self._deferring is not None:
+                await self._deferring
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -34,6 +34,7 @@ from explorer.contract import (
 )
 
 from .admission import Admission
+from .allocator import release_large_blocks
 from .compute import Compute, compute_for
 from .hub import hub_reachable
 from .memo import Memo
@@ -79,6 +80,7 @@ class Runtime:
     """Shared services; all blocking work runs in one bounded thread pool."""
 
     def __init__(self, settings: Settings) -> None:
+        release_large_blocks()  # before torch allocates anything
         self.settings = settings
         # Each worker gets its share of the cores: oversubscribed torch threads run slower.
         self.torch_threads = max(1, (os.cpu_count() or 1) // settings.workers)

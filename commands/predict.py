@@ -41,7 +41,7 @@ async def predict(
     predicted = await ctx.forward(card, request, functools.partial(next_tokens, top_k))
     ctx.record(tokens=len(predicted.encoding))
     header = (
-        f"**{card.name}** · next token: {quote_inline(predicted.guesses[0].text, 40)} "
+        f"**{card.name}** · next token: {quote_inline(predicted.guesses[0].token, 40)} "
         f"({predicted.guesses[0].probability:.1%})\n"
         f"greedy continuation: {quote_inline(text, 200)} → "
         f"{quote_inline(predicted.continuation, 300)}"

@@ -4,6 +4,7 @@ would predict through the model's own output head (the logit lens). Each `*_of` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from explorer.contract import Forwarded, LoadedModel, UserError
 from explorer.encoding import Encoding
+from explorer.text import join_wide
 
 # Modules after the base model that are not part of the output head.
 _NOT_HEAD = ("Loss", "Dropout")
@@ -19,22 +21,43 @@ _FINAL_NORMS = ("ln_f", "norm", "final_layer_norm", "final_layernorm", "norm_f")
 LENS_TOLERANCE = 1e-4
 
 
+# How whitespace in a decoded token is shown, so that ` the` and `the` read differently.
+_VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥"}
+
+
+def shown_tokens(tokenizer: Any, ids: Sequence[int]) -> tuple[str, ...]:
+    """Predicted ids as the tokenizer decodes each alone, whitespace made visible (`␣the`,
+    not GPT-2's `Ġthe`); the vocabulary's own piece where that decodes to nothing or to part
+    of a character; `[id N]` for an id the vocabulary has no token for (a vocabulary file
+    with duplicate lines, as Google's Chinese BERT has, leaves ids without one)."""
+    pieces = tokenizer.convert_ids_to_tokens(list(ids))
+    texts = tokenizer.batch_decode([[token_id] for token_id in ids])
+    shown = []
+    for token_id, piece, text in zip(ids, pieces, texts, strict=True):
+        if piece is None:
+            shown.append(f"[id {token_id}]")
+        elif not text or "\ufffd" in text:
+            shown.append(str(piece))
+        else:
+            shown.append("".join(_VISIBLE.get(char, char) for char in text))
+    return tuple(shown)
+
+
 @dataclass(frozen=True)
 class Guess:
-    """One predicted token: as in the vocabulary, as text, its id and probability."""
+    """One predicted token: as shown (`shown_tokens`), its id and probability."""
 
     token: str
-    text: str
     token_id: int
     probability: float
 
 
 def _guesses(loaded: LoadedModel, probabilities: Any, top_k: int) -> tuple[Guess, ...]:
     values, ids = probabilities.topk(min(top_k, probabilities.shape[-1]))
-    tokenizer = loaded.tokenizer
+    shown = shown_tokens(loaded.tokenizer, ids.tolist())
     return tuple(
-        Guess(tokenizer.convert_ids_to_tokens(i), tokenizer.decode([i]), i, float(p))
-        for p, i in zip(values.tolist(), ids.tolist(), strict=True)
+        Guess(token, i, float(p))
+        for token, i, p in zip(shown, ids.tolist(), values.tolist(), strict=True)
     )
 
 
@@ -67,11 +90,31 @@ def filled_masks(top_k: int, forwarded: Forwarded) -> Filled:
         MaskGuesses(position, _guesses(loaded, logits[position].softmax(-1), top_k))
         for position in positions
     )
-    ids = list(encoding.input_ids)
-    for mask in masks:
-        ids[mask.position] = mask.guesses[0].token_id
-    filled = loaded.tokenizer.decode(ids, skip_special_tokens=True)
-    return Filled(encoding, masks, filled)
+    return Filled(encoding, masks, filled_text(loaded.tokenizer, encoding, masks))
+
+
+def filled_text(tokenizer: Any, encoding: Encoding, masks: tuple[MaskGuesses, ...]) -> str:
+    """The text with each mask's best guess in place, decoded by the tokenizer without the
+    special tokens it added ([CLS], [SEP]) but with any [UNK], and without the spaces its
+    decoder puts between Chinese characters. A best guess with no token of its own is
+    written `[id N]`."""
+    best = {mask.position: mask.guesses[0] for mask in masks}
+    tokenless = {
+        position for position, guess in best.items()
+        if tokenizer.convert_ids_to_tokens(guess.token_id) is None
+    }  # fmt: skip
+    ids = []
+    for position, token_id in enumerate(encoding.input_ids):
+        if position in tokenless:
+            ids.append(tokenizer.mask_token_id)  # a stand-in the decoder keeps, replaced below
+        elif position in best:
+            ids.append(best[position].token_id)
+        elif not encoding.special[position]:
+            ids.append(token_id)
+    text = tokenizer.decode(ids)
+    for position in sorted(tokenless):
+        text = text.replace(tokenizer.mask_token, best[position].token, 1)
+    return join_wide(text)
 
 
 @dataclass(frozen=True)
@@ -89,7 +132,7 @@ def next_tokens(top_k: int, forwarded: Forwarded) -> NextTokens:
     loaded = forwarded.model
     assert forwarded.output is not None
     probabilities = forwarded.output.fields["logits"][0, -1].softmax(-1)
-    continuation = loaded.tokenizer.decode(list(forwarded.continuation))
+    continuation = join_wide(loaded.tokenizer.decode(list(forwarded.continuation)))
     return NextTokens(forwarded.encoding, _guesses(loaded, probabilities, top_k), continuation)
 
 
@@ -130,7 +173,8 @@ class Lens:
     head reads from every position, and its probability."""
 
     encoding: Encoding
-    tokens: tuple[tuple[str, ...], ...]  # (layers + 1) × positions
+    tokens: tuple[tuple[str, ...], ...]  # (layers + 1) × positions, as `shown_tokens`
+    ids: np.ndarray  # (layers + 1, positions)
     probabilities: np.ndarray  # (layers + 1, positions)
     normed: bool  # whether the final norm was applied to the layers before the last
 
@@ -151,13 +195,16 @@ def lens_of(forwarded: Forwarded) -> Lens:
             f"({loaded.card.architecture}): its output head does not reproduce the model's "
             "own output from the last hidden state."
         )
-    tokens, probabilities = [], []
+    tokens, ids, probabilities = [], [], []
     for index, state in enumerate(hidden):
         if index == len(hidden) - 1:
             layer_logits = logits  # the model's own output, exactly
         else:
             layer_logits = _through(head, state if norm is None else norm(state))
         best = layer_logits[0].softmax(-1).max(dim=-1)
-        tokens.append(tuple(loaded.tokenizer.convert_ids_to_tokens(best.indices.tolist())))
+        ids.append(best.indices.numpy())
+        tokens.append(shown_tokens(loaded.tokenizer, best.indices.tolist()))
         probabilities.append(best.values.float().numpy())
-    return Lens(forwarded.encoding, tuple(tokens), np.stack(probabilities), norm is not None)
+    return Lens(
+        forwarded.encoding, tuple(tokens), np.stack(ids), np.stack(probabilities), norm is not None
+    )

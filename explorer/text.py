@@ -67,6 +67,20 @@ def text_width(text: str) -> int:
     return width
 
 
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in {"W", "F"}
+
+
+def join_wide(text: str) -> str:
+    """Decoded text without the spaces a WordPiece decoder puts between Chinese (and other
+    wide) characters: `我 在 学 习 nlp` → `我在学习 nlp`."""
+    return re.sub(
+        r"(?<=\S)[ ]+(?=\S)",
+        lambda gap: "" if _wide(text[gap.start() - 1]) and _wide(text[gap.end()]) else gap[0],
+        text,
+    )
+
+
 def safe_filename(name: str) -> str:
     """A name usable as a file name (`hfl/rbt3` → `hfl_rbt3`)."""
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)

@@ -38,7 +38,7 @@ class BotProcess:
         }
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 90.0, warm: bool = True, syncs: bool = True) -> None:
+    async def start(self, timeout: float = 300.0, warm: bool = True, syncs: bool = True) -> None:
         """Start the bot and wait until it has synced its commands (if it `syncs`) and
         connected, and (with `warm`) until its libraries and default model are loaded."""
         self.fake.ready.clear()
@@ -54,10 +54,8 @@ class BotProcess:
             waiting.cancel()
             await asyncio.gather(waiting, return_exceptions=True)
             raise RuntimeError(f"the bot did not come up:\n{self.log()}")
-        while warm and "ready for model work" not in self.log():
-            if self.process.returncode is not None:
-                raise RuntimeError(f"the bot stopped:\n{self.log()}")
-            await asyncio.sleep(0.05)
+        if warm:
+            await self.logged("ready for model work", timeout)
         exited.cancel()
 
     async def launch(self) -> None:
@@ -77,6 +75,24 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def memory_mib(self, field: str = "VmRSS") -> float:
+        """The process's memory now (`VmRSS`, resident) or at its peak (`VmHWM`), in MiB."""
+        assert self.process is not None
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {field} in /proc/{self.process.pid}/status")
+
+    async def logged(self, text: str, timeout: float = 120.0) -> None:
+        """Wait until the bot's log holds `text` (a condition, not a guess at how long)."""
+        assert self.process is not None
+        async with asyncio.timeout(timeout):
+            while text not in self.log():
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"the bot stopped:\n{self.log()}")
+                await asyncio.sleep(0.05)
 
     async def terminate(self, timeout: float = 30.0) -> int:
         assert self.process is not None

@@ -202,3 +202,33 @@ def save_t5(directory: Path) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def save_vocabulary_models(directory: Path, lines: list[str], favourite: int) -> tuple[Path, Path]:
+    """A BertForMaskedLM and a GPT2LMHeadModel over the WordPiece vocabulary `lines` (written
+    as given, duplicate lines included: the ids of a duplicate's earlier lines then have no
+    token); the masked LM's head is biased so that it predicts the id `favourite` first."""
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(str(vocab))
+    assert tokenizer.convert_tokens_to_ids("[CLS]") == lines.index("[CLS]")  # really read
+    small = {"num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}
+    torch.manual_seed(5)
+    masked = BertForMaskedLM(
+        BertConfig(vocab_size=len(lines), hidden_size=32, intermediate_size=37, **small)
+    )
+    causal = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(lines), n_embd=32, n_layer=2, n_head=4, n_positions=64,
+            bos_token_id=lines.index("[CLS]"), eos_token_id=lines.index("[SEP]"),
+        )
+    )  # fmt: skip
+    with torch.no_grad():
+        masked.cls.predictions.bias[favourite] = 20.0
+    saved = []
+    for name, model in (("masked", masked), ("causal", causal)):
+        model.save_pretrained(directory / name)
+        tokenizer.save_pretrained(directory / name)
+        saved.append(directory / name)
+    return saved[0], saved[1]

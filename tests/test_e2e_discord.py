@@ -377,6 +377,17 @@ def message_updates(interactions) -> list[dict]:
     return [record.response for record in sorted(updates, key=lambda r: r.at)]
 
 
+async def settled(interactions, title: str, timeout: float = 60.0) -> list[dict]:
+    """The message's updates once it shows `title` (the latest press's state): a pending
+    redraw has landed."""
+    async with asyncio.timeout(timeout):
+        while True:
+            shown = message_updates(interactions)
+            if shown and shown[-1]["content"].startswith(title):
+                return shown
+            await asyncio.sleep(0.05)
+
+
 async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
     _, message = await explore(fake, text="I am studying NLP.")  # layer 6 of 6
     custom_id = components(message)["layer+"]["custom_id"]
@@ -386,11 +397,9 @@ async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
     for interaction in presses:
         await interaction.wait(lambda i: bool(i.callbacks))
         assert interaction.acknowledged_after < 3.0  # every press acknowledged in time
-    await asyncio.sleep(0.5)  # a pending redraw lands by now
-    shown = message_updates(presses)
-    assert 1 <= len(shown) <= 2, [m["content"][:40] for m in shown]
     # 40 steps from layer 6 of 6 wrap round to layer 4: the latest state wins.
-    assert shown[-1]["content"].startswith("**minilm · layer 4/6 · mean of 12 heads**")
+    shown = await settled(presses, "**minilm · layer 4/6 · mean of 12 heads**")
+    assert 1 <= len(shown) <= 2, [m["content"][:40] for m in shown]
     assert all(m["id"] == message["id"] for m in shown)
     folded = [i for i in presses if [c.json["type"] for c in i.callbacks] == [6]]
     assert len(folded) >= 38
@@ -406,9 +415,8 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
         await interaction.wait(lambda i: bool(i.callbacks))
         assert interaction.acknowledged_after < 3.0
     await asyncio.gather(*(i.answer(timeout=120) for i in fired[:8]))
-    await asyncio.sleep(0.5)
     # Four presses of ◀ from layer 6, however they were folded, end on layer 2.
-    assert message_updates(pressed)[-1]["content"].startswith("**minilm · layer 2/6 ·")
+    await settled(pressed, "**minilm · layer 2/6 ·")
 
 
 async def test_deferred_answers_and_presses_and_buttons_that_outlive_a_restart(tmp_path, tiny_dir):
@@ -442,6 +450,40 @@ async def test_a_press_on_an_unknown_exploration_is_answered_privately(fake, bot
     answer = await interaction.answer()
     assert answer.json["data"]["flags"] & EPHEMERAL
     assert "This exploration is no longer kept" in answer.json["data"]["content"]
+
+
+async def test_every_component_interaction_is_acknowledged_whatever_it_carries(fake, bot):
+    _, message = await explore(fake, text="hello world", model="tiny")
+    menu = components(message)["view"]["custom_id"]
+    key = menu.split(":")[1]
+    stale = {**message, "id": "1", "components": []}  # a message whose controls are gone
+    odd = {
+        "a menu with its choice removed": (message, menu, []),
+        "a menu choice without values": (message, menu, None),
+        "a view the bot does not have": (message, menu, ["sideways"]),
+        "an unknown custom id": (message, "someone-elses:button", None),
+        "a custom id with an unknown action": (message, f"mx:{key}:layer*", None),
+        "a stale message": (stale, f"mx:{key}:layer+", None),
+        "a stale message's menu": (stale, menu, ["heads"]),
+    }
+    for case, (on, custom_id, values) in odd.items():
+        interaction = await fake.press(on, custom_id, values)
+        await interaction.wait(lambda i: bool(i.callbacks), timeout=30)
+        assert interaction.acknowledged_after is not None, case
+        for answer in interaction.answers():
+            data = message_data(answer)
+            assert data.get("flags", 0) & EPHEMERAL or answer.json.get("type") == 7, case
+    refused = await fake.press(message, "someone-elses:button")
+    answer = await refused.answer()
+    assert answer.json["data"]["content"].startswith("⚠️ This control is not one the bot knows")
+    chosen = await fake.press(message, menu, ["sideways"])
+    assert "Unknown view `sideways`" in (await chosen.answer()).json["data"]["content"]
+    emptied = await fake.press(message, menu, [])
+    await emptied.wait(lambda i: bool(i.callbacks))
+    assert [c.json["type"] for c in emptied.callbacks] == [6]  # nothing to change: deferred
+    # The exploration still works (the stale message's press stepped it to layer 1).
+    _, edited = await press(fake, message, "view", values=["heads"])
+    assert edited["content"].startswith("**tiny · layer 1/2 · all 4 heads**")
 
 
 async def test_token_autocomplete_lists_the_tokens_of_the_typed_text(fake, bot):

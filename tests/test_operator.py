@@ -115,7 +115,9 @@ def test_no_network_is_found_out_once_and_fast(monkeypatch):
     assert go_offline_without_hub(parse_models("minilm")) is False
 
 
-def test_a_hub_model_without_the_hub_is_refused_in_seconds_not_half_a_minute(tmp_path):
+def test_a_hub_model_without_the_hub_is_refused_at_once_not_after_retries(tmp_path):
+    """Offline mode is switched on before the model is looked for, so the Hub is not retried
+    (that took ~26 s before the message); no wall-clock limit: CI machines are shared."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -124,13 +126,12 @@ def test_a_hub_model_without_the_hub_is_refused_in_seconds_not_half_a_minute(tmp
         "MODELS": "rbt3=hfl/rbt3",
         "CONSOLE_OUTPUT_DIR": str(tmp_path),
     }
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "bot", "console", "/config"], env=env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
-    took = time.monotonic() - started
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert "could not be fetched from the Hugging Face Hub (`hfl/rbt3`)" in done.stdout
-    assert "hub models load from the local cache only (HF_HUB_OFFLINE=1)" in done.stderr
-    assert took < 15, f"{took:.1f} s"  # was ~26 s of retries before the message
+    offline = "hub models load from the local cache only (HF_HUB_OFFLINE=1)"
+    assert offline in done.stderr
+    assert "Retrying" not in done.stderr  # huggingface_hub's backoff never ran
 
 
 @pytest.mark.parametrize(

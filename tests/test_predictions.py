@@ -15,14 +15,25 @@ from commands.fill_mask import fill_mask
 from commands.lens import lens
 from commands.predict import predict
 from explorer.contract import ForwardRequest, UserError
-from explorer.predictions import filled_masks, lens_of, next_tokens
-from tests.conftest import make_settings
+from explorer.encoding import encode
+from explorer.predictions import (
+    Guess,
+    MaskGuesses,
+    filled_masks,
+    filled_text,
+    lens_of,
+    next_tokens,
+    shown_tokens,
+)
+from explorer.text import in_code
+from tests.conftest import loaded_model, make_settings
+from tests.model_factory import SPECIALS, save_vocabulary_models
 from tests.pictures import assert_drawn
 
 
 def rows(content: str) -> list[tuple[str, float]]:
     """(token, probability) from the ranked lines of a reply's table."""
-    found = re.findall(r"^\s*\d+\. (\S+)\s+([\d.]+)%$", content, re.MULTILINE)
+    found = re.findall(r"^\s*\d+\. (\S+|\[id \d+\])\s+([\d.]+)%$", content, re.MULTILINE)
     return [(token, float(percent) / 100) for token, percent in found]
 
 
@@ -167,14 +178,15 @@ async def test_lens_last_layer_is_the_models_own_prediction(ctx, settings, name)
         outputs = model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True)
     read = await ctx.forward(card, ForwardRequest(text, run="head", hidden_states=True), lens_of)
     final = outputs.logits[0].softmax(-1).max(dim=-1)
-    assert read.tokens[-1] == tuple(tokenizer.convert_ids_to_tokens(final.indices.tolist()))
+    assert read.ids[-1].tolist() == final.indices.tolist()
+    assert read.tokens[-1] == shown_tokens(tokenizer, final.indices.tolist())
     np.testing.assert_allclose(read.probabilities[-1], final.values.numpy(), atol=1e-6)
     assert len(read.tokens) == card.layers + 1  # the embeddings, then every layer
     if name == "gpt2":  # an earlier layer: the final norm, then the head
         with torch.inference_mode():
             first = model.lm_head(model.transformer.ln_f(outputs.hidden_states[1]))[0]
         best = first.softmax(-1).max(dim=-1)
-        assert read.tokens[1] == tuple(tokenizer.convert_ids_to_tokens(best.indices.tolist()))
+        assert read.ids[1].tolist() == best.indices.tolist()
         np.testing.assert_allclose(read.probabilities[1], best.values.numpy(), atol=1e-6)
         assert read.normed
 
@@ -187,3 +199,78 @@ async def test_lens_reply_has_a_picture_and_refuses_other_models(ctx):
         "`/lens` needs a language-model head (masked or causal). Models here that can: `tiny`, "
         "`rbt3`, `gpt2` and 3 more (try `model:tiny`).")):  # fmt: skip
         await lens(ctx, "hello", model="minilm")
+
+
+# Google's Chinese BERT vocabulary (hfl/rbt3's) has duplicate lines; so does this one. Read
+# as a mapping, the ids of 我, 在, 学, 习 and 处's first lines have no token of their own.
+DUPLICATED = [*SPECIALS, *"我在学习自然语言处理", *"我在学习处"]
+TOKENLESS = (5, 6, 7, 8, 13)
+
+
+@pytest.fixture(scope="module")
+async def duplicated(tmp_path_factory):
+    """A runtime with a masked and a causal LM on that vocabulary; the masked one predicts
+    a tokenless id (学's first line) first."""
+    masked, causal = save_vocabulary_models(tmp_path_factory.mktemp("dup"), DUPLICATED, 7)
+    runtime = Runtime(make_settings(f"masked={masked},causal={causal}"))
+    await runtime.start(preload=False)
+    yield runtime
+    await runtime.close()
+
+
+async def test_every_predicted_id_is_shown_even_without_a_token_of_its_own(duplicated):
+    job = duplicated.job()
+    filled = await fill_mask(job, "我在[MASK]习", model="masked", top_k=20)
+    shown = [token for token, _ in rows(filled.content)]
+    assert len(shown) == 20 == len(DUPLICATED)  # every id the model can predict
+    assert {f"[id {i}]" for i in TOKENLESS} <= set(shown)
+    assert shown[0] == "[id 7]" and "[UNK]" in shown
+    assert "best guess: `我在 [id 7] 习`" in filled.content
+    assert_drawn(filled.attachments[0].data, min_size=(300, 400))
+    predicted = await predict(job, "我在学", model="causal", top_k=20)
+    assert {f"[id {i}]" for i in TOKENLESS} <= {t for t, _ in rows(predicted.content)}
+    assert_drawn(predicted.attachments[0].data)
+    read = await lens(job, "我在学习", model="masked")
+    assert read.content.startswith("**masked · logit lens** · 2 layers × 6 tokens")
+    assert_drawn(read.attachments[0].data)
+    job.close()
+
+
+async def test_fill_mask_shows_unk_and_writes_chinese_without_spaces(runtime):
+    loaded = await loaded_model(runtime, "tiny")  # a character-level Chinese vocabulary
+    tokenizer = loaded.tokenizer
+
+    def filled(text: str, best: str) -> str:
+        encoding = encode(loaded, text, None, 32)
+        position = encoding.input_ids.index(tokenizer.mask_token_id)
+        token_id = tokenizer.convert_tokens_to_ids(best)
+        guess = Guess(shown_tokens(tokenizer, [token_id])[0], token_id, 1.0)
+        return filled_text(tokenizer, encoding, (MaskGuesses(position, (guess,)),))
+
+    assert filled("我在[MASK]习自然语言处理。", "学") == "我在学习自然语言处理。"
+    assert filled("我在[MASK]习 NLP", "学") == "我在学习 nlp"
+    assert filled("我在[MASK]习", "[UNK]") == "我在 [UNK] 习"  # predicted: shown
+    assert filled("☃[MASK]习", "学") == "[UNK] 学习"  # typed and unknown: shown too
+    assert filled("hello [MASK] world .", "cat") == "hello cat world."
+    assert shown_tokens(tokenizer, [tokenizer.unk_token_id]) == ("[UNK]",)
+
+
+async def test_predict_shows_what_the_tokenizer_decodes_not_byte_level_pieces(ctx, settings):
+    source = next(spec.source for spec in settings.models if spec.name == "gpt2")
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    reply = await predict(ctx, "The cat sat on the", model="gpt2", top_k=20)
+    shown = rows(reply.content)
+    assert "Ġ" not in reply.content
+    card = await ctx.model("gpt2")
+    ours = await ctx.forward(
+        card, ForwardRequest("The cat sat on the", run="head"), lambda f: next_tokens(20, f)
+    )
+    pieces = tokenizer.convert_ids_to_tokens([g.token_id for g in ours.guesses])
+    decoded = [tokenizer.decode([g.token_id]) for g in ours.guesses]
+    expected = [
+        text.replace(" ", "␣") if "\ufffd" not in text else piece  # part of a character
+        for text, piece in zip(decoded, pieces, strict=True)
+    ]
+    assert [g.token for g in ours.guesses] == expected
+    assert [token for token, _ in shown] == [in_code(token) for token in expected]
+    assert any(token.startswith("␣") for token in expected)  # a leading space, made visible
