@@ -50,7 +50,9 @@ COPY README.md ./
 COPY bot ./bot
 COPY commands ./commands
 COPY explorer ./explorer
-RUN /opt/venv/bin/pip install --no-deps .
+RUN { cat /etc/ssl/certs/ca-certificates.crt; printf '%s\n' "$EXTRA_CA_CERTS"; } > "$PIP_CERT" \
+    && /opt/venv/bin/pip install --no-deps . \
+    && rm "$PIP_CERT"
 
 
 FROM base
