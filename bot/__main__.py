@@ -8,6 +8,7 @@ import asyncio
 import sys
 from collections.abc import Iterable
 
+from .interrupts import blocked_for_new_threads
 from .settings import (
     Settings,
     SettingsError,
@@ -38,6 +39,8 @@ def _console(settings: Settings, commands: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings, and run the bot or the console."""
+    with blocked_for_new_threads():  # numpy's OpenBLAS starts its threads at import
+        import numpy  # noqa: F401
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="mode")
     console = sub.add_parser("console", help="run commands locally, without Discord")

@@ -37,6 +37,7 @@ from .admission import Admission
 from .allocator import release_large_blocks
 from .compute import Compute, compute_for
 from .hub import hub_reachable
+from .interrupts import block_in_this_thread
 from .memo import Memo
 from .registry import Allowlist
 from .settings import ModelSpec, Settings
@@ -85,7 +86,9 @@ class Runtime:
         # Each worker gets its share of the cores: oversubscribed torch threads run slower.
         self.torch_threads = max(1, (os.cpu_count() or 1) // settings.workers)
         self._executor = ThreadPoolExecutor(
-            max_workers=settings.workers, thread_name_prefix="explorer-worker"
+            max_workers=settings.workers,
+            thread_name_prefix="explorer-worker",
+            initializer=block_in_this_thread,
         )
         self.allowlist = Allowlist(settings.models)
         self.compute: Compute = compute_for(settings, self.run)

@@ -221,6 +221,17 @@ class Terminal:
                 self.seen += chunk.decode(errors="replace")
         return self.seen[start:]
 
+    def wait_at_prompt(self, timeout: float = 120) -> str:
+        """Until the prompt shows and the console waits there for a key (its main thread
+        asleep in `select`): a Ctrl-C typed a moment earlier would land before the read."""
+        seen = self.wait_for("» ", timeout)
+        wchan = Path(f"/proc/{self.process.pid}/wchan")
+        deadline = time.monotonic() + timeout
+        while "select" not in wchan.read_text() and "poll_schedule" not in wchan.read_text():
+            assert time.monotonic() < deadline, f"the console never waited at its prompt: {seen!r}"
+            time.sleep(0.01)
+        return seen
+
     def type(self, keys: str) -> None:
         """Type keys (a line ends with a carriage return, as Enter sends)."""
         os.write(self.fd, keys.encode())
@@ -259,7 +270,7 @@ def test_ctrl_c_cancels_a_command_and_at_the_prompt_quits_cleanly(terminal, tmp_
     terminal.type("\x03")
     assert "⏹ Cancelled." in terminal.wait_for("» ")
     terminal.type("/models\r")
-    assert "`rbt3`" in terminal.wait_for("» ")  # the console carries on
+    assert "`rbt3`" in terminal.wait_at_prompt()  # the console carries on
     terminal.type("\x03")  # at the prompt: quit
     assert terminal.close() in (0, 1)
     assert "Traceback" not in terminal.seen and "KeyboardInterrupt" not in terminal.seen
