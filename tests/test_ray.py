@@ -39,11 +39,12 @@ FAMILIES = ["rbt3", "gpt2", "llama", "t5"]
 
 @pytest.fixture(scope="module")
 def ray_settings(
-    ray_cluster, rbt3_dir, gpt2_dir, llama_dir, t5_dir, tiny_dir, tmp_path_factory
+    ray_cluster, rbt3_dir, minilm_dir, gpt2_dir, llama_dir, t5_dir, tiny_dir, tmp_path_factory
 ) -> Settings:
     gone = vanishing_model(tmp_path_factory.mktemp("gone"))
+    # The models that read English in the same order as locally: replies that name them agree.
     settings = make_settings(
-        f"rbt3={rbt3_dir},gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},tiny={tiny_dir},"
+        f"rbt3={rbt3_dir},minilm={minilm_dir},gpt2={gpt2_dir},llama={llama_dir},t5={t5_dir},tiny={tiny_dir},"
         f"gone={gone}",
         COMPUTE_BACKEND="ray",
         RAY_REPLICAS="2",
