@@ -216,5 +216,6 @@ def test_a_data_dir_that_cannot_keep_the_log_key_stops_the_bot_at_start(tmp_path
     given = start(tmp_path, "run", DISCORD_TOKEN="x", DATA_DIR="/proc/explorer",
                   LOG_HASH_KEY="k", DISCORD_API_BASE="http://127.0.0.1:9/api/v10")  # fmt: skip
     # With a key of its own, it goes on to the database, which cannot be kept there either.
+    assert given.returncode == 2
     assert "Configuration error" not in given.stderr
     assert "Database error: DATA_DIR: cannot use the database" in given.stderr

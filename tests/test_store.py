@@ -259,17 +259,6 @@ async def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path):
     assert "s3cret" not in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_data_dir_that_cannot_hold_the_database_is_blamed_on_data_dir(tmp_path):
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DISCORD_TOKEN": "x",
-           "DATA_DIR": "/proc/x"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.returncode == 2
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("Database error: DATA_DIR: cannot use the database at ")
-    assert "/proc/x" in last and "DATABASE_URL" not in done.stderr
-
-
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
