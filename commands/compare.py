@@ -111,6 +111,11 @@ async def compare(
     keep = [
         i for i, both in enumerate(zip(first.covered, second.covered, strict=True)) if all(both)
     ]
+    if not keep:
+        raise UserError(
+            "No word of this text is read by both models (their tokenizers drop or merge "
+            "all of it): please try a text with ordinary words."
+        )
     ctx.record(tokens=len(first.encoding) + len(second.encoding))
     lines = [f"**{first.model}** vs **{second.model}** on {quote_inline(text, 80)}"]
     for side in (first, second):
