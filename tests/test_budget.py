@@ -13,7 +13,6 @@ from PIL import Image
 
 from bot.batching import Batcher, on_workers
 from bot.console import Console
-from bot.runtime import Runtime
 from explorer.budget import (
     PICTURE_PIXELS,
     Budget,
@@ -29,7 +28,7 @@ from explorer.contract import ForwardRequest, UserError
 from explorer.drawing.canvas import Canvas
 from explorer.encoding import encode
 from explorer.forward import run_batch
-from tests.conftest import loaded_model, make_settings
+from tests.conftest import loaded_model, make_settings, running
 
 TEXT = "The quick brown fox jumps over the lazy dog, twice."
 REQUESTS = {
@@ -126,10 +125,8 @@ async def frugal(rbt3_dir, tmp_path_factory):
     """A runtime whose requests may take 16 MiB."""
     settings = make_settings(f"rbt3={rbt3_dir}", REQUEST_MEMORY_MB="16", MAX_HEATMAP_TOKENS="512",
                              CONSOLE_OUTPUT_DIR=str(tmp_path_factory.mktemp("frugal")))  # fmt: skip
-    runtime = Runtime(settings)
-    await runtime.start(preload=False)
-    yield runtime
-    await runtime.close()
+    async with running(settings) as runtime:
+        yield runtime
 
 
 async def test_the_budget_refuses_before_the_pass_and_says_what_to_shorten(frugal, tmp_path):

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from bot.console import Console
-from bot.runtime import Runtime
+from tests.conftest import running
 
 LONG = "word " * 4000  # 20,000 characters
 HOSTILE_TEXTS = {
@@ -97,10 +97,8 @@ SPECIFIC = {
 @pytest.fixture(scope="module")
 async def hostile(settings):
     """A runtime of its own: the refusals count in its `/status`, not in the shared one's."""
-    runtime = Runtime(settings)
-    await runtime.start(preload=False)
-    yield runtime
-    await runtime.close()
+    async with running(settings) as runtime:
+        yield runtime
 
 
 @pytest.mark.parametrize("line", lines())
