@@ -29,6 +29,7 @@ from explorer.text import in_code, plural, quote_inline
 from explorer.words import text_words
 
 SHOWN_DIFFERENCES = 12
+CHARTED_WORDS = 128  # two matrices of this many words stay within the picture cap
 # Config keys that differ between any two checkpoints and say nothing about the models.
 _IGNORED_KEYS = {"_name_or_path", "transformers_version", "architectures"}
 
@@ -133,7 +134,11 @@ async def compare(
     details += [f"  {line}" for line in differences[:SHOWN_DIFFERENCES]]
     if len(differences) > SHOWN_DIFFERENCES:
         details.append(f"  … and {len(differences) - SHOWN_DIFFERENCES} more")
-    png = await ctx.render(draw, text, (first, second), keep)
+    if len(keep) > CHARTED_WORDS:
+        lines.append(
+            f"The picture shows the first {CHARTED_WORDS} of the {len(keep)} words both read."
+        )
+    png = await ctx.render(draw, text, (first, second), keep[:CHARTED_WORDS])
     image = Attachment("compare.png", png, "both models' attention on the same words")
     return reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
                                attachments=(image,))  # fmt: skip

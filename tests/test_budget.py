@@ -122,8 +122,9 @@ def test_pictures_past_the_pixel_cap_are_refused_before_drawing():
 
 @pytest.fixture(scope="module")
 async def frugal(rbt3_dir, tmp_path_factory):
-    """A runtime whose requests may take 16 MiB."""
-    settings = make_settings(f"rbt3={rbt3_dir}", REQUEST_MEMORY_MB="16", MAX_HEATMAP_TOKENS="512",
+    """A runtime whose requests may take 16 MiB, long explorations allowed."""
+    settings = make_settings(f"rbt3={rbt3_dir},minilm", REQUEST_MEMORY_MB="16",
+                             MAX_HEATMAP_TOKENS="512",
                              CONSOLE_OUTPUT_DIR=str(tmp_path_factory.mktemp("frugal")))  # fmt: skip
     async with running(settings) as runtime:
         yield runtime
@@ -152,3 +153,13 @@ async def test_fill_mask_charts_the_first_masks_and_lists_them_all(runtime, tmp_
     assert "mask 300 (token 300)" in table.read_text()
     width, height = Image.open(chart).size
     assert height < 4000 and width * height < PICTURE_PIXELS
+
+
+async def test_compare_charts_the_first_words_of_a_long_text(frugal, tmp_path):
+    out = io.StringIO()
+    line = "/compare model_a:rbt3 model_b:minilm text:" + "the " * 150
+    assert await Console(frugal, tmp_path, out).execute(line)
+    assert "The picture shows the first 128 of the 150 words both read." in out.getvalue()
+    (chart,) = tmp_path.glob("*compare.png")
+    width, height = Image.open(chart).size
+    assert width * height < PICTURE_PIXELS
