@@ -94,6 +94,9 @@ async def fill_mask(
             f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
             "these predictions come from randomly initialised weights."
         )
+    if (shown := charted(filled)) < len(filled.masks):
+        masks = plural(len(filled.masks), "mask")
+        lines.append(f"The chart shows the first {shown} of the {masks}; the list has them all.")
     png = await ctx.render(draw, card.name, written, filled)
     bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
     return reply_with_overflow(

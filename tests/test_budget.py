@@ -148,6 +148,7 @@ async def test_fill_mask_charts_the_first_masks_and_lists_them_all(runtime, tmp_
     assert await Console(runtime, tmp_path, out).execute(
         "/fill-mask text:" + "[MASK]" * 300 + " model:rbt3 top_k:20"
     )
+    assert "The chart shows the first 5 of the 300 masks; the list has them all." in out.getvalue()
     (chart,) = tmp_path.glob("*fill-mask.png")
     (table,) = tmp_path.glob("*fill-mask.txt")
     assert "mask 300 (token 300)" in table.read_text()
