@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from typing import Annotated, Any
@@ -108,7 +107,9 @@ async def compare(
     if cards[0].name == cards[1].name:
         raise UserError("Choose two different models to compare.")
     spans = await ctx.run(text_words, text)
-    first, second = await asyncio.gather(*(_side(ctx, card, text, spans) for card in cards))
+    # One after the other: each pass may take the whole memory budget of a request.
+    first = await _side(ctx, cards[0], text, spans)
+    second = await _side(ctx, cards[1], text, spans)
     keep = [
         i for i, both in enumerate(zip(first.covered, second.covered, strict=True)) if all(both)
     ]
