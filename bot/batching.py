@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.budget import fitting
 from explorer.contract import Finish, ForwardRequest, Item, LoadedModel, Outcome
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,9 @@ class Batcher:
         queue.items = [item for item in queue.items if not item[2].done()]
         if queue.running >= self._parallel or not queue.items:
             return
-        batch, queue.items = queue.items[: self._max], queue.items[self._max :]
+        waiting = queue.items[: self._max]
+        size = fitting(queue.request.budget, [request for request, _, _ in waiting])
+        batch, queue.items = queue.items[:size], queue.items[size:]
         queue.running += 1
         self.sizes[len(batch)] += 1
         task = asyncio.ensure_future(self._execute(key, queue, batch))

@@ -188,8 +188,15 @@ class Allowlist:
                     f"The model name is empty: choose one of {whose} models ({names}), "
                     "or leave the option out for the default."
                 )
+            base, at, _ = key.partition("@")
+            pinned = (
+                f" A revision is pinned by the bot's operator (in `MODELS`), not typed: use "
+                f"`{base}`."
+                if at and base in allowed
+                else ""
+            )
             raise UserError(
-                f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}."
+                f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}.{pinned}"
             )
         return self._specs[key]
 

@@ -16,10 +16,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from typing_extensions import override
 
+from explorer.budget import Budget, dimensions
 from explorer.contract import (
     Catalog,
     Context,
@@ -265,7 +267,9 @@ class Job(Context):
         self, card: ModelCard, request: ForwardRequest, finish: Callable[[Forwarded], T]
     ) -> T:
         await self.model(card.name)
-        forwarded = self._runtime.compute.forward(self._resolve(card.name), request, finish)
+        limit = self._runtime.settings.request_memory_mb * 2**20
+        budgeted = replace(request, budget=Budget(limit, dimensions(card.config)))
+        forwarded = self._runtime.compute.forward(self._resolve(card.name), budgeted, finish)
         return await self._timed("compute_s", forwarded)
 
     @override

@@ -283,6 +283,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_LOADED_MODELS", "2", number(1, 64), "models kept in memory"),
     Setting("MODEL_MEMORY_MB", "4096", number(16, 1_048_576), "memory for models"),
     Setting("EXPLORATION_MEMORY_MB", "512", number(0, 1_048_576), "memory for kept attention"),
+    Setting("REQUEST_MEMORY_MB", "512", number(16, 1_048_576), "memory one request may take"),
     Setting("MAX_ACTIVE_JOBS", "16", number(1, 1024), "commands running at once"),
     Setting("QUEUE_SIZE", "32", number(0, 10_000), "commands waiting beyond those"),
     Setting("USER_MAX_JOBS", "3", number(1, 1024), "commands at once per user"),
@@ -371,6 +372,7 @@ class Settings:
     workers: int
     max_loaded_models: int
     model_memory_mb: int
+    request_memory_mb: int
     capacity: Capacity
     batch_window_ms: int
     max_batch: int
@@ -431,6 +433,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=values["WORKER_THREADS"],
         max_loaded_models=values["MAX_LOADED_MODELS"],
         model_memory_mb=values["MODEL_MEMORY_MB"],
+        request_memory_mb=values["REQUEST_MEMORY_MB"],
         capacity=Capacity(
             active_jobs=values["MAX_ACTIVE_JOBS"],
             queue_size=values["QUEUE_SIZE"],

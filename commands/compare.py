@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from typing import Annotated, Any
@@ -29,6 +28,7 @@ from explorer.text import in_code, plural, quote_inline
 from explorer.words import text_words
 
 SHOWN_DIFFERENCES = 12
+CHARTED_WORDS = 128  # two matrices of this many words stay within the picture cap
 # Config keys that differ between any two checkpoints and say nothing about the models.
 _IGNORED_KEYS = {"_name_or_path", "transformers_version", "architectures"}
 
@@ -107,10 +107,17 @@ async def compare(
     if cards[0].name == cards[1].name:
         raise UserError("Choose two different models to compare.")
     spans = await ctx.run(text_words, text)
-    first, second = await asyncio.gather(*(_side(ctx, card, text, spans) for card in cards))
+    # One after the other: each pass may take the whole memory budget of a request.
+    first = await _side(ctx, cards[0], text, spans)
+    second = await _side(ctx, cards[1], text, spans)
     keep = [
         i for i, both in enumerate(zip(first.covered, second.covered, strict=True)) if all(both)
     ]
+    if not keep:
+        raise UserError(
+            "No word of this text is read by both models (their tokenizers drop or merge "
+            "all of it): please try a text with ordinary words."
+        )
     ctx.record(tokens=len(first.encoding) + len(second.encoding))
     lines = [f"**{first.model}** vs **{second.model}** on {quote_inline(text, 80)}"]
     for side in (first, second):
@@ -128,7 +135,11 @@ async def compare(
     details += [f"  {line}" for line in differences[:SHOWN_DIFFERENCES]]
     if len(differences) > SHOWN_DIFFERENCES:
         details.append(f"  … and {len(differences) - SHOWN_DIFFERENCES} more")
-    png = await ctx.render(draw, text, (first, second), keep)
+    if len(keep) > CHARTED_WORDS:
+        lines.append(
+            f"The picture shows the first {CHARTED_WORDS} of the {len(keep)} words both read."
+        )
+    png = await ctx.render(draw, text, (first, second), keep[:CHARTED_WORDS])
     image = Attachment("compare.png", png, "both models' attention on the same words")
     return reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
                                attachments=(image,))  # fmt: skip

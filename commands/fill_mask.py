@@ -23,6 +23,7 @@ from explorer.predictions import Filled, filled_masks
 from explorer.text import in_code, pad, plural, quote_inline
 
 ALIAS = "[MASK]"
+CHART_ROWS = 120  # bars in one chart: 5 masks of 20 guesses, 20 of 5
 MASKED_TEXT = Opt("The text, with [MASK] (or the model's mask token) for each gap", 1, TEXT_LIMIT)
 
 
@@ -36,18 +37,28 @@ def guesses_table(filled: Filled) -> str:
     return "\n".join(lines)
 
 
+def charted(filled: Filled) -> int:
+    """How many masks the chart shows: as many as `CHART_ROWS` bars allow (a heading each),
+    at least one; the table lists them all."""
+    rows = len(filled.masks[0].guesses) + 1 if filled.masks else 1
+    return min(len(filled.masks), max(1, CHART_ROWS // rows))
+
+
 def draw(model: str, text: str, filled: Filled) -> bytes:
-    """One group of probability bars per mask."""
+    """One group of probability bars per mask, for the first `charted` masks."""
+    shown = charted(filled)
     groups: list[Block] = [
         Bars(
             [(guess.token, guess.probability) for guess in mask.guesses],
             f"mask {number} (token {mask.position})" if len(filled.masks) > 1 else "",
         )
-        for number, mask in enumerate(filled.masks, 1)
+        for number, mask in enumerate(filled.masks[:shown], 1)
     ]
     title = f"{model} · what fills the mask"
-    note = "bar: probability (softmax over the vocabulary)"
-    return picture(title, quote_inline(text, 90).strip("`"), groups, [note])
+    notes = ["bar: probability (softmax over the vocabulary)"]
+    if shown < len(filled.masks):
+        notes.append(f"the first {shown} of {len(filled.masks)} masks; the text lists them all")
+    return picture(title, quote_inline(text, 90).strip("`"), groups, notes)
 
 
 @command(name="fill-mask")
@@ -83,6 +94,9 @@ async def fill_mask(
             f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
             "these predictions come from randomly initialised weights."
         )
+    if (shown := charted(filled)) < len(filled.masks):
+        masks = plural(len(filled.masks), "mask")
+        lines.append(f"The chart shows the first {shown} of the {masks}; the list has them all.")
     png = await ctx.render(draw, card.name, written, filled)
     bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
     return reply_with_overflow(

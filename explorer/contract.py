@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from explorer.budget import Budget
     from explorer.encoding import Encoding
     from explorer.exploration import Explored
 
@@ -153,6 +154,7 @@ class ForwardRequest:
     hidden_states: bool = False
     target: str | None = None
     continuation: int = 0
+    budget: Budget | None = None  # the memory it may take (set by the runtime; None: any)
 
     @property
     def batch_key(self) -> tuple[str, bool, bool]:

@@ -95,6 +95,17 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
             f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. "
             "Please send a shorter passage."
         )
+    if not any(character.isprintable() and not character.isspace() for character in text):
+        raise UserError(
+            f"The {what} has only invisible characters (spaces, control or formatting "
+            "characters): please give some visible text to work on."
+        )
+    broken = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+    if broken is not None:
+        raise UserError(
+            f"The {what} holds half of a character (U+{ord(broken):04X}, a lone surrogate) "
+            "that is not valid Unicode: please copy the text again."
+        )
     return text
 
 

@@ -297,7 +297,7 @@ def find_token(axis: Axis, wanted: str | None) -> int:
     if wanted is None or not wanted.strip():
         return next((i for i, special in enumerate(axis.special) if not special), 0)
     wanted = wanted.strip()
-    if wanted.isdigit():
+    if wanted.isdecimal():  # not isdigit: `²` is a digit, not a number
         position = int(wanted)
         if position >= len(axis):
             raise UserError(

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from explorer.budget import check_request
 from explorer.contract import Forwarded, ForwardOutput, ForwardRequest, Item, LoadedModel, Outcome
 from explorer.encoding import Encoding, decoder_encoding, encode, target_ids
 
@@ -158,6 +159,8 @@ def serve_batch(
     for index, (item, _) in enumerate(items):
         try:
             encoding = encode(loaded, item.text, item.text_pair, item.max_tokens)
+            if item.budget is not None:  # before any pass: a request over it is refused
+                check_request(item.budget, item, len(encoding))
         except Exception as error:
             outcomes[index] = (None, error)
         else:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -137,12 +138,21 @@ def ray_cluster() -> Iterator[str]:
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def runtime(settings: Settings):
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime started on `settings` (no model preloaded), closed afterwards."""
     runtime = Runtime(settings)
     await runtime.start(preload=False)
-    yield runtime
-    await runtime.close()
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings):
+    async with running(settings) as started:
+        yield started
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
+from explorer.budget import check_picture
 from explorer.drawing.fonts import base_font_path, cjk_font, runs
 
 BACKGROUND = (255, 255, 255)
@@ -123,6 +124,7 @@ class Canvas:
     """A white RGB image with text helpers; `png()` encodes it."""
 
     def __init__(self, width: int, height: int) -> None:
+        check_picture(width, height)
         self.image = Image.new("RGB", (int(width), int(height)), BACKGROUND)
         self.draw = ImageDraw.Draw(self.image)
 

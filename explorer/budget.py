@@ -1,0 +1,184 @@
+"""What one request may cost in memory: estimated from the model's config and the token count
+before any forward pass, and the reply that says what to shorten when it is too much. Pure
+functions; the worker checks each request with its real token count, the batcher forms
+batches with an upper bound of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from explorer.contract import UserError
+from explorer.models import shapes
+from explorer.text import plural
+
+if TYPE_CHECKING:
+    from explorer.contract import ForwardRequest
+
+FLOAT_BYTES = 4  # float32 activations
+PIXEL_BYTES = 4  # what a drawn picture costs per pixel while it is drawn and encoded
+PICTURE_PIXELS = 16 * 2**20  # the largest picture drawn (64 MiB); longer content is paged
+GREEDY_DECODER_TOKENS = 13  # the decoder's start token and DEFAULT_TARGET_TOKENS
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The sizes of a model that decide its activations' size."""
+
+    layers: int
+    heads: int
+    hidden: int
+    intermediate: int
+    vocab: int
+    decoder_layers: int = 0
+    decoder_heads: int = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The bytes one request (or one batch) may take, and the model's sizes to estimate with."""
+
+    limit: int
+    dimensions: Dimensions
+
+
+def _size(config: Any, *names: str) -> int:
+    return next((int(v) for n in names if isinstance(v := getattr(config, n, None), int)), 0)
+
+
+def dimensions(config: Any) -> Dimensions:
+    """A model's `Dimensions` from its config (BERT, GPT-2, Llama, T5 and kin)."""
+    layers, heads, decoder_layers, decoder_heads = shapes(config)
+    hidden = _size(config, "hidden_size", "n_embd", "d_model")
+    intermediate = _size(config, "intermediate_size", "n_inner", "d_ff") or 4 * hidden
+    vocab = _size(config, "vocab_size")
+    return Dimensions(layers, heads, hidden, intermediate, vocab, decoder_layers, decoder_heads)
+
+
+def decoder_tokens(dims: Dimensions, target_tokens: int | None) -> int:
+    """The decoder's length: its target's, or the greedy output's at most (0: no decoder)."""
+    if not dims.decoder_layers:
+        return 0
+    return target_tokens if target_tokens is not None else GREEDY_DECODER_TOKENS
+
+
+def output_bytes(dims: Dimensions, request: ForwardRequest, tokens: int, decoded: int = 0) -> int:
+    """Bytes of the tensors one pass returns for one input of `tokens` tokens (`decoded`
+    decoder tokens): last hidden state or logits, and hidden states and attentions if asked."""
+    if request.run == "none":
+        return 0
+    # An encoder–decoder model's outputs follow the decoder, and it runs with its head.
+    logits = request.run == "head" or bool(decoded)
+    floats = (decoded or tokens) * (dims.vocab if logits else dims.hidden)
+    if decoded:
+        floats += tokens * dims.hidden  # the encoder's last hidden state
+    if request.hidden_states:
+        floats += (dims.layers + 1) * tokens * dims.hidden
+        floats += (dims.decoder_layers + 1) * decoded * dims.hidden if decoded else 0
+    if request.attentions:
+        floats += dims.layers * dims.heads * tokens**2
+        floats += dims.decoder_layers * dims.decoder_heads * decoded * (decoded + tokens)
+    return floats * FLOAT_BYTES
+
+
+def working_bytes(dims: Dimensions, request: ForwardRequest, tokens: int, decoded: int = 0) -> int:
+    """Bytes alive inside one layer while it runs (attention scores and probabilities, the
+    feed-forward block, a few copies of the hidden state), and the logits of each greedy step
+    or logit-lens layer read after the pass."""
+    if request.run == "none":
+        return 0
+    longest = max(tokens, decoded) + request.continuation
+    heads = max(dims.heads, dims.decoder_heads)
+    floats = 2 * heads * longest**2 + 2 * longest * dims.intermediate
+    floats += 4 * longest * dims.hidden
+    if request.continuation or (request.hidden_states and request.run == "head"):
+        floats += 2 * longest * dims.vocab
+    return floats * FLOAT_BYTES
+
+
+def request_bytes(dims: Dimensions, request: ForwardRequest, tokens: int) -> int:
+    """Estimated peak bytes of one request of `tokens` tokens."""
+    decoded = decoder_tokens(dims, None if request.target is None else tokens)
+    return output_bytes(dims, request, tokens, decoded) + working_bytes(
+        dims, request, tokens, decoded
+    )
+
+
+def likely_tokens(request: ForwardRequest) -> int:
+    """An upper bound of a request's tokens before tokenising: no tokenizer makes more than
+    two tokens of a byte of text (a word marker and the byte), plus the special tokens."""
+    size = sum(len(text.encode()) for text in (request.text, request.text_pair or "") if text)
+    return min(request.max_tokens, 2 * size + 4)
+
+
+def batch_bytes(dims: Dimensions, requests: Sequence[ForwardRequest]) -> int:
+    """Estimated peak bytes of one padded pass over `requests`, each as long as the longest
+    (from the upper bound of their tokens)."""
+    longest = max(likely_tokens(request) for request in requests)
+    return sum(request_bytes(dims, request, longest) for request in requests)
+
+
+def shown_bytes(count: int) -> str:
+    """Bytes as a reader takes them in: 1.2 GiB, 512 MiB."""
+    if count >= 2**30:
+        return f"{count / 2**30:.1f} GiB"
+    return f"{max(1, round(count / 2**20))} MiB"
+
+
+def _fitting_tokens(dims: Dimensions, request: ForwardRequest, limit: int) -> int:
+    low, high = 0, request.max_tokens  # the most tokens within the limit, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if request_bytes(dims, request, middle) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def check_request(budget: Budget, request: ForwardRequest, tokens: int) -> None:
+    """Refuse a request whose estimate exceeds the budget, saying how far to shorten it."""
+    dims, limit = budget.dimensions, budget.limit
+    needed = request_bytes(dims, request, tokens)
+    if needed <= limit:
+        return
+    asked = [what for what, on in (("attentions", request.attentions),
+                                   ("hidden states", request.hidden_states)) if on]  # fmt: skip
+    extras = f" with {' and '.join(asked)}" if asked else ""
+    fitting = _fitting_tokens(dims, request, limit)
+    advice = (
+        f"please shorten the text to at most {plural(fitting, 'token')} (`/tokenize` counts them)"
+        if fitting
+        else "this model is too large for one request here"
+    )
+    plain = replace(request, attentions=False)
+    if request.attentions and request_bytes(dims, plain, tokens) <= limit:
+        advice += ", or leave out attentions"
+    raise UserError(
+        f"This needs about {shown_bytes(needed)} of memory for {plural(tokens, 'token')}"
+        f"{extras}; the limit per request is {shown_bytes(limit)}: {advice}."
+    )
+
+
+def check_picture(width: float, height: float) -> None:
+    """Refuse a picture larger than `PICTURE_PIXELS` before it is drawn."""
+    if width * height > PICTURE_PIXELS:
+        raise UserError(
+            f"This picture would be {int(width):,} × {int(height):,} pixels "
+            f"({shown_bytes(int(width * height) * PIXEL_BYTES)}); the limit is "
+            f"{shown_bytes(PICTURE_PIXELS * PIXEL_BYTES)}: please ask for less at once."
+        )
+
+
+def fitting(budget: Budget | None, requests: Sequence[ForwardRequest]) -> int:
+    """How many of `requests`, from the first, one pass can take within the budget (at least
+    the first: over the budget alone, it is refused on the worker with its real length)."""
+    if budget is None:
+        return len(requests)
+    count = 1
+    while count < len(requests) and (
+        batch_bytes(budget.dimensions, requests[: count + 1]) <= budget.limit
+    ):
+        count += 1
+    return count
