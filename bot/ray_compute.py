@@ -54,7 +54,6 @@ Batch = tuple[str, ForwardRequest, list[Item]]  # a model's name, the first requ
 
 APP_PREFIX = "model-explorer"
 CONNECT_TIMEOUT_S = 5.0
-DEPLOY_TIMEOUT_S = 120.0
 # A bot-started local Ray: a small object store (results are pictures' data, not models).
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 
@@ -211,7 +210,7 @@ def _connect(address: str | None) -> bool:
 def _deploy(name: str, options: WorkerOptions, ray_options: RayOptions) -> Any:
     """The application's handle: deployed unless it runs or is being deployed already (by
     another shard), then waited for until its replicas run; `ComputeError` if they fail or do
-    not run within DEPLOY_TIMEOUT_S."""
+    not run within RAY_DEPLOY_SECONDS."""
     serve.start(proxy_location="Disabled", logging_config={"log_level": "WARNING"})
     current = serve.status().applications.get(name)
     if current is not None and current.status in ("RUNNING", "DEPLOYING"):
@@ -230,13 +229,14 @@ def _deploy(name: str, options: WorkerOptions, ray_options: RayOptions) -> Any:
         log.info("deploying %d replica(s) as the Serve application %s", replicas, name)
         target = serve.RunTarget(deployment.bind(options), name=name, route_prefix=None)
         serve.run_many([target], wait_for_applications_running=False)
-    deadline = time.monotonic() + DEPLOY_TIMEOUT_S
+    deadline = time.monotonic() + ray_options.deploy_seconds
     while (status := serve.status().applications[name]).status != "RUNNING":
         if status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
             raise ComputeError(f"the replicas failed to start: {status.message}".splitlines()[0])
         if time.monotonic() > deadline:
             raise ComputeError(
-                f"the replicas did not start within {DEPLOY_TIMEOUT_S:.0f} s; does the cluster "
+                f"the replicas did not start within {ray_options.deploy_seconds} s "
+                f"(RAY_DEPLOY_SECONDS); does the cluster "
                 f"have RAY_REPLICAS × RAY_REPLICA_CPUS = "
                 f"{ray_options.replicas * ray_options.replica_cpus:g} CPUs free?"
             )

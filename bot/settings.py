@@ -303,6 +303,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RAY_ADDRESS", "", ray_address, "a Ray cluster (unset: a local Ray for the bot)"),
     Setting("RAY_REPLICAS", "1", number(1, 256), "Serve replicas doing model work"),
     Setting("RAY_REPLICA_CPUS", "1", number(0.1, 256, float), "CPUs for each replica"),
+    Setting("RAY_DEPLOY_SECONDS", "120", number(1, 3600), "how long replicas may take to start"),
     Setting("SHARD_COUNT", "0", number(0, 4096), "gateway shards in all (0: not sharded)"),
     Setting("SHARD_IDS", "", numbers, "this process's shards (unset: all of them)"),
     Setting("HTTP_PORT", "0", number(0, 65535), "port for /healthz and /metrics (0: off)"),
@@ -319,6 +320,7 @@ class RayOptions:
     address: str | None  # None: a local Ray started by the bot
     replicas: int
     replica_cpus: float
+    deploy_seconds: int = 120  # replicas not running by then: the bot stops with one line
 
 
 @dataclass(frozen=True)
@@ -456,6 +458,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             address=values["RAY_ADDRESS"],
             replicas=values["RAY_REPLICAS"],
             replica_cpus=values["RAY_REPLICA_CPUS"],
+            deploy_seconds=values["RAY_DEPLOY_SECONDS"],
         ),
         shards=shards_of(values["SHARD_COUNT"], values["SHARD_IDS"]),
         http_host=values["HTTP_HOST"],

@@ -94,8 +94,12 @@ def vanishing_model(directory: Path) -> Path:
     return directory
 
 
+# Ray Serve replicas start slowly on a busy 2-core machine: the tests wait for them.
+PATIENT_RAY = {"RAY_DEPLOY_SECONDS": "1800"}
+
+
 def make_settings(models: str, **env: str) -> Settings:
-    return load_settings({"MODELS": models, **env})
+    return load_settings({"MODELS": models, **PATIENT_RAY, **env})
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from commands.models import models
 from commands.predict import predict
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from tests.bot_process import ROOT, TOKEN, BotProcess, fresh_bot
-from tests.conftest import make_settings, vanishing_model
+from tests.conftest import PATIENT_RAY, make_settings, vanishing_model
 from tests.fake_discord import message_data
 from tests.test_e2e_discord import explore, press
 
@@ -261,6 +261,7 @@ async def test_the_bot_on_ray_answers_presses_and_keeps_its_time_limit(
     env = {
         "COMPUTE_BACKEND": "ray",
         "RAY_ADDRESS": ray_cluster,
+        **PATIENT_RAY,
         "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", ""),  # a token-guarded cluster
         "RAY_REPLICA_CPUS": "0.25",
         "PRELOAD_DEFAULT_MODEL": "false",
@@ -302,6 +303,7 @@ async def test_the_console_on_ray_starts_and_stops_a_local_ray_of_its_own(tmp_pa
         "COMPUTE_BACKEND": "ray",
         "RAY_REPLICA_CPUS": "0.5",
         "CONSOLE_OUTPUT_DIR": str(tmp_path),
+        **PATIENT_RAY,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "console", "/tokenize text:hello", cwd=ROOT, env=env,

@@ -61,7 +61,7 @@ class Bars:
                                   fill=colour_of(value, 1.0))  # fmt: skip
             canvas.draw.rectangle([bar_x, y + 4, bar_x + BAR_LENGTH, y + ROW - 5],
                                   outline=(210, 210, 210))  # fmt: skip
-            canvas.text((bar_x + BAR_LENGTH + 8, middle), f"{value:.1%}", LABEL_SIZE - 1,
+            canvas.text((bar_x + BAR_LENGTH + 8, middle), f"{value:.2%}", LABEL_SIZE - 1,
                         anchor="lm", fill=MUTED)  # fmt: skip
             y += ROW
 
