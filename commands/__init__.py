@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from commands.admin import internals, load, status, unload
 from commands.attention import attention
+from commands.attribution.command import attribute
 from commands.compare import compare
 from commands.config import config
 from commands.fill_mask import fill_mask
@@ -14,6 +15,7 @@ from commands.menus import explore_message, tokenize_message
 from commands.models import models
 from commands.predict import predict
 from commands.settings import allow, default_model, deny
+from commands.surprisal.command import surprisal
 from commands.tokenize import tokenize
 from explorer.declare import Command
 
@@ -25,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
     fill_mask,
     predict,
     lens,
+    attribute,
+    surprisal,
     compare,
     models,
     status,

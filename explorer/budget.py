@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from explorer.contract import UserError
 from explorer.models import shapes
@@ -20,6 +20,7 @@ FLOAT_BYTES = 4  # float32 activations
 PIXEL_BYTES = 4  # what a drawn picture costs per pixel while it is drawn and encoded
 PICTURE_PIXELS = 16 * 2**20  # the largest picture drawn (64 MiB); longer content is paged
 GREEDY_DECODER_TOKENS = 13  # the decoder's start token and DEFAULT_TARGET_TOKENS
+WORK_BYTES = 256 * 2**20  # what a finish's own batched passes aim to stay within
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,41 @@ def working_bytes(dims: Dimensions, request: ForwardRequest, tokens: int, decode
     return floats * FLOAT_BYTES
 
 
-def request_bytes(dims: Dimensions, request: ForwardRequest, tokens: int) -> int:
-    """Estimated peak bytes of one request of `tokens` tokens."""
+@runtime_checkable
+class Costly(Protocol):
+    """A `finish` that runs the model itself after the pass (gradients, a pass per masked
+    token): the bytes it takes for an input of `tokens` tokens, checked with the pass's."""
+
+    def memory(self, dims: Dimensions, tokens: int) -> int:
+        """Estimated peak bytes of its own work."""
+        ...
+
+
+def pass_bytes(dims: Dimensions, tokens: int, *, gradients: bool = False) -> int:
+    """Bytes of one input's pass through the stack: what one layer holds while it runs, or,
+    with `gradients`, what every layer keeps for the backward pass (its attention scores and
+    probabilities, the feed-forward block, the inputs of its projections and norms)."""
+    per_layer = 2 * dims.heads * tokens**2 + 2 * tokens * dims.intermediate
+    per_layer += (10 if gradients else 4) * tokens * dims.hidden
+    return (dims.layers if gradients else 1) * per_layer * FLOAT_BYTES
+
+
+def rows_within(dims: Dimensions, tokens: int, most: int, *, gradients: bool = False) -> int:
+    """How many inputs of `tokens` tokens one pass of a finish's own work takes: up to
+    `most`, fewer when together they would take more than WORK_BYTES, at least one."""
+    return max(1, min(most, WORK_BYTES // pass_bytes(dims, tokens, gradients=gradients)))
+
+
+def request_bytes(
+    dims: Dimensions, request: ForwardRequest, tokens: int, work: Costly | None = None
+) -> int:
+    """Estimated peak bytes of one request of `tokens` tokens (with its finish's `work`)."""
     decoded = decoder_tokens(dims, None if request.target is None else tokens)
-    return output_bytes(dims, request, tokens, decoded) + working_bytes(
-        dims, request, tokens, decoded
+    own = work.memory(dims, tokens) if work is not None else 0
+    return (
+        own
+        + output_bytes(dims, request, tokens, decoded)
+        + working_bytes(dims, request, tokens, decoded)
     )
 
 
@@ -126,34 +157,39 @@ def shown_bytes(count: int) -> str:
     return f"{max(1, round(count / 2**20))} MiB"
 
 
-def _fitting_tokens(dims: Dimensions, request: ForwardRequest, limit: int) -> int:
+def _fitting_tokens(
+    dims: Dimensions, request: ForwardRequest, limit: int, work: Costly | None
+) -> int:
     low, high = 0, request.max_tokens  # the most tokens within the limit, by bisection
     while low < high:
         middle = (low + high + 1) // 2
-        if request_bytes(dims, request, middle) <= limit:
+        if request_bytes(dims, request, middle, work) <= limit:
             low = middle
         else:
             high = middle - 1
     return low
 
 
-def check_request(budget: Budget, request: ForwardRequest, tokens: int) -> None:
-    """Refuse a request whose estimate exceeds the budget, saying how far to shorten it."""
+def check_request(
+    budget: Budget, request: ForwardRequest, tokens: int, work: Costly | None = None
+) -> None:
+    """Refuse a request whose estimate (with its finish's `work`) exceeds the budget, saying
+    how far to shorten it."""
     dims, limit = budget.dimensions, budget.limit
-    needed = request_bytes(dims, request, tokens)
+    needed = request_bytes(dims, request, tokens, work)
     if needed <= limit:
         return
     asked = [what for what, on in (("attentions", request.attentions),
                                    ("hidden states", request.hidden_states)) if on]  # fmt: skip
     extras = f" with {' and '.join(asked)}" if asked else ""
-    fitting = _fitting_tokens(dims, request, limit)
+    fitting = _fitting_tokens(dims, request, limit, work)
     advice = (
         f"please shorten the text to at most {plural(fitting, 'token')} (`/tokenize` counts them)"
         if fitting
         else "this model is too large for one request here"
     )
     plain = replace(request, attentions=False)
-    if request.attentions and request_bytes(dims, plain, tokens) <= limit:
+    if request.attentions and request_bytes(dims, plain, tokens, work) <= limit:
         advice += ", or leave out attentions"
     raise UserError(
         f"This needs about {shown_bytes(needed)} of memory for {plural(tokens, 'token')}"

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from explorer.budget import check_request
+from explorer.budget import Costly, check_request
 from explorer.contract import Forwarded, ForwardOutput, ForwardRequest, Item, LoadedModel, Outcome
 from explorer.encoding import Encoding, decoder_encoding, encode, target_ids
 
@@ -156,11 +156,12 @@ def serve_batch(
     input fails that request alone."""
     outcomes: list[Outcome] = [(None, None)] * len(items)
     encoded: list[tuple[int, Encoding]] = []
-    for index, (item, _) in enumerate(items):
+    for index, (item, finish) in enumerate(items):
         try:
             encoding = encode(loaded, item.text, item.text_pair, item.max_tokens)
             if item.budget is not None:  # before any pass: a request over it is refused
-                check_request(item.budget, item, len(encoding))
+                work = finish if isinstance(finish, Costly) else None
+                check_request(item.budget, item, len(encoding), work)
         except Exception as error:
             outcomes[index] = (None, error)
         else:

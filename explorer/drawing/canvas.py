@@ -30,8 +30,8 @@ def _lut(name: str = COLORMAP) -> np.ndarray:
 
 
 @functools.cache
-def _palette() -> Image.Image:
-    """176 colour-map steps, 56 greys (text on white) and 12 tints each of the special-token
+def _palette(colormap: str = COLORMAP) -> Image.Image:
+    """176 steps of the colour map, 56 greys (text on white) and 12 tints each of the special-token
     and highlight colours: every colour these pictures draw, within a step too small to see."""
     # Pillow maps colours through a coarse lookup: keep no grey close to white but white.
     levels = np.append(np.linspace(0, 240, 55), 255)
@@ -39,7 +39,7 @@ def _palette() -> Image.Image:
     mix = np.linspace(0.0, 1.0, 12)[:, None]
     white = np.array(BACKGROUND, dtype=float)
     tints = [np.array(c, dtype=float) * (1 - mix) + white * mix for c in (SPECIAL, HIGHLIGHT)]
-    steps = colormaps[COLORMAP](np.linspace(0.0, 1.0, 176))[:, :3] * 255
+    steps = colormaps[colormap](np.linspace(0.0, 1.0, 176))[:, :3] * 255
     colours = np.concatenate([steps, greys, *tints]).round().astype(np.uint8)
     palette = Image.new("P", (1, 1))
     palette.putpalette(colours.flatten().tolist())
@@ -121,10 +121,12 @@ def cjk_upright(text: str) -> bool:
 
 
 class Canvas:
-    """A white RGB image with text helpers; `png()` encodes it."""
+    """A white RGB image with text helpers; `png()` encodes it with the colours of its
+    `colormap` (matplotlib's name: a diverging one for signed values)."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, colormap: str = COLORMAP) -> None:
         check_picture(width, height)
+        self.colormap = colormap
         self.image = Image.new("RGB", (int(width), int(height)), BACKGROUND)
         self.draw = ImageDraw.Draw(self.image)
 
@@ -163,7 +165,7 @@ class Canvas:
     def png(self) -> bytes:
         """PNG bytes, mapped onto a fixed palette first: encoding a palette image is several
         times faster than RGB, and the file about half the size."""
-        indexed = self.image.quantize(palette=_palette(), dither=Image.Dither.NONE)
+        indexed = self.image.quantize(palette=_palette(self.colormap), dither=Image.Dither.NONE)
         buffer = io.BytesIO()
         indexed.save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()

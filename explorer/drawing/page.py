@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from explorer.drawing.canvas import MUTED, Canvas, text_width
+from explorer.drawing.canvas import COLORMAP, MUTED, Canvas, text_width
 
 MARGIN = 16
 TITLE_SIZE = 18
@@ -34,8 +34,15 @@ class Block(Protocol):
         ...
 
 
-def picture(title: str, subtitle: str, blocks: Sequence[Block], notes: Sequence[str] = ()) -> bytes:
-    """The title in bold, the subtitle (the quoted text) under it, the blocks, the notes."""
+def picture(
+    title: str,
+    subtitle: str,
+    blocks: Sequence[Block],
+    notes: Sequence[str] = (),
+    colormap: str = COLORMAP,
+) -> bytes:
+    """The title in bold, the subtitle (the quoted text) under it, the blocks, the notes;
+    the blocks' colours are those of `colormap`."""
     header = MARGIN + TITLE_SIZE + 8 + (SUBTITLE_SIZE + 10 if subtitle else 0)
     widths = [
         *(block.width for block in blocks),
@@ -47,7 +54,7 @@ def picture(title: str, subtitle: str, blocks: Sequence[Block], notes: Sequence[
     width = max(widths) + 2 * MARGIN
     height = header + sum(block.height + GAP for block in blocks)
     height += len(notes) * (NOTE_SIZE + 6) + MARGIN
-    canvas = Canvas(width, height)
+    canvas = Canvas(width, height, colormap)
     canvas.text((MARGIN, MARGIN), title, TITLE_SIZE, bold=True)
     if subtitle:
         canvas.text((MARGIN, MARGIN + TITLE_SIZE + 8), subtitle, SUBTITLE_SIZE, fill=MUTED)

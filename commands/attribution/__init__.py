@@ -1,0 +1,1 @@
+"""`/attribute`: which input tokens drive one prediction (saliency, integrated gradients)."""

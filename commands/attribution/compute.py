@@ -1,0 +1,185 @@
+"""Which input tokens drive one logit, computed on the worker next to the model (a `finish`).
+
+The target is one token's logit at one position: a masked LM's at its first mask, a causal
+LM's at the last position (the next token). The model runs on the input embeddings (the
+word embeddings: position and token-type embeddings stay the model's own), and only the
+target position goes through the output head, so a step costs the stack, not the
+vocabulary at every position. Scores per token are the sum over the embedding dimension of
+gradient ⊙ input (saliency) or of Captum's integrated gradients from a baseline that keeps
+the special tokens and puts the pad token (or the unknown token) everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from captum.attr import InputXGradient, IntegratedGradients
+
+from explorer.budget import Dimensions, dimensions, pass_bytes, rows_within
+from explorer.contract import Forwarded, LoadedModel, UserError
+from explorer.encoding import Encoding
+from explorer.predictions import output_head, shown_tokens
+from explorer.text import quote_inline
+
+Method = Literal["saliency", "integrated-gradients"]
+METHODS: tuple[Method, ...] = ("saliency", "integrated-gradients")
+STEP_ROWS = 16  # the most integration steps run as one batch
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Scores per input token for one target logit, in token order, unnormalised; for
+    integrated gradients the logit at the input and at the baseline (their difference is
+    what the scores should sum to)."""
+
+    encoding: Encoding
+    scores: np.ndarray  # float32, one per token
+    method: Method
+    steps: int
+    position: int  # where the target logit is read
+    target_id: int
+    target: str  # as shown_tokens shows it
+    probability: float  # of the target at that position, for the input
+    logit: float
+    baseline_logit: float | None = None
+    baseline: str = ""  # the token that replaced the others in the baseline
+
+    @property
+    def gap(self) -> float | None:
+        """Integrated gradients' completeness gap: sum of scores − (logit − baseline logit)."""
+        if self.baseline_logit is None:
+            return None
+        return float(self.scores.sum()) - (self.logit - self.baseline_logit)
+
+
+def target_position(loaded: LoadedModel, encoding: Encoding) -> int:
+    """Where the target logit is read: a masked LM's first mask; a causal LM's last token."""
+    if loaded.card.task == "causal-lm":
+        return len(encoding) - 1
+    mask_id = loaded.tokenizer.mask_token_id
+    position = next((i for i, t in enumerate(encoding.input_ids) if t == mask_id), None)
+    if position is None:
+        mask = loaded.tokenizer.mask_token
+        raise UserError(
+            f"Put {mask} where the prediction to explain goes, e.g. "
+            f"`/attribute text:Paris is the {mask} of France.` (the text may have been cut "
+            "to fit the model, taking the mask with it)."
+        )
+    return position
+
+
+def named_token(loaded: LoadedModel, name: str) -> int:
+    """The id of the one vocabulary token `name` is (as typed, else with a leading space, as
+    byte-level vocabularies spell a word after a space)."""
+    tokenizer = loaded.tokenizer
+    for spelling in (name, " " + name.strip()):
+        ids = tokenizer(spelling, add_special_tokens=False)["input_ids"]
+        if len(ids) == 1:
+            return int(ids[0])
+    pieces = tokenizer.tokenize(name)
+    raise UserError(
+        f"{quote_inline(name, 40)} is not one token of **{loaded.name}**: it reads it as "
+        f"{quote_inline(' '.join(pieces), 80)}. Name a single token (`/tokenize` shows them)."
+    )
+
+
+def baseline_ids(loaded: LoadedModel, encoding: Encoding) -> tuple[tuple[int, ...], str]:
+    """The baseline's tokens: the special ones kept, every other the pad token (the unknown
+    token where there is no pad token); and the name of that token."""
+    tokenizer = loaded.tokenizer
+    filler, name = tokenizer.pad_token_id, tokenizer.pad_token
+    if filler is None:
+        filler, name = tokenizer.unk_token_id, tokenizer.unk_token
+    if filler is None:
+        raise UserError(
+            f"**{loaded.name}**'s tokenizer has neither a pad nor an unknown token to build "
+            "the baseline of integrated gradients from: use `method:saliency`."
+        )
+    ids = tuple(
+        token if special else int(filler)
+        for token, special in zip(encoding.input_ids, encoding.special, strict=True)
+    )
+    return ids, str(name)
+
+
+def head_at(loaded: LoadedModel, position: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The logits at `position` (batch, vocabulary) as a function of the word embeddings
+    (batch, tokens, hidden): the base model over them, then the output head there only."""
+    model, head = loaded.model, output_head(loaded.model)
+
+    def logits(embeds: torch.Tensor) -> torch.Tensor:
+        state = model.base_model(inputs_embeds=embeds, use_cache=False)[0][:, position]
+        for module in head:
+            state = module(state)
+        return state
+
+    return logits
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """The `finish` of `/attribute`: which method, how many steps, which token (None: the
+    model's top prediction). It declares its memory: the batches of gradients it runs."""
+
+    method: Method
+    steps: int
+    token: str | None = None
+
+    def memory(self, dims: Dimensions, tokens: int) -> int:
+        """Peak bytes of its passes with gradients (a batch of steps for integrated
+        gradients, one pass for saliency), and one row of logits."""
+        most = 1 if self.method == "saliency" else min(self.steps, STEP_ROWS)
+        rows = rows_within(dims, tokens, most, gradients=True)
+        return rows * pass_bytes(dims, tokens, gradients=True) + 4 * dims.vocab * rows
+
+    def __call__(self, forwarded: Forwarded) -> Attribution:
+        """The scores for the target logit of the forwarded text."""
+        loaded, encoding = forwarded.model, forwarded.encoding
+        position = target_position(loaded, encoding)
+        embeddings = loaded.model.get_input_embeddings()
+        logits = head_at(loaded, position)
+        with torch.inference_mode(False), torch.enable_grad():
+            inputs = embeddings(torch.tensor([encoding.input_ids])).detach()
+            with torch.no_grad():
+                probabilities = logits(inputs)[0].softmax(-1)
+            chosen = self.token
+            target = int(probabilities.argmax()) if chosen is None else named_token(loaded, chosen)
+
+            def logit(embeds: torch.Tensor) -> torch.Tensor:
+                return logits(embeds)[:, target]
+
+            common: dict[str, Any] = {
+                "encoding": encoding,
+                "position": position,
+                "target_id": target,
+                "target": shown_tokens(loaded.tokenizer, [target])[0],
+                "probability": float(probabilities[target]),
+                "logit": float(logits(inputs)[0, target].detach()),
+            }
+            if self.method == "saliency":
+                scores = InputXGradient(logit).attribute(inputs.clone().requires_grad_())
+                return Attribution(scores=per_token(scores), method="saliency", steps=1, **common)
+            base, filler = baseline_ids(loaded, encoding)
+            baseline = embeddings(torch.tensor([base])).detach()
+            dims = dimensions(loaded.card.config)
+            rows = rows_within(dims, len(encoding), min(self.steps, STEP_ROWS), gradients=True)
+            scores = IntegratedGradients(logit).attribute(
+                inputs, baselines=baseline, n_steps=self.steps, internal_batch_size=rows
+            )
+            return Attribution(
+                scores=per_token(scores),
+                method="integrated-gradients",
+                steps=self.steps,
+                baseline_logit=float(logit(baseline)[0].detach()),
+                baseline=filler,
+                **common,
+            )
+
+
+def per_token(attributions: torch.Tensor) -> np.ndarray:
+    """Attributions (1, tokens, hidden) summed over the embedding dimension, float32."""
+    return attributions.detach()[0].double().sum(-1).numpy().astype(np.float32)

@@ -1,0 +1,1 @@
+"""`/surprisal`: how surprised a language model is by each token of a text."""
