@@ -9,7 +9,7 @@ import numpy as np
 
 from commands.attribution.compute import Attribution
 from explorer.contract import Attachment
-from explorer.drawing.flow import Legend, Piece, TokenFlow, mapped, words
+from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, words
 from explorer.drawing.page import Block, picture
 from explorer.export import npy, table
 from explorer.text import quote_inline
@@ -89,7 +89,7 @@ def render(model: str, text: str, result: Attribution, causal: bool) -> bytes:
         notes.append(f"past {VALUED_TOKENS} tokens only colours: export:true has the scores")
     caption = f"score{unit_text(power)}: red raises the target's logit, blue lowers it"
     blocks: list[Block] = [TokenFlow(pieces), Legend(colour, -shown, shown, caption)]
-    return picture(title, quote_inline(text, 90).strip("`"), blocks, notes, DIVERGING)
+    return picture(title, headline(text), blocks, notes, DIVERGING)
 
 
 def exported(result: Attribution) -> tuple[Attachment, Attachment]:

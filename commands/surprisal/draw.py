@@ -7,11 +7,11 @@ import functools
 from commands.surprisal.compute import Surprisal
 from explorer.contract import Attachment
 from explorer.drawing.canvas import COLORMAP
-from explorer.drawing.flow import Legend, Piece, TokenFlow, mapped, words
+from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, words
 from explorer.drawing.labels import display_token
 from explorer.drawing.page import picture
 from explorer.export import npy, table
-from explorer.text import in_code, pad, quote_inline, text_width
+from explorer.text import in_code, pad, text_width
 
 READINGS = {
     "causal": "−log₂ p(token | the tokens before it)",
@@ -47,7 +47,7 @@ def render(model: str, text: str, result: Surprisal) -> bytes:
         notes.append("the first token has nothing before it and is not scored")
     legend = Legend(colour, 0.0, top, "bits of surprisal")
     title = f"{model} · surprisal"
-    return picture(title, quote_inline(text, 90).strip("`"), [TokenFlow(pieces), legend], notes)
+    return picture(title, headline(text), [TokenFlow(pieces), legend], notes)
 
 
 def surprisal_table(result: Surprisal) -> str:

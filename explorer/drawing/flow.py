@@ -12,6 +12,7 @@ from matplotlib import colormaps
 
 from explorer.drawing.canvas import INK, MUTED, SPECIAL, Canvas, Colour, text_width
 from explorer.drawing.labels import display_token
+from explorer.drawing.page import SUBTITLE_SIZE
 from explorer.drawing.scale import nice_ticks, tick_label
 from explorer.encoding import Encoding
 
@@ -52,6 +53,17 @@ class Piece:
     value: str = ""
     special: bool = False
     spaced: bool = True
+
+
+def headline(text: str, size: int = SUBTITLE_SIZE, limit: int = FLOW_WIDTH) -> str:
+    """The text on one line within `limit` pixels (cut with an ellipsis), for a subtitle
+    that never makes a picture wider than its flow."""
+    line = " ".join(text.split())
+    if text_width(line, size) <= limit:
+        return line
+    while line and text_width(line + "…", size) > limit:
+        line = line[: max(0, len(line) - max(1, len(line) // 8))]
+    return line + "…"
 
 
 def words(encoding: Encoding) -> list[tuple[str, bool]]:
