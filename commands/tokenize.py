@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from commands.capabilities import notices
-from commands.options import MODEL, TARGET, TEXT_PAIR, check_target
+from commands.lineup import CONTINUES, MOST_MODELS, Read, counts, line_up, lineup_table
+from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, source_encoding
 from explorer.contract import (
     Context,
     Forwarded,
     ForwardRequest,
     Reply,
+    UserError,
     reply_with_overflow,
 )
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, pad, plural, text_width
+from explorer.text import in_code, pad, plural, quote_inline, text_width
+
+COMPARE = Opt(
+    f"Up to {MOST_MODELS - 1} more models, comma-separated: their pieces side by side", 1, 300
+)
 
 
 def token_table(encoding: Encoding) -> str:
@@ -60,9 +66,14 @@ async def tokenize(
     model: Annotated[str | None, MODEL] = None,
     text_pair: Annotated[str | None, TEXT_PAIR] = None,
     target: Annotated[str | None, TARGET] = None,
+    compare: Annotated[str | None, COMPARE] = None,
 ) -> Reply:
     """Split text into tokens with ids, token types and attention mask."""
     check_text(text, ctx.limits.max_input_chars)
+    if compare is not None:
+        if text_pair is not None or target is not None:
+            raise UserError("`compare` lines up one text: leave out `text_pair` and `target`.")
+        return await lineup(ctx, text, model, compare)
     for extra, what in ((text_pair, "second text"), (target, "target text")):
         if extra is not None:
             check_text(extra, ctx.limits.max_input_chars, what)
@@ -84,3 +95,33 @@ async def tokenize(
         header += f"\nencoder input, then the decoder's input ({origin}, shifted right)"
         table += f"\n\ndecoder input: {plural(len(decoded), 'token')}\n{token_table(decoded)}"
     return reply_with_overflow(header, table, "tokens.txt")
+
+
+def compared_names(first: str, compare: str) -> list[str]:
+    """The models to line up: the first, then those named in `compare`, each once."""
+    names = list(dict.fromkeys([first, *(n.strip() for n in compare.split(",") if n.strip())]))
+    if len(names) < 2:
+        raise UserError(f"Name at least one other model in `compare` than **{first}**.")
+    if len(names) > MOST_MODELS:
+        raise UserError(f"The line-up takes up to {MOST_MODELS} models; {len(names)} were named.")
+    return names
+
+
+async def lineup(ctx: Context, text: str, model: str | None, compare: str) -> Reply:
+    """The text through each model's tokenizer, the pieces side by side."""
+    first = await ctx.model(model)
+    reads = []
+    for name in compared_names(first.name, compare):
+        card = await ctx.model(name)
+        request = ForwardRequest(text, None, card.max_tokens, run="none")
+        reads.append(Read(card.name, await ctx.forward(card, request, source_encoding)))
+    ctx.record(tokens=max(len(read.encoding) for read in reads))
+    aligned = line_up(text, tuple(reads))
+    header = [
+        f"**line-up** · {quote_inline(text, 60)} · {plural(len(text), 'character')} through "
+        f"{len(reads)} tokenizers (special tokens counted, not shown; {CONTINUES}: the piece "
+        "above goes on)",
+        *counts(aligned),
+    ]
+    header += [read.encoding.truncation_notice() for read in reads if read.encoding.truncated]
+    return reply_with_overflow("\n".join(header), lineup_table(aligned), "lineup.txt")

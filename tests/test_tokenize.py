@@ -7,8 +7,10 @@ import re
 import pytest
 from transformers import AutoTokenizer
 
+from commands.lineup import Read, line_up
 from commands.tokenize import tokenize
 from explorer.contract import UserError
+from explorer.encoding import Encoding
 
 SENTENCE = "I am studying NLP."
 
@@ -113,3 +115,79 @@ async def test_with_no_model_that_covers_them_the_notice_says_how_to_add_one(min
         "No model here can; the bot's operator can add one: `./dev fetch hfl/rbt3`, "
         "then `MODELS=…,rbt3=hfl/rbt3`."
     )
+
+
+def encoding_of(tokens, offsets, special=None, marker="") -> Encoding:
+    count = len(tokens)
+    return Encoding(
+        tokens=tuple(tokens),
+        input_ids=tuple(range(count)),
+        token_type_ids=None,
+        attention_mask=(1,) * count,
+        special=tuple(special or [False] * count),
+        untruncated_length=count,
+        offsets=tuple(offsets),
+        marker=marker,
+    )
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "stretches", "cells"),
+    [
+        (  # WordPiece drops the space; byte-level BPE keeps it in the next piece
+            encoding_of(["[CLS]", "i", "am", "[SEP]"], [(0, 0), (0, 1), (2, 4), (0, 0)],
+                        [True, False, False, True]),
+            encoding_of(["I", "Ġam"], [(0, 1), (1, 4)], marker="Ġ"),
+            [(0, 1), (1, 2), (2, 4)],
+            [("i", "I"), ("", "␣am"), ("am", "┆")],
+        ),
+        (  # one piece over three of the other's; two pieces of one character (its bytes)
+            encoding_of(["studying", "我"], [(0, 8), (8, 9)]),
+            encoding_of(["stud", "ying", "æĪ", "ĳ"], [(0, 4), (4, 8), (8, 9), (8, 9)],
+                        marker="Ġ"),
+            [(0, 4), (4, 8), (8, 9)],
+            [("studying", "stud"), ("┆", "ying"), ("我", "e6 88 91")],
+        ),
+    ],
+)  # fmt: skip
+def test_pieces_line_up_on_the_characters_they_cover(left, right, stretches, cells):
+    text = "I am" if stretches[-1][1] == 4 else "studying我"
+    lineup = line_up(text, (Read("a", left), Read("b", right)))
+    assert list(lineup.stretches) == stretches
+    assert [tuple(row) for row in lineup.cells] == cells
+
+
+async def test_several_tokenizers_side_by_side(ctx, settings):
+    reply = await tokenize(ctx, SENTENCE, model="tiny", compare="gpt2, minilm")
+    block = reply.content.split("```")[1].strip().splitlines()
+    assert [c.strip() for c in block[0].split("│")] == ["text", "tiny", "gpt2", "minilm"]
+    columns = list(zip(*([c.strip() for c in row.split("│")] for row in block[1:]), strict=True))
+    for name, column in zip(["tiny", "gpt2", "minilm"], columns[1:], strict=True):
+        source = next(spec.source for spec in settings.models if spec.name == name)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        expected = tokenizer.convert_ids_to_tokens(
+            tokenizer(SENTENCE, add_special_tokens=False)["input_ids"]
+        )
+        shown = [piece for cell in column if cell not in ("", "┆") for piece in cell.split(" ")]
+        assert shown == [token.replace("Ġ", "␣") for token in expected], name
+    assert "".join(c.replace("␣", " ") for c in columns[0]) == SENTENCE
+    assert "`minilm`: 8 tokens (2 special) · 0 unknown · 3.00 characters/token" in reply.content
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"compare": "tiny"}, "Name at least one other model in `compare` than **tiny**"),
+        ({"compare": "gpt2,llama,minilm,rbt3"}, "The line-up takes up to 4 models; 5 were named."),
+        ({"compare": "gpt2", "text_pair": "x"}, "`compare` lines up one text"),
+    ],
+)
+async def test_the_line_up_refuses_what_it_cannot_show(ctx, options, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        await tokenize(ctx, SENTENCE, model="tiny", **options)
+
+
+async def test_a_long_line_up_comes_as_a_file(ctx):
+    reply = await tokenize(ctx, "hello world " * 60, model="tiny", compare="gpt2")
+    assert len(reply.content) <= 2000
+    assert [a.filename for a in reply.attachments] == ["lineup.txt"]
