@@ -38,9 +38,9 @@ def _same(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def _linear_slices(linear: torch.nn.Module, heads: int) -> torch.Tensor:
+def _linear_slices(linear: Any, heads: int) -> torch.Tensor:
     """(heads, head size, hidden) of an `nn.Linear` output projection (y = x Wᵀ + b)."""
-    weight = linear.weight  # (hidden, heads × head size)
+    weight: torch.Tensor = linear.weight  # (hidden, heads × head size)
     return weight.T.reshape(heads, -1, weight.shape[0])
 
 
