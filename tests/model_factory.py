@@ -4,6 +4,7 @@ bot loads them exactly as it loads a downloaded checkpoint."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -232,3 +233,19 @@ def save_vocabulary_models(directory: Path, lines: list[str], favourite: int) ->
         tokenizer.save_pretrained(directory / name)
         saved.append(directory / name)
     return saved[0], saved[1]
+
+
+def save_masked_lm_copy(source: Path, directory: Path) -> Path:
+    """A copy of a headless BERT checkpoint (the bundled MiniLM) whose config names
+    BertForMaskedLM: the bot loads it as any checkpoint without its head weights, the
+    masked-LM head randomly initialised and reported as untrained. Files are copied, not
+    linked: the bot refuses a model directory with links pointing outside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file() and path.name != "config.json":
+            shutil.copy(path, directory / path.name)
+    config = json.loads((source / "config.json").read_text())
+    (directory / "config.json").write_text(
+        json.dumps({**config, "architectures": ["BertForMaskedLM"]})
+    )
+    return directory
