@@ -14,8 +14,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 
 from bot.console import Console
 from commands.attribution.command import attribute
-from commands.attribution.compute import Attribute, Attribution
 from commands.attribution.draw import render
+from commands.attribution.result import Attribute, Attribution
 from explorer.budget import Budget, check_request, dimensions
 from explorer.contract import ForwardRequest, UserError
 from explorer.encoding import Encoding

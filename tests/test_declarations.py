@@ -25,7 +25,7 @@ BY_PATH = {c.path: c for c in COMMANDS}
     ("path", "options", "queued", "permission"),
     [
         ("tokenize", [("text", str, True), ("model", str, False), ("text_pair", str, False),
-                      ("target", str, False)], True, None),
+                      ("target", str, False), ("compare", str, False)], True, None),
         ("attention", [("text", str, True), ("model", str, False), ("layer", int, False),
                        ("head", int, False), ("text_pair", str, False), ("view", str, False),
                        ("token", str, False), ("export", bool, False), ("part", str, False),

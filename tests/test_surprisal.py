@@ -15,7 +15,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 
 from bot.console import Console
 from commands.surprisal.command import surprisal
-from commands.surprisal.compute import NextTokenSurprisal, PseudoSurprisal, Surprisal
+from commands.surprisal.result import NextTokenSurprisal, PseudoSurprisal, Surprisal
 from explorer.budget import Budget, check_request, dimensions
 from explorer.contract import ForwardRequest, UserError
 from tests.pictures import assert_drawn

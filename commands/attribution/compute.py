@@ -12,48 +12,17 @@ the special tokens and puts the pad token (or the unknown token) everywhere else
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from captum.attr import InputXGradient, IntegratedGradients
 
-from explorer.budget import Dimensions, dimensions, pass_bytes, rows_within
+from commands.attribution.result import Attribution, Method
 from explorer.contract import Forwarded, LoadedModel, UserError
 from explorer.encoding import Encoding
 from explorer.predictions import output_head, shown_tokens
 from explorer.text import quote_inline
-
-Method = Literal["saliency", "integrated-gradients"]
-METHODS: tuple[Method, ...] = ("saliency", "integrated-gradients")
-STEP_ROWS = 16  # the most integration steps run as one batch
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """Scores per input token for one target logit, in token order, unnormalised; for
-    integrated gradients the logit at the input and at the baseline (their difference is
-    what the scores should sum to)."""
-
-    encoding: Encoding
-    scores: np.ndarray  # float32, one per token
-    method: Method
-    steps: int
-    position: int  # where the target logit is read
-    target_id: int
-    target: str  # as shown_tokens shows it
-    probability: float  # of the target at that position, for the input
-    logit: float
-    baseline_logit: float | None = None
-    baseline: str = ""  # the token that replaced the others in the baseline
-
-    @property
-    def gap(self) -> float | None:
-        """Integrated gradients' completeness gap: sum of scores − (logit − baseline logit)."""
-        if self.baseline_logit is None:
-            return None
-        return float(self.scores.sum()) - (self.logit - self.baseline_logit)
 
 
 def target_position(loaded: LoadedModel, encoding: Encoding) -> int:
@@ -120,64 +89,49 @@ def head_at(loaded: LoadedModel, position: int) -> Callable[[torch.Tensor], torc
     return logits
 
 
-@dataclass(frozen=True)
-class Attribute:
-    """The `finish` of `/attribute`: which method, how many steps, which token (None: the
-    model's top prediction). It declares its memory: the batches of gradients it runs."""
+def attribution(
+    forwarded: Forwarded, method: Method, steps: int, token: str | None, rows: int
+) -> Attribution:
+    """The scores of `method` for the target logit of the forwarded text (`token`'s, or the
+    top prediction's), integrated gradients in `steps` steps run `rows` at a time."""
+    loaded, encoding = forwarded.model, forwarded.encoding
+    position = target_position(loaded, encoding)
+    embeddings = loaded.model.get_input_embeddings()
+    logits = head_at(loaded, position)
+    with torch.inference_mode(False), torch.enable_grad():
+        inputs = embeddings(torch.tensor([encoding.input_ids])).detach()
+        with torch.no_grad():
+            probabilities = logits(inputs)[0].softmax(-1)
+        chosen = token
+        target = int(probabilities.argmax()) if chosen is None else named_token(loaded, chosen)
 
-    method: Method
-    steps: int
-    token: str | None = None
+        def logit(embeds: torch.Tensor) -> torch.Tensor:
+            return logits(embeds)[:, target]
 
-    def memory(self, dims: Dimensions, tokens: int) -> int:
-        """Peak bytes of its passes with gradients (a batch of steps for integrated
-        gradients, one pass for saliency), and one row of logits."""
-        most = 1 if self.method == "saliency" else min(self.steps, STEP_ROWS)
-        rows = rows_within(dims, tokens, most, gradients=True)
-        return rows * pass_bytes(dims, tokens, gradients=True) + 4 * dims.vocab * rows
-
-    def __call__(self, forwarded: Forwarded) -> Attribution:
-        """The scores for the target logit of the forwarded text."""
-        loaded, encoding = forwarded.model, forwarded.encoding
-        position = target_position(loaded, encoding)
-        embeddings = loaded.model.get_input_embeddings()
-        logits = head_at(loaded, position)
-        with torch.inference_mode(False), torch.enable_grad():
-            inputs = embeddings(torch.tensor([encoding.input_ids])).detach()
-            with torch.no_grad():
-                probabilities = logits(inputs)[0].softmax(-1)
-            chosen = self.token
-            target = int(probabilities.argmax()) if chosen is None else named_token(loaded, chosen)
-
-            def logit(embeds: torch.Tensor) -> torch.Tensor:
-                return logits(embeds)[:, target]
-
-            common: dict[str, Any] = {
-                "encoding": encoding,
-                "position": position,
-                "target_id": target,
-                "target": shown_tokens(loaded.tokenizer, [target])[0],
-                "probability": float(probabilities[target]),
-                "logit": float(logits(inputs)[0, target].detach()),
-            }
-            if self.method == "saliency":
-                scores = InputXGradient(logit).attribute(inputs.clone().requires_grad_())
-                return Attribution(scores=per_token(scores), method="saliency", steps=1, **common)
-            base, filler = baseline_ids(loaded, encoding)
-            baseline = embeddings(torch.tensor([base])).detach()
-            dims = dimensions(loaded.card.config)
-            rows = rows_within(dims, len(encoding), min(self.steps, STEP_ROWS), gradients=True)
-            scores = IntegratedGradients(logit).attribute(
-                inputs, baselines=baseline, n_steps=self.steps, internal_batch_size=rows
-            )
-            return Attribution(
-                scores=per_token(scores),
-                method="integrated-gradients",
-                steps=self.steps,
-                baseline_logit=float(logit(baseline)[0].detach()),
-                baseline=filler,
-                **common,
-            )
+        common: dict[str, Any] = {
+            "encoding": encoding,
+            "position": position,
+            "target_id": target,
+            "target": shown_tokens(loaded.tokenizer, [target])[0],
+            "probability": float(probabilities[target]),
+            "logit": float(logits(inputs)[0, target].detach()),
+        }
+        if method == "saliency":
+            scores = InputXGradient(logit).attribute(inputs.clone().requires_grad_())
+            return Attribution(scores=per_token(scores), method="saliency", steps=1, **common)
+        base, filler = baseline_ids(loaded, encoding)
+        baseline = embeddings(torch.tensor([base])).detach()
+        scores = IntegratedGradients(logit).attribute(
+            inputs, baselines=baseline, n_steps=steps, internal_batch_size=rows
+        )
+        return Attribution(
+            scores=per_token(scores),
+            method="integrated-gradients",
+            steps=steps,
+            baseline_logit=float(logit(baseline)[0].detach()),
+            baseline=filler,
+            **common,
+        )
 
 
 def per_token(attributions: torch.Tensor) -> np.ndarray:

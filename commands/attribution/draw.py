@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from commands.attribution.compute import Attribution
+from commands.attribution.result import Attribution
 from explorer.contract import Attachment
 from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, words
 from explorer.drawing.page import Block, picture

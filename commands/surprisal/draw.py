@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from commands.surprisal.compute import Surprisal
+from commands.surprisal.result import Surprisal
 from explorer.contract import Attachment
 from explorer.drawing.canvas import COLORMAP
 from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, words
