@@ -77,7 +77,7 @@ async def test_saliency_is_gradient_times_input_of_the_top_logit(ctx, settings, 
     assert ours.scores.dtype == np.float32 and ours.scores.shape == (len(ours.encoding),)
     np.testing.assert_allclose(ours.scores, expected, rtol=1e-4, atol=1e-7)
     assert ours.logit == pytest.approx(float(logits[target].detach()), abs=1e-5)
-    assert ours.probability == pytest.approx(float(logits.softmax(-1)[target]), abs=1e-6)
+    assert ours.probability == pytest.approx(float(logits.detach().softmax(-1)[target]), abs=1e-6)
 
 
 @pytest.mark.parametrize("name", ["tiny", "gpt2", "llama"])
