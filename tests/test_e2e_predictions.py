@@ -1,10 +1,12 @@
-"""End to end: predictions, encoder–decoder parts, comparisons and message menus, through
-the real bot process and the fake Discord."""
+"""End to end: predictions, encoder–decoder parts, comparisons, message menus, attribution,
+surprisal and the tokenizer line-up, through the real bot process and the fake Discord."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 
+import numpy as np
 import pytest
 
 from tests.bot_process import BotProcess
@@ -110,3 +112,40 @@ async def test_message_menus_tokenize_and_explore_a_message(fake, bot):
     empty = await (await fake.message_command("Tokenize message", fake.user_message(""))).answer()
     assert message_data(empty)["flags"] & EPHEMERAL
     assert "This message has no text to tokenize" in message_data(empty)["content"]
+
+
+async def test_the_commands_are_registered_with_their_choices(fake, bot):
+    schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
+    attribute = {o["name"]: o for o in schemas["attribute"]["options"]}
+    assert [c["value"] for c in attribute["method"]["choices"]] == [
+        "saliency", "integrated-gradients"
+    ]  # fmt: skip
+    assert attribute["steps"]["min_value"] == 2 and attribute["steps"]["max_value"] == 256
+    assert "export" in {o["name"] for o in schemas["surprisal"]["options"]}
+    assert "compare" in {o["name"] for o in schemas["tokenize"]["options"]}
+
+
+async def test_attribute_end_to_end_with_its_files_and_its_refusal(fake, bot):
+    data, files = await answered(
+        fake, "attribute", text="The cat sat on the", model="gpt2", export=True
+    )
+    assert data["content"].startswith("**gpt2** · 5 tokens · target: the logit of `")
+    assert "completeness: sum of scores" in data["content"]
+    assert_drawn(files["attribution.png"], min_size=(300, 120))
+    scores = np.load(io.BytesIO(files["attribution.npy"]))
+    assert scores.dtype == np.float32 and scores.shape == (5,)
+    assert files["attribution.csv"].decode().splitlines()[0] == "token,score"
+    refused, _ = await answered(fake, "attribute", text="I am studying NLP.", model="t5")
+    assert refused["flags"] & EPHEMERAL
+    assert "`/attribute` needs a language-model head" in refused["content"]
+
+
+async def test_surprisal_and_the_line_up_end_to_end(fake, bot):
+    data, files = await answered(fake, "surprisal", text="the cat sat .", model="tiny")
+    assert data["content"].startswith("**tiny** · surprisal of 4 tokens: ")
+    assert_drawn(files["surprisal.png"], min_size=(300, 120))
+    data, _ = await answered(
+        fake, "tokenize", text="I am studying NLP.", model="tiny", compare="gpt2,t5"
+    )
+    assert data["content"].startswith("**line-up** · `I am studying NLP.`")
+    assert "text │ tiny  │ gpt2  │ t5" in data["content"]
