@@ -101,9 +101,9 @@ def attribution(
     with torch.inference_mode(False), torch.enable_grad():
         inputs = embeddings(torch.tensor([encoding.input_ids])).detach()
         with torch.no_grad():
-            probabilities = logits(inputs)[0].softmax(-1)
-        chosen = token
-        target = int(probabilities.argmax()) if chosen is None else named_token(loaded, chosen)
+            read = logits(inputs)[0]
+        probabilities = read.softmax(-1)
+        target = int(probabilities.argmax()) if token is None else named_token(loaded, token)
 
         def logit(embeds: torch.Tensor) -> torch.Tensor:
             return logits(embeds)[:, target]
@@ -114,7 +114,7 @@ def attribution(
             "target_id": target,
             "target": shown_tokens(loaded.tokenizer, [target])[0],
             "probability": float(probabilities[target]),
-            "logit": float(logits(inputs)[0, target].detach()),
+            "logit": float(read[target]),
         }
         if method == "saliency":
             scores = InputXGradient(logit).attribute(inputs.clone().requires_grad_())
@@ -124,11 +124,13 @@ def attribution(
         scores = IntegratedGradients(logit).attribute(
             inputs, baselines=baseline, n_steps=steps, internal_batch_size=rows
         )
+        with torch.no_grad():
+            at_baseline = float(logit(baseline)[0])
         return Attribution(
             scores=per_token(scores),
             method="integrated-gradients",
             steps=steps,
-            baseline_logit=float(logit(baseline)[0].detach()),
+            baseline_logit=at_baseline,
             baseline=filler,
             **common,
         )
