@@ -14,7 +14,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 
 from bot.console import Console
 from commands.attribution.command import attribute
-from commands.attribution.draw import render
+from commands.attribution.draw import render, unit_of, unit_text
 from commands.attribution.result import Attribute, Attribution
 from explorer.budget import Budget, check_request, dimensions
 from explorer.contract import ForwardRequest, UserError
@@ -185,3 +185,24 @@ def test_negative_scores_are_blue_and_positive_ones_red():
     pixels = decode(render("m", "down flat up", result, causal=True)).astype(int)
     red, blue = pixels[..., 0] - pixels[..., 2], pixels[..., 2] - pixels[..., 0]
     assert (red > 100).sum() > 200 and (blue > 100).sum() > 200
+
+
+@pytest.mark.parametrize(
+    ("vmax", "power", "caption"),
+    [(0.8, 0, ""), (42.0, 0, ""), (0.0037, -3, " (×10⁻³)"), (1234.0, 3, " (×10³)"), (0.0, 0, "")],
+)
+def test_scores_are_written_in_one_power_of_ten(vmax, power, caption):
+    assert unit_of(vmax) == power and unit_text(power) == caption
+
+
+async def test_finishes_and_results_survive_pickling_as_the_ray_backend_sends_them(ctx):
+    import pickle
+
+    from commands.surprisal.result import NextTokenSurprisal, PseudoSurprisal
+
+    for finish in (Attribute("integrated-gradients", 8, "mat"), NextTokenSurprisal(),
+                   PseudoSurprisal()):  # fmt: skip
+        assert pickle.loads(pickle.dumps(finish)) == finish
+    result = await attributed(ctx, "tiny", "saliency")
+    again = pickle.loads(pickle.dumps(result))
+    assert again.encoding == result.encoding and np.array_equal(again.scores, result.scores)

@@ -49,8 +49,9 @@ def completeness_line(result: Attribution) -> str:
 
 
 def unit_of(vmax: float) -> int:
-    """The power of ten the scores are written in, so the largest reads from 1 to 999."""
-    return math.floor(math.log10(vmax)) if vmax > 0 else 0
+    """The power of ten the scores are written in: none from 0.1 to 100, else the one that
+    makes the largest read from 1 to 9.9."""
+    return 0 if vmax <= 0 or 0.1 <= vmax < 100 else math.floor(math.log10(vmax))
 
 
 def unit_text(power: int) -> str:
@@ -74,7 +75,9 @@ def render(model: str, text: str, result: Attribution, causal: bool) -> bytes:
             label,
             colour(float(score) / scale),
             None,
-            f"{float(score) / scale:+.1f}".replace("-", "−") if valued else "",
+            f"{float(score) / scale:+.{2 if shown < 1 else 1}f}".replace("-", "−")
+            if valued
+            else "",
             special,
             spaced,
         )
