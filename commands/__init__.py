@@ -1,5 +1,6 @@
-"""Every command the bot answers, in the order `/help` lists them. Each module declares its
-command once: the handler's signature is the declaration (`explorer.declare`)."""
+"""Every command the bot answers, in the order `/help` lists them, and every kind of live reply
+the chat steps (`explorer.live`). Each module declares its command once: the handler's
+signature is the declaration (`explorer.declare`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from commands.predict import predict
 from commands.settings import allow, default_model, deny
 from commands.tokenize import tokenize
 from explorer.declare import Command
+from explorer.explore import ATTENTION
+from explorer.live import Kind
 
 COMMANDS: tuple[Command, ...] = (
     tokenize,
@@ -37,3 +40,5 @@ COMMANDS: tuple[Command, ...] = (
     tokenize_message,
     explore_message,
 )
+
+KINDS: tuple[Kind, ...] = (ATTENTION,)

@@ -1,22 +1,22 @@
 """The contract between the bot and the command handlers, in one place.
 
 A handler receives a `Context` (the runtime's services for one request), returns a `Reply`
-(text and files, optionally an exploration the chat keeps stepping) and raises `UserError` for
-a mistake the user can fix. Model work travels as a `ForwardRequest`; its result is made on the
-worker, next to the model, by the handler's `finish` from a `Forwarded`.
+(text and files, optionally a live reply the chat keeps stepping: `explorer.live`) and raises
+`UserError` for a mistake the user can fix. Model work travels as a `ForwardRequest`; its
+result is made on the worker, next to the model, by the handler's `finish` from a
+`Forwarded`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from explorer.budget import Budget
     from explorer.encoding import Encoding
-    from explorer.exploration import Explored
 
 T = TypeVar("T")
 
@@ -57,14 +57,27 @@ class Attachment:
     description: str = ""
 
 
+# A live reply's state: JSON values only (dicts, lists, strings, numbers, booleans, None), so
+# that it reads back from the store equal to what was kept.
+State = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Live:
+    """A reply the chat steps through: its kind's name and its state (`explorer.live`)."""
+
+    kind: str
+    state: State
+
+
 @dataclass(frozen=True)
 class Reply:
-    """A message: text plus attachments, sized to fit one Discord message; `exploration` is
-    the attention exploration the chat attaches stepping controls to."""
+    """A message: text plus attachments, sized to fit one Discord message; `live` makes it a
+    live reply, which the chat attaches its kind's controls to."""
 
     content: str
     attachments: tuple[Attachment, ...] = ()
-    exploration: Explored | None = None
+    live: Live | None = None
 
 
 def reply_with_overflow(

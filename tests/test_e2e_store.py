@@ -9,6 +9,9 @@ import hashlib
 import hmac
 import sqlite3
 
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from bot.store import Store
 from tests.bot_process import BotProcess, fresh_bot
 from tests.fake_discord import (
@@ -19,6 +22,7 @@ from tests.fake_discord import (
     message_data,
 )
 from tests.test_e2e_discord import EPHEMERAL, components, explore, press
+from tests.test_store import BACKENDS, _drop_postgres, _postgres_database, insert_old, migrate
 
 FAST = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "100"}
 
@@ -61,6 +65,42 @@ async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_
             assert key in kept  # every committed exploration works after the restart
             assert edited is not None and edited["content"].startswith("**tiny · layer")
         assert await second.terminate() == 0
+
+
+def forged(message: dict, key: str) -> dict:
+    """The message with its controls' custom ids naming the exploration kept under `key`."""
+    return {**message, "components": [{"type": 1, "components": [
+        {**c, "custom_id": c["custom_id"].replace(c["custom_id"].split(":")[1], key)}
+        for c in row["components"]]} for row in message["components"]]}  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_exploration_kept_before_live_replies_still_steps(tmp_path, tiny_dir, backend):
+    env, name = dict(FAST), None
+    if backend == "sqlite":
+        (tmp_path / "data").mkdir()
+        url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'explorer.db'}"
+    else:
+        url, name = await _postgres_database()
+        env["DATABASE_URL"] = url
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:  # the schema and a row as revision 0002 had them
+        await connection.run_sync(migrate, "0002")
+        state = '{"view": "mean", "layer": 2, "head": 0, "token": 1}'
+        await insert_old(connection, "0002", "kept0002", state=state)
+    await engine.dispose()
+    try:
+        async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **env) as (server, bot):
+            _, message = await explore(server, text="a message to press on", model="tiny")
+            old = forged(message, "kept0002")  # the message the old exploration was sent in
+            _, edited = await press(server, old, "layer-")
+            assert edited["content"].startswith("**tiny · layer 1/2 · mean of 4 heads** · 3 tokens")
+            _, edited = await press(server, old, "view", values=["heads"])
+            assert edited["content"].startswith("**tiny · layer 1/2 · all 4 heads**")
+            assert await bot.terminate() == 0
+    finally:
+        if name is not None:
+            await _drop_postgres(name)
 
 
 async def test_a_database_error_at_run_time_is_answered_and_the_bot_carries_on(tmp_path, tiny_dir):

@@ -13,7 +13,7 @@ from explorer.attention_math import head_stats, rollout, token_profile
 from explorer.contract import UserError
 from explorer.encoding import Encoding
 from explorer.exploration import Exploration, Shape, Subject, ViewState, find_token
-from explorer.explore import explore, reply_for
+from explorer.explore import explore, explored_of, reply_for
 from explorer.views import VIEWS, enabled, scene_of, step, switch_view, view_of
 from tests.pictures import assert_drawn
 
@@ -214,8 +214,8 @@ async def test_every_view_on_rbt3_shaped_model_with_chinese(ctx):
 async def test_view_and_token_options(ctx):
     reply = await attention(ctx, "The cat sat on the mat", view="token", token="mat")
     assert reply.content.startswith("**minilm · token 6 “mat” · mean of 12 heads**")
-    assert reply.exploration is not None
-    assert reply.exploration.state == ViewState("token", 6, 0, 6, "self", "token")
+    assert reply.live is not None and reply.live.kind == "attention"
+    assert explored_of(reply.live.state).state == ViewState("token", 6, 0, 6, "self", "token")
     with pytest.raises(UserError, match="Unknown view"):
         await attention(ctx, "x", view="sideways", model="gone")  # refused before loading
 

@@ -7,7 +7,6 @@ from explorer.exploration import Shape, ViewState
 from explorer.text import quote_inline
 from explorer.views.catalog import VIEWS, Scene, View, scene_of
 
-ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+", "window-", "window+")
 VIEW_CHOICES = tuple((f"{name}: {view.description}", name) for name, view in VIEWS.items())
 
 
@@ -34,7 +33,6 @@ def enabled(state: ViewState, shape: Shape) -> frozenset[str]:
 
 
 __all__ = [
-    "ACTIONS",
     "VIEWS",
     "VIEW_CHOICES",
     "Scene",

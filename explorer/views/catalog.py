@@ -35,10 +35,16 @@ from explorer.exploration import (
 from explorer.text import escape_markdown
 from explorer.views.tables import long_table, matrix_table, summary_table
 
-LAYER_ACTIONS = frozenset({"layer-", "layer+"})
-HEAD_ACTIONS = frozenset({"head-", "head+"})
-TOKEN_ACTIONS = frozenset({"token-", "token+"})
-WINDOW_ACTIONS = frozenset({"window-", "window+"})
+# What the stepping buttons step, each back (-) and forth (+), on which row of controls.
+STEPPED = {"layer": 1, "head": 1, "token": 2, "window": 2}
+
+
+def arrows(stepped: str) -> frozenset[str]:
+    """The two actions stepping `stepped` back and forth: `layer-`, `layer+`."""
+    return frozenset({f"{stepped}-", f"{stepped}+"})
+
+
+LAYER_ACTIONS, HEAD_ACTIONS, TOKEN_ACTIONS, WINDOW_ACTIONS = map(arrows, STEPPED)
 FULL = 128  # up to this many tokens a picture shows them all
 WINDOW = 64  # past that, this many at a time
 BAND = 32  # the token view wraps its columns into bands of this many
