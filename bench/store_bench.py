@@ -33,9 +33,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from bot.store import ExplorationRecord, Store
+from commands.attention.exploration import Explored, Shape, Subject, ViewState, state_of
 from explorer.contract import Live
-from explorer.exploration import Explored, Shape, Subject, ViewState
-from explorer.explore import state_of
 from tests.bot_process import BotProcess
 from tests.fake_discord import FakeDiscord, message_data
 from tests.test_e2e_discord import components, updated

@@ -38,10 +38,6 @@ class Words:
     def __len__(self) -> int:
         return len(self.members)
 
-    def word_of(self, token: int) -> int:
-        """The word a token position belongs to."""
-        return next(i for i, members in enumerate(self.members) if token in members)
-
 
 def _is_cjk(char: str) -> bool:
     return unicodedata.east_asian_width(char) in {"W", "F"} and char.isalpha()

@@ -6,9 +6,16 @@ import json
 
 import pytest
 
+from commands.attention.exploration import (
+    Explored,
+    Shape,
+    Subject,
+    ViewState,
+    explored_of,
+    state_of,
+)
+from commands.attention.kind import ATTENTION
 from explorer.contract import UserError
-from explorer.exploration import Explored, Shape, Subject, ViewState
-from explorer.explore import ATTENTION, explored_of, state_of
 from explorer.live import Button, Menu
 
 SHAPE = Shape(layers=6, heads=12, tokens=8, keys=8)

@@ -13,8 +13,8 @@ import tracemalloc
 from pathlib import Path
 
 from bot.runtime import Runtime
-from explorer.exploration import Explored, Subject, ViewState
-from explorer.explore import explore, show
+from commands.attention.exploration import Explored, Subject, ViewState
+from commands.attention.explore import explore, show
 from tests.conftest import make_settings
 
 BUDGET_MB = 4

@@ -21,9 +21,9 @@ from ray import cloudpickle, serve
 from bot.runtime import Runtime
 from bot.settings import Settings
 from commands.attention import attention
-from commands.fill_mask import fill_mask
 from commands.models import models
-from commands.predict import predict
+from commands.predictions.fill_mask import fill_mask
+from commands.predictions.predict import predict
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from tests.bot_process import ROOT, TOKEN, BotProcess, fresh_bot
 from tests.conftest import PATIENT_RAY, make_settings, vanishing_model

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from commands.capabilities import MASKED_LM, model_with, notices
 from commands.options import MODEL, TOP_K
+from commands.predictions.predicted import Filled, filled_masks
 from explorer.contract import (
     Attachment,
     Context,
@@ -19,7 +20,6 @@ from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.drawing.charts import Bars
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
-from explorer.predictions import Filled, filled_masks
 from explorer.text import in_code, pad, plural, quote_inline
 
 ALIAS = "[MASK]"

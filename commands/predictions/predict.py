@@ -7,12 +7,12 @@ from typing import Annotated
 
 from commands.capabilities import CAUSAL_LM, model_with, notices
 from commands.options import MODEL, TEXT, TOP_K
+from commands.predictions.predicted import NextTokens, next_tokens
 from explorer.contract import Attachment, Context, ForwardRequest, Reply, reply_with_overflow
 from explorer.declare import Opt, command
 from explorer.drawing.charts import Bars
 from explorer.drawing.page import picture
 from explorer.encoding import check_text
-from explorer.predictions import NextTokens, next_tokens
 from explorer.text import in_code, pad, quote_inline
 
 CONTINUATION_TOKENS = 12

@@ -1,22 +1,27 @@
-"""Exploring attention: computing a subject's exploration (or taking the kept one), the reply
-for a state (caption, picture, exports), and the live kind `ATTENTION` that steps it: a view
-menu and buttons for layers, heads, tokens and windows."""
+"""Exploring attention: computing a subject's exploration (or taking the kept one), and the
+reply for a state: caption, picture, exports, and the live reply its controls step."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 from dataclasses import replace
 
 import numpy as np
 
-from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply, State
-from explorer.exploration import Exploration, Explored, Shape, Subject, ViewState, exploration_for
-from explorer.live import Button, Choice, Control, Kind, Menu
+from commands.attention.exploration import (
+    KIND,
+    Exploration,
+    Explored,
+    Subject,
+    ViewState,
+    exploration_for,
+    state_of,
+)
+from commands.attention.views import Scene, scene_of, switch_view, view_of
+from commands.attention.views.base import WINDOW
+from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
 from explorer.text import plural
-from explorer.views import VIEWS, Scene, enabled, scene_of, step, switch_view, view_of
-from explorer.views.catalog import STEPPED, WINDOW
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
 EXPORT_LIMIT = 8 * 2**20
@@ -90,70 +95,13 @@ def reply_for(exploration: Exploration, state: ViewState, export: bool = False) 
         attachments += files
         content += f"\n{note}" if note else ""
     kept = Explored(exploration.subject, state, scene.shape)
-    return Reply(content, attachments, Live(ATTENTION.name, state_of(kept)))
+    return Reply(content, attachments, Live(KIND, state_of(kept)))
 
 
 async def show(ctx: Context, explored: Explored) -> Reply:
     """The reply for an exploration's state (its tensors recomputed if they were dropped)."""
     exploration = await explore(ctx, explored.subject)
     return await ctx.render(reply_for, exploration, explored.state)
-
-
-def state_of(explored: Explored) -> State:
-    """An exploration as a live reply's state: what it is computed from, what it shows, and
-    the sizes stepping wraps around."""
-    return {
-        "subject": dataclasses.asdict(explored.subject),
-        "shown": dataclasses.asdict(explored.state),
-        "shape": dataclasses.asdict(explored.shape),
-    }
-
-
-def explored_of(state: State) -> Explored:
-    """The exploration a live reply's state holds (fields kept by older versions ignored,
-    those they lacked defaulted)."""
-    known = {field.name for field in dataclasses.fields(ViewState)}
-    shown = ViewState(**{name: v for name, v in state["shown"].items() if name in known})
-    return Explored(Subject(**state["subject"]), shown, Shape(**state["shape"]))
-
-
-def controls(state: State) -> tuple[Control, ...]:
-    """The view menu, then the stepping buttons: the first row's always (disabled where the
-    view does not step them), the second row's only as the view needs them."""
-    explored = explored_of(state)
-    shown = explored.state.view
-    menu = Menu(
-        "view",
-        tuple(Choice(name, name, view.description, name == shown) for name, view in VIEWS.items()),
-        "Choose a view",
-    )
-    active = enabled(explored.state, explored.shape)
-    buttons = tuple(
-        Button(action, label, row, disabled=action not in active)
-        for stepped, row in STEPPED.items()
-        for action, label in ((f"{stepped}-", f"◀ {stepped}"), (f"{stepped}+", f"{stepped} ▶"))
-        if row == 1 or action in active
-    )
-    return (menu, *buttons)
-
-
-def transition(state: State, action: str, value: str | None) -> State:
-    """The state after choosing a view in the menu, or pressing an arrow (layers, heads,
-    tokens and windows wrap around)."""
-    explored = explored_of(state)
-    if action == "view":
-        shown = switch_view(explored.state, value or "")
-    else:
-        shown = step(explored.state, action, explored.shape)
-    return state_of(replace(explored, state=shown))
-
-
-async def render(ctx: Context, state: State) -> Reply:
-    """The reply for a state: its exploration computed again if it is no longer kept."""
-    return await show(ctx, explored_of(state))
-
-
-ATTENTION = Kind("attention", controls, transition, render)
 
 
 def initial_state(

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import numpy as np
 
+from commands.comparison.sides import Side, different_splits, side_of, word_labels
 from commands.options import TEXT, complete_model
-from explorer.comparison import Side, different_splits, side_of, word_labels
 from explorer.contract import (
     Attachment,
     Context,
@@ -91,7 +91,7 @@ def draw(text: str, sides: tuple[Side, Side], keep: list[int]) -> bytes:
 async def _side(ctx: Context, card: ModelCard, text: str, spans: Any) -> Side:
     limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
     request = ForwardRequest(text, None, limit, attentions=True)
-    return await ctx.forward(card, request, functools.partial(side_of, text, spans))
+    return await ctx.forward(card, request, functools.partial(side_of, spans))
 
 
 @command()

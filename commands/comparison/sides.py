@@ -40,7 +40,7 @@ class Side:
         return len(self.encoding) - sum(self.encoding.special)
 
 
-def side_of(text: str, spans: tuple[tuple[int, int], ...], forwarded: Forwarded) -> Side:
+def side_of(spans: tuple[tuple[int, int], ...], forwarded: Forwarded) -> Side:
     """A model's tokens and last-layer attention on the text's words (a `finish`)."""
     loaded, encoding = forwarded.model, forwarded.encoding
     assert forwarded.output is not None

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from commands.capabilities import LANGUAGE_MODEL, model_with, notices
 from commands.options import MODEL, TEXT
+from commands.predictions.predicted import Lens, lens_of
 from explorer.contract import Attachment, Context, ForwardRequest, Reply
 from explorer.declare import Opt, command
 from explorer.drawing.charts import Lens as LensTable
 from explorer.drawing.labels import display_token
 from explorer.drawing.page import picture
 from explorer.encoding import check_text
-from explorer.predictions import Lens, lens_of
 from explorer.text import plural, quote_inline
 
 LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
