@@ -182,6 +182,11 @@ class Console:
         self._kinds = kinds_by_name(KINDS) if kinds is None else kinds
         self._live: Live | None = None  # the latest reply, if it is live: typed steps step it
 
+    def _steppable(self, live: Live | None) -> Live | None:
+        """The live reply, if its kind is known here and its state offers steps."""
+        kind = None if live is None else self._kinds.get(live.kind)
+        return live if live is not None and kind is not None and kind.controls(live.state) else None
+
     def _save(self, reply: Reply, name: str) -> list[Path]:
         self._output_dir.mkdir(parents=True, exist_ok=True)
         taken = [
@@ -243,8 +248,7 @@ class Console:
         print(reply.content, file=self._out)
         for path in self._save(reply, name):
             print(f"📎 saved {path}", file=self._out)
-        steppable = reply.live is not None and reply.live.kind in self._kinds
-        self._live = reply.live if steppable else None
+        self._live = self._steppable(reply.live)
         if self._live is not None:
             print(f"↪ {typeable(self._kinds[self._live.kind], self._live.state)}", file=self._out)
         print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)

@@ -143,10 +143,12 @@ class Explorer:
         return entry
 
     async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
-        """Answer a command; a live reply gets its kind's controls and is kept for them."""
+        """Answer a command; a live reply gets its kind's controls and is kept for them (one
+        whose state offers none is sent as a plain message)."""
         live = reply.live
         kind = None if live is None else self._kinds.get(live.kind)
-        if live is None or kind is None:
+        controls = () if live is None or kind is None else kind.controls(live.state)
+        if live is None or kind is None or not controls:  # nothing to step: a plain message
             await send_reply(interaction, reply)
             return
         key = secrets.token_urlsafe(6)
@@ -163,9 +165,7 @@ class Explorer:
                 )
             except (StoreError, TimeoutError):
                 log.warning("exploration %s is kept in memory only", key)
-        message_id = await send_reply(
-            interaction, reply, components(key, kind.controls(live.state))
-        )
+        message_id = await send_reply(interaction, reply, components(key, controls))
         if self._store is not None and message_id is not None:
             self._store.set_message(key, message_id)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from commands.admin import internals, load, status, unload
 from commands.attention import ATTENTION, attention
-from commands.comparison.compare import compare
+from commands.comparison.compare import COMPARE, compare
 from commands.config import config
 from commands.forward import forward
 from commands.menus import explore_message, tokenize_message
 from commands.models import models
-from commands.predictions.fill_mask import fill_mask
-from commands.predictions.lens import lens
-from commands.predictions.predict import predict
+from commands.predictions.fill_mask import FILL_MASK, fill_mask
+from commands.predictions.lens import LENS, lens
+from commands.predictions.predict import PREDICT, predict
 from commands.settings import allow, default_model, deny
 from commands.tokenize import tokenize
 from explorer.declare import Command
@@ -40,4 +40,4 @@ COMMANDS: tuple[Command, ...] = (
     explore_message,
 )
 
-KINDS: tuple[Kind, ...] = (ATTENTION,)
+KINDS: tuple[Kind, ...] = (ATTENTION, FILL_MASK, PREDICT, LENS, COMPARE)

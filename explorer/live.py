@@ -81,6 +81,17 @@ class Kind:
         return reply if reply.live is not None else replace(reply, live=Live(self.name, state))
 
 
+def previous_next(what: str, row: int = 0) -> tuple[Button, Button]:
+    """Buttons stepping back and forth through `what` (a mask, a position, a layer): actions
+    `previous` and `next`, which `cycle` applies."""
+    return Button("previous", f"◀ {what}", row), Button("next", f"{what} ▶", row)
+
+
+def cycle(current: int, count: int, action: str) -> int:
+    """The index after `previous` or `next` among `count` (wrapping around)."""
+    return (current + (1 if action == "next" else -1)) % count
+
+
 def kinds_by_name(kinds: tuple[Kind, ...]) -> Mapping[str, Kind]:
     """The kinds by their names (each name once)."""
     named = {kind.name: kind for kind in kinds}

@@ -10,6 +10,7 @@ import pytest
 from tests.bot_process import BotProcess
 from tests.fake_discord import GUILD_ID, message_data
 from tests.pictures import assert_drawn
+from tests.test_e2e_discord import components, press
 
 EPHEMERAL = 64
 
@@ -110,3 +111,29 @@ async def test_message_menus_tokenize_and_explore_a_message(fake, bot):
     empty = await (await fake.message_command("Tokenize message", fake.user_message(""))).answer()
     assert message_data(empty)["flags"] & EPHEMERAL
     assert "This message has no text to tokenize" in message_data(empty)["content"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "first", "action", "then"),
+    [
+        ("fill-mask", {"text": "hello [MASK] big [MASK] world", "model": "tiny"},
+         "**tiny** · 2 masks", "next", "The chart shows mask 1 of 2"),
+        ("predict", {"text": "The cat sat on the", "model": "gpt2"},
+         "**gpt2** · next token: ", "next", "**gpt2** · after token 0 `The`: expected "),
+        ("lens", {"text": "The cat sat on the mat.", "model": "gpt2"},
+         "**gpt2 · logit lens** · 2 layers × 7 tokens", "previous", "· layer 2"),
+        ("compare", {"text": "The cat sat on the mat.", "model_a": "tiny", "model_b": "gpt2"},
+         "**tiny** vs **gpt2**", "next", "**tiny** vs **gpt2**"),
+    ],
+)  # fmt: skip
+async def test_a_press_steps_each_live_reply_in_place(
+    fake, bot, name, options, first, action, then
+):
+    answer = await (await fake.slash(name, **options)).answer(timeout=60)
+    message = answer.response
+    assert message["content"].startswith(first)
+    assert set(components(message)) == {"previous", "next"}
+    _, edited = await press(fake, message, action)
+    assert edited is not None and edited["id"] == message["id"]
+    assert then in edited["content"]
+    assert set(components(edited)) == {"previous", "next"}
