@@ -54,7 +54,7 @@ def draw_layer(model: str, text: str, lens: Lens, layer: int, causal: bool) -> b
     ]  # fmt: skip
     reads = "the next token" if causal else "each position's token"
     note = f"position token → top prediction for {reads} · bar: its probability"
-    title = f"{model} · logit lens · {layer_name(layer)} of {len(lens.tokens) - 1} layers"
+    title = f"{model} · logit lens · {layer_name(layer)} ({len(lens.tokens) - 1} layers)"
     return picture(title, quote_inline(text, 90).strip("`"), [Bars(rows)], [note])
 
 

@@ -94,7 +94,8 @@ async def render(ctx: Context, state: State) -> Reply:
         f"{rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}"
         for rank, guess in enumerate(guesses, 1)
     )
-    after = "" if position == positions - 1 else f" after token {position} of {positions}"
+    token = display_token(predicted.encoding.tokens[position], position)
+    after = "" if position == positions - 1 else f" after token {position} “{token}”"
     png = await ctx.render(draw, card.name, text, guesses, after)
     bars = Attachment("predict.png", png, "probabilities of the most likely next tokens")
     reply = reply_with_overflow("\n".join(lines), table, "predict.txt", attachments=(bars,))
