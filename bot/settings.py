@@ -1,6 +1,9 @@
-"""Settings read from the environment (and `.env`), each declared once in `SETTINGS` (its key,
-default, bounds and meaning) and all checked at start: a bad one stops the bot with one line
-naming the key and the problem."""
+"""The bot's settings. `SETTINGS` declares each one once: its environment key, its default as
+written in `.env`, how it is read (the parser holds the bounds) and what it means; `.env.example`
+and the README's settings table list exactly these keys with these defaults (a test checks).
+`load_settings` reads them all at start, from the environment and `.env`, into `Settings`: a bad
+one stops the bot with one line naming the key and the problem. The MODELS allowlist's entries
+are parsed here too (`parse_models`)."""
 
 from __future__ import annotations
 
