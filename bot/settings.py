@@ -186,14 +186,11 @@ def url(*schemes: str) -> Parser:
 
 def numbers(key: str, raw: str) -> tuple[int, ...]:
     """Comma-separated whole numbers (ids)."""
-    ids = []
-    for part in raw.split(","):
-        part = part.strip()
+    parts = [part.strip() for part in raw.split(",")]
+    for part in parts:
         if part and not part.isdigit():
             raise SettingsError(f"{key} must be numeric ids, got {part!r}")
-        if part:
-            ids.append(int(part))
-    return tuple(ids)
+    return tuple(int(part) for part in parts if part)
 
 
 def directory(key: str, raw: str) -> Path:
