@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from bot.runtime import prepare_libraries
+from bot.libraries import prepare_libraries
 from commands.attention.exploration import Subject, ViewState, exploration_for
 from commands.attention.explore import reply_for
 from explorer.contract import Forwarded, ForwardRequest

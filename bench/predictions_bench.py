@@ -25,7 +25,7 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from bench.load_bench import closed_loop, running_bot
-from bot.runtime import prepare_libraries
+from bot.libraries import prepare_libraries
 from commands.predictions.fill_mask import draw as draw_fill_mask
 from commands.predictions.lens import draw as draw_lens
 from commands.predictions.predicted import Filled, Guess, Lens, MaskGuesses

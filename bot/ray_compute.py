@@ -45,6 +45,8 @@ from explorer.contract import (
 
 from .batching import Batcher
 from .compute import ComputeError
+from .hub import go_offline_without_hub
+from .libraries import prepare_libraries
 from .registry import ModelRegistry
 from .settings import ModelSpec, RayOptions, Settings
 
@@ -86,8 +88,6 @@ class ModelWorkers:
     so that the replica keeps answering Serve's health checks."""
 
     def __init__(self, options: WorkerOptions) -> None:
-        from .runtime import prepare_libraries
-
         prepare_libraries(options.torch_threads)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-replica")
         self.registry = ModelRegistry(
@@ -262,8 +262,6 @@ class RayCompute:
     async def start(self) -> None:
         """Connect (or start a local Ray) and deploy, off the event loop; a cluster that cannot
         be reached or used is a `ComputeError`."""
-        from .runtime import go_offline_without_hub
-
         loop = asyncio.get_running_loop()
         # Found out before the replicas start, so that they are told (HF_HUB_OFFLINE).
         await loop.run_in_executor(None, go_offline_without_hub, self._options.models)

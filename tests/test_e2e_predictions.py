@@ -3,8 +3,6 @@ the real bot process and the fake Discord."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.bot_process import BotProcess
@@ -30,11 +28,11 @@ async def bot(fake, tmp_path_factory, tiny_dir, gpt2_dir, t5_dir, headless_dir):
     await process.terminate()
 
 
-async def answered(fake, name, **options) -> tuple[dict, dict]:
+async def answered(bot: BotProcess, name, **options) -> tuple[dict, dict]:
     """The single answer to a command: its message data and its files by name."""
-    interaction = await fake.slash(name, **options)
+    interaction = await bot.fake.slash(name, **options)
     answer = await interaction.answer(timeout=60)
-    await asyncio.sleep(0.1)
+    await bot.quiet()  # anything else the bot sent has arrived
     assert interaction.answers() == [answer]
     return message_data(answer), dict(answer.files.values())
 
@@ -56,44 +54,44 @@ async def test_new_commands_and_menus_are_registered(fake, bot):
 
 
 async def test_fill_mask_end_to_end(fake, bot):
-    data, files = await answered(fake, "fill-mask", text="hello [MASK] world", model="tiny")
+    data, files = await answered(bot, "fill-mask", text="hello [MASK] world", model="tiny")
     assert data["content"].startswith("**tiny** · 1 mask · best guess: `hello ")
     assert_drawn(files["fill-mask.png"], min_size=(300, 150))
-    refused, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="gpt2")
+    refused, _ = await answered(bot, "fill-mask", text="hello [MASK]", model="gpt2")
     assert refused["flags"] & EPHEMERAL
     assert (
         "needs a masked-language-model head (as BERT has). Models here that can: `tiny`, "
         "`headless` (try `model:tiny`)." in (refused["content"])
     )
-    untrained, _ = await answered(fake, "fill-mask", text="hello [MASK]", model="headless")
+    untrained, _ = await answered(bot, "fill-mask", text="hello [MASK]", model="headless")
     assert "ships no trained masked-LM head" in untrained["content"]
 
 
 async def test_predict_and_lens_end_to_end(fake, bot):
-    data, files = await answered(fake, "predict", text="The cat sat on the", model="gpt2")
+    data, files = await answered(bot, "predict", text="The cat sat on the", model="gpt2")
     assert data["content"].startswith("**gpt2** · next token: ")
     assert "greedy continuation: `The cat sat on the` → `" in data["content"]
     assert_drawn(files["predict.png"], min_size=(300, 100))
-    data, files = await answered(fake, "lens", text="The cat sat on the mat.", model="gpt2")
+    data, files = await answered(bot, "lens", text="The cat sat on the mat.", model="gpt2")
     assert data["content"].startswith("**gpt2 · logit lens** · 2 layers × 7 tokens")
     assert_drawn(files["lens.png"])
 
 
 async def test_encoder_decoder_parts_end_to_end(fake, bot):
-    data, files = await answered(fake, "attention", text="The cat sat.", model="t5")
+    data, files = await answered(bot, "attention", text="The cat sat.", model="t5")
     assert data["content"].startswith("**t5 · cross-attention · layer 3/3 · mean of 4 heads**")
     assert_drawn(files["attention.png"])
     data, _ = await answered(
-        fake, "attention", text="The cat sat.", model="t5", part="decoder", target="Das Haus."
+        bot, "attention", text="The cat sat.", model="t5", part="decoder", target="Das Haus."
     )
     assert data["content"].startswith("**t5 · decoder self-attention · ")
-    tokens, _ = await answered(fake, "tokenize", text="The cat sat.", model="t5", target="Haus")
+    tokens, _ = await answered(bot, "tokenize", text="The cat sat.", model="t5", target="Haus")
     assert "decoder input: " in tokens["content"]
 
 
 async def test_compare_end_to_end(fake, bot):
     data, files = await answered(
-        fake, "compare", text="The cat sat on the mat.", model_a="tiny", model_b="gpt2"
+        bot, "compare", text="The cat sat on the mat.", model_a="tiny", model_b="gpt2"
     )
     assert data["content"].startswith("**tiny** vs **gpt2** on `The cat sat on the mat.`")
     assert "words cut differently" in data["content"]

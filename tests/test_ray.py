@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import time
 
@@ -83,10 +84,11 @@ def pass_size(forwarded: Forwarded) -> int:
     return round(rows.untyped_storage().nbytes() / (rows.numel() * rows.element_size()))
 
 
-def report_pid_then_sleep(path: str, forwarded: Forwarded) -> None:
-    """Say which process runs this request, then take long enough to be killed."""
-    with open(path, "w") as file:
-        file.write(str(os.getpid()))
+def report_pid_then_sleep(port: int, forwarded: Forwarded) -> None:
+    """Tell the test (listening on `port`) which process runs this request, then take long
+    enough to be killed: a request that hangs is the behaviour under test."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(str(os.getpid()).encode())
     time.sleep(120)
 
 
@@ -188,18 +190,24 @@ async def test_replicas_merge_the_batches_of_two_bot_processes(ray_cluster, tiny
         serve.delete(shards[0].compute.app)
 
 
-async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray, tmp_path):
+async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray):
     spec = on_ray.allowlist.resolve("tiny")
     await on_ray.compute.forward(spec, ForwardRequest("warm"), raw_outputs)
-    marker = tmp_path / "pid"
+    working: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def on_report(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        working.set_result(int(await reader.read()))
+        writer.close()
+
+    reports = await asyncio.start_server(on_report, "127.0.0.1", 0)
+    port = reports.sockets[0].getsockname()[1]
     doomed = asyncio.ensure_future(
         on_ray.compute.forward(
-            spec, ForwardRequest("slow"), lambda f: report_pid_then_sleep(str(marker), f)
+            spec, ForwardRequest("slow"), lambda f: report_pid_then_sleep(port, f)
         )
     )
-    while not marker.exists() or not marker.read_text():
-        await asyncio.sleep(0.05)
-    os.kill(int(marker.read_text()), signal.SIGKILL)
+    async with reports:
+        os.kill(await asyncio.wait_for(working, 300), signal.SIGKILL)
     with pytest.raises(UserError, match=r"stopped while working on this request.*try again"):
         await asyncio.wait_for(doomed, 300)  # hang guards, wide: replicas start slowly when busy
     # Other requests go on meanwhile, on the other replica or the restarted one.
