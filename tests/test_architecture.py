@@ -14,23 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "commands", "explorer")
 
+
 # The one known cycle: explorer.contract imports budget, encoding and exploration for its types,
 # and they (through models, words and drawing) import the contract back.
 # removed by the live-reply change
-KNOWN_CYCLE = frozenset(
-    {
-        "explorer.budget",
-        "explorer.contract",
-        "explorer.drawing.canvas",
-        "explorer.drawing.labels",
-        "explorer.encoding",
-        "explorer.exploration",
-        "explorer.models",
-        "explorer.words",
-    }
-)
-
-
 @cache
 def modules() -> dict[str, Path]:
     """Every module of the three packages, by dotted name."""
@@ -130,11 +117,7 @@ def describe(group: frozenset[str]) -> str:
 
 
 def test_no_import_cycles() -> None:
-    cycles = [
-        describe(group)
-        for group in strongly_connected(import_graph())
-        if not group <= KNOWN_CYCLE  # removed by the live-reply change
-    ]
+    cycles = [describe(group) for group in strongly_connected(import_graph())]
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 

@@ -98,7 +98,7 @@ async def test_tokens_no_font_draws_are_labelled_by_position_and_the_caption_kee
     from explorer.drawing import fonts, labels
 
     # As if the CJK font lacked these characters, as it lacks the rarest ideographs.
-    monkeypatch.setattr(fonts, "_cjk_codepoints", lambda: frozenset())
+    monkeypatch.setattr(fonts, "_cjk_codepoints", frozenset)
     fonts.runs.cache_clear()
     try:
         # A text no earlier test explored: its labels are made now, without the font.

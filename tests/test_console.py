@@ -215,7 +215,7 @@ class Terminal:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "console"],
             stdin=child, stdout=child, stderr=child, cwd=cwd, env=env,
-            preexec_fn=self._own_terminal,
+            preexec_fn=self._own_terminal,  # noqa: PLW1509 (TIOCSCTTY needs a pre-exec hook)
         )  # fmt: skip
         os.close(child)
         self.fd = main

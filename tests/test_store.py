@@ -309,8 +309,10 @@ async def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path):
         "DISCORD_TOKEN": "x",
         "DATABASE_URL": url,
     }
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert done.returncode == 2
     assert (
         done.stderr.strip()
