@@ -14,11 +14,13 @@ import signal
 import socket
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from ray import cloudpickle, serve
 
+from bot import ray_compute
 from bot.runtime import Runtime
 from bot.settings import Settings
 from commands.attention import attention
@@ -225,7 +227,7 @@ async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray):
     assert reply.content.startswith("**tiny · layer 2/2")
 
 
-async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tiny_dir):
+async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tiny_dir, monkeypatch):
     runtime = Runtime(make_settings(f"tiny={tiny_dir}", COMPUTE_BACKEND="ray",
                                     RAY_REPLICA_CPUS="0.25"))  # fmt: skip
     await runtime.start(preload=False)
@@ -236,8 +238,32 @@ async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tin
             await attention(runtime.job(), text="after")
         listed = await models(runtime.job())  # what needs no model work still answers
         assert listed.content.startswith("**Models you can use**") and "`tiny`" in listed.content
+        # Serve's race: a request routed just before the application went waits for a replica
+        # forever. The bot's call notices the application is gone and gives up.
+        unanswered = Unanswered()
+        runtime.compute._handle = SimpleNamespace(card=SimpleNamespace(remote=lambda _: unanswered))
+        runtime.compute._cards.clear()
+        monkeypatch.setattr(ray_compute, "APP_CHECK_SECONDS", 0.1)
+        with pytest.raises(UserError, match="cannot be reached right now"):
+            async with asyncio.timeout(300):  # a hang guard only
+                await runtime.compute.hold(runtime.allowlist.resolve("tiny"))
+        assert unanswered.cancelled
     finally:
         await runtime.close()
+
+
+class Unanswered:
+    """A Serve response that never comes (cancellable, as Serve's are)."""
+
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.cancelled = False
+
+    def __await__(self):
+        return self.answer.__await__()
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 async def test_a_ray_cluster_that_cannot_be_reached_stops_the_bot_with_one_line(tmp_path):
