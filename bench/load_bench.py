@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from bot.runtime import prepare_libraries
+from bot.libraries import prepare_libraries
+from commands.attention.exploration import Subject, ViewState, exploration_for
+from commands.attention.explore import reply_for
 from explorer.contract import Forwarded, ForwardRequest
 from explorer.encoding import encode
-from explorer.exploration import Subject, ViewState, exploration_for
-from explorer.explore import reply_for
 from explorer.forward import run_batch
 from explorer.models import load
 from tests.bot_process import BotProcess

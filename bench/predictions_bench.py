@@ -25,12 +25,12 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from bench.load_bench import closed_loop, running_bot
-from bot.runtime import prepare_libraries
-from commands.fill_mask import draw as draw_fill_mask
-from commands.lens import draw as draw_lens
+from bot.libraries import prepare_libraries
+from commands.predictions.fill_mask import draw as draw_fill_mask
+from commands.predictions.lens import draw as draw_lens
+from commands.predictions.predicted import Filled, Guess, Lens, MaskGuesses
 from explorer.encoding import encode
 from explorer.models import load
-from explorer.predictions import Filled, Guess, Lens, MaskGuesses
 from tests.model_factory import save_bert
 
 SAMPLES = 40

@@ -30,10 +30,10 @@ import numpy as np
 
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from explorer.attention_math import head_stats, rollout, token_profile
-from explorer.exploration import Exploration, Subject, ViewState
-from explorer.explore import explore
-from explorer.views import VIEWS, scene_of
+from commands.attention.attention_math import head_stats, rollout, token_profile
+from commands.attention.exploration import Exploration, Subject, ViewState
+from commands.attention.explore import explore
+from commands.attention.views import VIEWS, scene_of
 
 LENGTHS = (16, 128, 512)
 WORDS = "the quick brown fox jumps over a lazy dog while it rains in paris today".split()

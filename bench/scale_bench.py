@@ -40,10 +40,10 @@ from ray import serve
 
 from bot.runtime import Runtime
 from bot.settings import load_settings
+from commands.attention.exploration import Exploration, Subject, ViewState, exploration_for
+from commands.attention.explore import reply_for
 from commands.forward import forward
 from explorer.contract import Forwarded, ForwardRequest
-from explorer.exploration import Exploration, Subject, ViewState, exploration_for
-from explorer.explore import reply_for
 from tests.model_factory import save_bert
 
 LEVELS = (1, 4, 16)

@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from bot.store import ExplorationRecord, Store
-from explorer.exploration import Explored, Shape, Subject, ViewState
+from commands.attention.exploration import Explored, Shape, Subject, ViewState, state_of
+from explorer.contract import Live
 from tests.bot_process import BotProcess
 from tests.fake_discord import FakeDiscord, message_data
 from tests.test_e2e_discord import components, updated
@@ -41,6 +42,13 @@ from tests.test_e2e_discord import components, updated
 WRITES = 500
 MESSAGES = 24
 BOT_ENV = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "1000", "QUEUE_SIZE": "1000"}
+
+
+# What a new /attention exploration keeps.
+EXPLORED = Explored(
+    Subject("minilm", "I am studying NLP."), ViewState("mean", 6, 0, 1), Shape(6, 12, 7, 7)
+)
+ATTENTION_STATE = Live("attention", state_of(EXPLORED))
 
 
 def ms(values: list[float], q: float) -> float:
@@ -52,13 +60,12 @@ async def store_costs(url: str) -> dict:
     store = Store(url)
     await store.start()
     try:
-        explored = Explored(Subject("minilm", "I am studying NLP."), ViewState("mean", 6, 0, 1),
-                            Shape(6, 12, 7, 7))  # fmt: skip
+        live = ATTENTION_STATE
         writes = []
         run = secrets.token_hex(4)  # a database kept between runs has the last run's keys
         for i in range(WRITES):
             now = datetime.now(UTC)
-            record = ExplorationRecord(f"{run}-{i}", explored, "**minilm**", 1, 2, 3, now, now)
+            record = ExplorationRecord(f"{run}-{i}", live, "**minilm**", 1, 2, 3, now, now)
             started = time.perf_counter()
             await store.add_exploration(record)
             writes.append(time.perf_counter() - started)

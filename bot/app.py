@@ -18,7 +18,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from typing_extensions import override
 
-from commands import COMMANDS
+from commands import COMMANDS, KINDS
+from explorer.live import kinds_by_name
 
 from .connection import OneLineNetworkErrors, connect
 from .controls import MEMORY_EXPLORATIONS, Explorer
@@ -47,7 +48,7 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 
 class ExplorerBot(discord.AutoShardedClient):
-    """A client with the declared commands and the explorer's controls, on the gateway shards
+    """A client with the declared commands and the live replies' controls, on the gateway shards
     the settings give this process (all of one, unsharded); the process with shard 0 syncs
     the commands when it starts."""
 
@@ -70,7 +71,10 @@ class ExplorerBot(discord.AutoShardedClient):
         self.pipeline = Pipeline(runtime, tag_key(settings.log_hash_key, settings.data_dir))
         # Kept in memory no longer than in the store: a press on one pruned there finds it gone.
         self.explorer = Explorer(
-            self.pipeline, runtime.store, min(MEMORY_EXPLORATIONS, settings.max_stored_explorations)
+            self.pipeline,
+            runtime.store,
+            kinds_by_name(KINDS),
+            min(MEMORY_EXPLORATIONS, settings.max_stored_explorations),
         )
         register(self.tree, self.pipeline, COMMANDS, self.explorer.send)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
@@ -129,7 +133,7 @@ class ExplorerBot(discord.AutoShardedClient):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Every component interaction (a press or a menu choice, on any message) goes to the
-        explorer, which answers each one; commands go through the command tree."""
+        live replies' controls, which answer each one; commands go through the command tree."""
         if interaction.type is discord.InteractionType.component:
             await self.explorer.interact(interaction)
 

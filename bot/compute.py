@@ -1,8 +1,8 @@
 """Where model work runs, behind one interface: in this process (`LocalCompute`: the bounded
 worker pool and the model registry; the default) or on Ray Serve (`bot.ray_compute.RayCompute`,
-with `COMPUTE_BACKEND=ray`). Either way the bot's batcher groups requests into passes, a
-request's `finish` runs next to the model and only its result comes back; pictures are drawn
-in the bot."""
+with `COMPUTE_BACKEND=ray`); `bot.backends` picks one. Either way the bot's batcher groups
+requests into passes, a request's `finish` runs next to the model and only its result comes
+back; pictures are drawn in the bot."""
 
 from __future__ import annotations
 
@@ -139,16 +139,3 @@ class LocalCompute:
 
     async def close(self) -> None:
         """Nothing to close: the worker pool is the runtime's."""
-
-
-def compute_for(settings: Settings, run: Runner) -> Compute:
-    """The backend the settings ask for."""
-    if settings.compute_backend == "ray":
-        try:
-            from .ray_compute import RayCompute
-        except ImportError as error:
-            raise ComputeError(
-                f"Ray is not installed ({error}); install the extra: pip install '.[ray]'"
-            ) from error
-        return RayCompute(settings)
-    return LocalCompute(settings, run)

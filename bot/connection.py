@@ -36,7 +36,8 @@ FINAL_CLOSES = {
     4013: "invalid intents",
     4014: "disallowed intents",
 }
-TOKEN_REJECTED = "DISCORD_TOKEN was rejected (401 Unauthorized): check it (see .env.example)"
+# A message about the token, not a token.
+TOKEN_REJECTED = "DISCORD_TOKEN was rejected (401 Unauthorized): check it (see .env.example)"  # noqa: S105
 
 
 class DiscordError(Exception):

@@ -1,5 +1,6 @@
 """The local console: the chat's slash-command syntax, parsed from the same declarations and
-run through the same handlers; attachments are saved to a folder."""
+run through the same handlers; attachments are saved to a folder. After a live reply, typing
+one of its steps (a button's action, a menu's choice) steps it, as the chat's controls do."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from commands import COMMANDS
-from explorer.contract import Reply, UserError
+from commands import COMMANDS, KINDS
+from explorer.contract import Live, Reply, UserError
 from explorer.declare import Command, Option
+from explorer.live import Kind, kinds_by_name, typeable, typed_step
 from explorer.text import quote_inline
-from explorer.views import VIEWS
 
 from .errors import outcome, user_message
 from .runtime import Runtime
@@ -113,9 +114,16 @@ def _meaning(option: Option) -> str:
     return f"{option.description} — one of: {choices}" if choices else option.description
 
 
+STEPPING = (
+    "After a reply with buttons or menus in the chat, type one of its steps to step it: a "
+    "button's action (layer+, next…) or a menu's choice (a view's name, a page); each such "
+    "reply lists its steps."
+)
+
+
 def help_text() -> str:
-    """Every command with its options (required ones first) and what each option means, as
-    Discord shows them; then the attention views."""
+    """Every command with its options (required ones first), what each option means and its
+    choices, as Discord shows them; then how live replies are stepped."""
     lines = ["Commands (options as name:value; [optional]):"]
     for command in BY_PATH.values():
         options = sorted(command.options, key=lambda o: not o.required)
@@ -123,11 +131,16 @@ def help_text() -> str:
         lines.append(f"  /{command.path} {usage}".rstrip())
         lines.append(f"      {command.description}")
         width = max((len(option.name) for option in options), default=0)
-        lines += [f"        {o.name:<{width}}  {_meaning(o)}" for o in options]
+        for option in options:
+            lines.append(f"        {option.name:<{width}}  {_meaning(option)}")
+            lines += [
+                f"        {'':<{width}}    {label}"
+                for label, value in option.choices
+                if label != value
+            ]
     menus = ", ".join(f"“{c.name}”" for c in COMMANDS if c.menu)
     lines.append(f"On a message in Discord (Apps →): {menus}.")
-    lines.append("Views of /attention (view:…):")
-    lines += [f"  {name:<9}{view.description}" for name, view in VIEWS.items()]
+    lines.append(STEPPING)
     lines.append(QUOTING_HINT)
     return "\n".join(lines)
 
@@ -153,15 +166,28 @@ def command_lines(lines: Iterable[str]) -> Iterator[str]:
 
 
 class Console:
-    """Runs command lines and writes attachments into an output folder, never over the
-    files of an earlier run."""
+    """Runs command lines and steps of the latest live reply, and writes attachments into an
+    output folder, never over the files of an earlier run."""
 
-    def __init__(self, runtime: Runtime, output_dir: Path, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        output_dir: Path,
+        out: TextIO = sys.stdout,
+        kinds: Mapping[str, Kind] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._output_dir = output_dir
         self._out = out
+        self._kinds = kinds_by_name(KINDS) if kinds is None else kinds
+        self._live: Live | None = None  # the latest reply, if it is live: typed steps step it
 
-    def _save(self, reply: Reply, command: Command) -> list[Path]:
+    def _steppable(self, live: Live | None) -> Live | None:
+        """The live reply, if its kind is known here and its state offers steps."""
+        kind = None if live is None else self._kinds.get(live.kind)
+        return live if live is not None and kind is not None and kind.controls(live.state) else None
+
+    def _save(self, reply: Reply, name: str) -> list[Path]:
         self._output_dir.mkdir(parents=True, exist_ok=True)
         taken = [
             int(m[1]) for p in self._output_dir.iterdir() if (m := re.match(r"(\d+)-", p.name))
@@ -171,8 +197,8 @@ class Console:
         for attachment in reply.attachments:
             while True:
                 number += 1
-                name = f"{number:03d}-{command.path.replace(' ', '-')}-{attachment.filename}"
-                path = self._output_dir / name
+                saved = f"{number:03d}-{name.replace(' ', '-')}-{attachment.filename}"
+                path = self._output_dir / saved
                 try:
                     with path.open("xb") as file:  # never over an existing file
                         file.write(attachment.data)
@@ -183,18 +209,29 @@ class Console:
         return paths
 
     async def execute(self, line: str) -> bool:
-        """Run one command line, print its reply and how long it took; False if it failed.
-        Its latency and outcome count in `/status`, as a command from the chat does."""
+        """Run one command line, or a step of the latest live reply (a line that is not a
+        command, after one), print its reply and how long it took; False if it failed. Its
+        latency and outcome count in `/status`, as a command or a press from the chat does."""
         if line.strip() in {"/help", "help"}:
             print(help_text(), file=self._out)
             return True
+        live = self._live
+        kind = self._kinds[live.kind] if live is not None else None
+        stepping = live is not None and kind is not None and not line.lstrip().startswith("/")
         job = self._runtime.job()
         started = time.perf_counter()
-        invocation: Invocation | None = None
+        name: str | None = None
         failure: BaseException | None = None
         try:
-            invocation = parse(line)
-            reply = await invocation.command(job, **invocation.arguments)
+            if stepping:
+                assert live is not None and kind is not None
+                name = kind.name
+                action, value = typed_step(kind, live.state, line)
+                reply = await kind.show(job, kind.step(live.state, action, value))
+            else:
+                invocation = parse(line)
+                name = invocation.command.path
+                reply = await invocation.command(job, **invocation.arguments)
         except Exception as error:
             failure = error
             print(user_message(error), file=self._out)
@@ -204,12 +241,16 @@ class Console:
             raise
         finally:
             job.close()
-            if invocation is not None:
+            if name is not None:
                 seconds = time.perf_counter() - started
-                self._runtime.stats.record(invocation.command.path, seconds, outcome(failure))
+                press = "press" if stepping else "command"
+                self._runtime.stats.record(name, seconds, outcome(failure), press)
         print(reply.content, file=self._out)
-        for path in self._save(reply, invocation.command):
+        for path in self._save(reply, name):
             print(f"📎 saved {path}", file=self._out)
+        self._live = self._steppable(reply.live)
+        if self._live is not None:
+            print(f"↪ {typeable(self._kinds[self._live.kind], self._live.state)}", file=self._out)
         print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)
         return True
 

@@ -1,11 +1,19 @@
 """Whether the Hugging Face Hub answers: a quick check that spares hub downloads half a minute of
-retries when there is no network. Standard library only, so it costs nothing to import."""
+retries when there is no network, and going offline (HF_HUB_OFFLINE=1) when it does not.
+Standard library only, so it costs nothing to import."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from .settings import ModelSpec
+
+log = logging.getLogger(__name__)
 
 
 def hub_endpoint() -> str:
@@ -21,4 +29,20 @@ def hub_reachable(timeout: float = 2.0) -> bool:
         socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
     except OSError:
         return False
+    return True
+
+
+def go_offline_without_hub(specs: tuple[ModelSpec, ...]) -> bool:
+    """If a hub model is allowed, HF_HUB_OFFLINE is unset and the Hub cannot be reached, set
+    HF_HUB_OFFLINE=1 (before transformers is imported) so that models load from the cache
+    at once instead of after half a minute of retries. True if it did."""
+    if os.environ.get("HF_HUB_OFFLINE") or all(spec.local for spec in specs):
+        return False
+    if hub_reachable():
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    log.warning(
+        "The Hugging Face Hub cannot be reached: hub models load from the local cache only "
+        "(HF_HUB_OFFLINE=1)."
+    )
     return True

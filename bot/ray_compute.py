@@ -45,6 +45,8 @@ from explorer.contract import (
 
 from .batching import Batcher
 from .compute import ComputeError
+from .hub import go_offline_without_hub
+from .libraries import prepare_libraries
 from .registry import ModelRegistry
 from .settings import ModelSpec, RayOptions, Settings
 
@@ -62,6 +64,8 @@ WORKER_DIED = (
     "please try again in a moment."
 )
 UNREACHABLE = "The model workers cannot be reached right now. Please try again in a moment."
+# How often a call still waiting for its answer checks that the application is still there.
+APP_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,6 @@ class ModelWorkers:
     so that the replica keeps answering Serve's health checks."""
 
     def __init__(self, options: WorkerOptions) -> None:
-        from .runtime import prepare_libraries
-
         prepare_libraries(options.torch_threads)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-replica")
         self.registry = ModelRegistry(
@@ -207,6 +209,12 @@ def _connect(address: str | None) -> bool:
     return address is None
 
 
+def _serving(app: str) -> bool:
+    """Whether the cluster still has the application (and is not deleting it)."""
+    current = serve.status().applications.get(app)
+    return current is not None and current.status != "DELETING"
+
+
 def _deploy(name: str, options: WorkerOptions, ray_options: RayOptions) -> Any:
     """The application's handle: deployed unless it runs or is being deployed already (by
     another shard), then waited for until its replicas run; `ComputeError` if they fail or do
@@ -262,8 +270,6 @@ class RayCompute:
     async def start(self) -> None:
         """Connect (or start a local Ray) and deploy, off the event loop; a cluster that cannot
         be reached or used is a `ComputeError`."""
-        from .runtime import go_offline_without_hub
-
         loop = asyncio.get_running_loop()
         # Found out before the replicas start, so that they are told (HF_HUB_OFFLINE).
         await loop.run_in_executor(None, go_offline_without_hub, self._options.models)
@@ -283,7 +289,7 @@ class RayCompute:
         if self._handle is None:
             raise UserError(UNREACHABLE)
         try:
-            return await getattr(self._handle, method).remote(*args)
+            return await self._answer(getattr(self._handle, method).remote(*args))
         except RayTaskError as error:  # raised in the replica: its own error (a `UserError`)
             raise error.cause from error
         except RayActorError as error:
@@ -292,6 +298,22 @@ class RayCompute:
         except (RayError, RayServeException) as error:  # the application or cluster is gone
             log.warning("Ray failed: %s: %s", type(error).__name__, str(error).splitlines()[0])
             raise UserError(UNREACHABLE) from error
+
+    async def _answer(self, response: Any) -> Any:
+        """A Serve response's result. Serve checks that the application exists only as a
+        request arrives: one routed just before the application was deleted would wait for
+        a replica forever. So a call still waiting checks every APP_CHECK_SECONDS that the
+        application is there, and is given up once it is gone."""
+        waiting = asyncio.ensure_future(response)
+        loop = asyncio.get_running_loop()
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=APP_CHECK_SECONDS)
+            if done:
+                return waiting.result()
+            if not await loop.run_in_executor(None, _serving, self.app):
+                response.cancel()
+                waiting.cancel()
+                raise RayServeException(f"the application {self.app} is gone")
 
     async def hold(self, spec: ModelSpec) -> ModelCard:
         """The model's card: asked of a replica (which loads the model) the first time, then

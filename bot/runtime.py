@@ -1,5 +1,7 @@
-"""The runtime behind every command: a bounded executor, the model registry, batching,
-admission control, kept explorations and statistics; `Job` is what one request's handler sees.
+"""The runtime behind every command: a bounded worker pool, the compute backend (the models,
+batching and forward passes, here or on Ray: `bot.backends` picks it), the allowlist, admission
+control, the memo of computed results that buttons reuse, and statistics; `Job` is what one
+request's handler sees (`explorer.contract.Context`).
 
 Constructing it is cheap: torch and transformers are imported by `start()` on a worker, so the
 bot can connect to Discord (and acknowledge commands) while they load.
@@ -37,9 +39,11 @@ from explorer.contract import (
 
 from .admission import Admission
 from .allocator import release_large_blocks
-from .compute import Compute, compute_for
-from .hub import hub_reachable
+from .backends import compute_for
+from .compute import Compute
+from .hub import go_offline_without_hub
 from .interrupts import block_in_this_thread
+from .libraries import prepare_libraries
 from .memo import Memo
 from .registry import Allowlist
 from .settings import ModelSpec, Settings
@@ -48,35 +52,6 @@ from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def go_offline_without_hub(specs: tuple[ModelSpec, ...]) -> bool:
-    """If a hub model is allowed, HF_HUB_OFFLINE is unset and the Hub cannot be reached, set
-    HF_HUB_OFFLINE=1 (before transformers is imported) so that models load from the cache
-    at once instead of after half a minute of retries. True if it did."""
-    if os.environ.get("HF_HUB_OFFLINE") or all(spec.local for spec in specs):
-        return False
-    if hub_reachable():
-        return False
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    log.warning(
-        "The Hugging Face Hub cannot be reached: hub models load from the local cache only "
-        "(HF_HUB_OFFLINE=1)."
-    )
-    return True
-
-
-def prepare_libraries(torch_threads: int) -> None:
-    """Import torch, transformers and the forward pass, quiet transformers' progress bars and
-    advice, and give torch its share of the cores (run once, on a worker)."""
-    import torch
-    from transformers.utils import logging as hf_logging
-
-    import explorer.forward  # noqa: F401  (the first pass then starts at once)
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    torch.set_num_threads(torch_threads)
 
 
 class Runtime:

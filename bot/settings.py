@@ -1,6 +1,9 @@
-"""Settings read from the environment (and `.env`), each declared once in `SETTINGS` (its key,
-default, bounds and meaning) and all checked at start: a bad one stops the bot with one line
-naming the key and the problem."""
+"""The bot's settings. `SETTINGS` declares each one once: its environment key, its default as
+written in `.env`, how it is read (the parser holds the bounds) and what it means; `.env.example`
+and the README's settings table list exactly these keys with these defaults (a test checks).
+`load_settings` reads them all at start, from the environment and `.env`, into `Settings`: a bad
+one stops the bot with one line naming the key and the problem. The MODELS allowlist's entries
+are parsed here too (`parse_models`)."""
 
 from __future__ import annotations
 
@@ -183,14 +186,11 @@ def url(*schemes: str) -> Parser:
 
 def numbers(key: str, raw: str) -> tuple[int, ...]:
     """Comma-separated whole numbers (ids)."""
-    ids = []
-    for part in raw.split(","):
-        part = part.strip()
+    parts = [part.strip() for part in raw.split(",")]
+    for part in parts:
         if part and not part.isdigit():
             raise SettingsError(f"{key} must be numeric ids, got {part!r}")
-        if part:
-            ids.append(int(part))
-    return tuple(ids)
+    return tuple(int(part) for part in parts if part)
 
 
 def directory(key: str, raw: str) -> Path:

@@ -26,14 +26,14 @@ from PIL import Image, ImageDraw
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from commands.attention import attention
-from commands.compare import compare
-from commands.fill_mask import fill_mask
-from commands.lens import lens
-from commands.predict import predict
+from commands.attention.exploration import Subject, ViewState
+from commands.attention.explore import explore, reply_for
+from commands.attention.views import VIEWS
+from commands.comparison.compare import compare
+from commands.predictions.fill_mask import fill_mask
+from commands.predictions.lens import lens
+from commands.predictions.predict import predict
 from explorer.drawing.canvas import font
-from explorer.exploration import Subject, ViewState
-from explorer.explore import explore, reply_for
-from explorer.views import VIEWS
 from tests.model_factory import save_bert, save_gpt2, save_t5
 
 IMAGES = ROOT / "docs" / "images"

@@ -6,42 +6,18 @@ batches with an upper bound of it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from dataclasses import replace
+from typing import Any, Protocol, runtime_checkable
 
-from explorer.contract import UserError
+from explorer.contract import Budget, Dimensions, ForwardRequest, UserError
 from explorer.models import shapes
 from explorer.text import plural
-
-if TYPE_CHECKING:
-    from explorer.contract import ForwardRequest
 
 FLOAT_BYTES = 4  # float32 activations
 PIXEL_BYTES = 4  # what a drawn picture costs per pixel while it is drawn and encoded
 PICTURE_PIXELS = 16 * 2**20  # the largest picture drawn (64 MiB); longer content is paged
 GREEDY_DECODER_TOKENS = 13  # the decoder's start token and DEFAULT_TARGET_TOKENS
 WORK_BYTES = 256 * 2**20  # what a finish's own batched passes aim to stay within
-
-
-@dataclass(frozen=True)
-class Dimensions:
-    """The sizes of a model that decide its activations' size."""
-
-    layers: int
-    heads: int
-    hidden: int
-    intermediate: int
-    vocab: int
-    decoder_layers: int = 0
-    decoder_heads: int = 0
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The bytes one request (or one batch) may take, and the model's sizes to estimate with."""
-
-    limit: int
-    dimensions: Dimensions
 
 
 def _size(config: Any, *names: str) -> int:

@@ -1,22 +1,20 @@
 """The contract between the bot and the command handlers, in one place.
 
 A handler receives a `Context` (the runtime's services for one request), returns a `Reply`
-(text and files, optionally an exploration the chat keeps stepping) and raises `UserError` for
-a mistake the user can fix. Model work travels as a `ForwardRequest`; its result is made on the
-worker, next to the model, by the handler's `finish` from a `Forwarded`.
+(text and files, optionally a live reply the chat keeps stepping: `explorer.live`) and raises
+`UserError` for a mistake the user can fix. Model work travels as a `ForwardRequest`; its
+result is made on the worker, next to the model, by the handler's `finish` from a
+`Forwarded`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from explorer.budget import Budget
-    from explorer.encoding import Encoding
-    from explorer.exploration import Explored
+from explorer.text import plural
 
 T = TypeVar("T")
 
@@ -57,14 +55,27 @@ class Attachment:
     description: str = ""
 
 
+# A live reply's state: JSON values only (dicts, lists, strings, numbers, booleans, None), so
+# that it reads back from the store equal to what was kept.
+State = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Live:
+    """A reply the chat steps through: its kind's name and its state (`explorer.live`)."""
+
+    kind: str
+    state: State
+
+
 @dataclass(frozen=True)
 class Reply:
-    """A message: text plus attachments, sized to fit one Discord message; `exploration` is
-    the attention exploration the chat attaches stepping controls to."""
+    """A message: text plus attachments, sized to fit one Discord message; `live` makes it a
+    live reply, which the chat attaches its kind's controls to."""
 
     content: str
     attachments: tuple[Attachment, ...] = ()
-    exploration: Explored | None = None
+    live: Live | None = None
 
 
 def reply_with_overflow(
@@ -136,6 +147,72 @@ class LoadedModel:
     def base(self) -> Any:
         """The model without its head (shared with it: one set of weights)."""
         return self.model.base_model
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The sizes of a model that decide its activations' size."""
+
+    layers: int
+    heads: int
+    hidden: int
+    intermediate: int
+    vocab: int
+    decoder_layers: int = 0
+    decoder_heads: int = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The bytes one request (or one batch) may take, and the model's sizes to estimate with."""
+
+    limit: int
+    dimensions: Dimensions
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """The tokenizer's output for one text (or pair), as plain tuples. `offsets` are each
+    token's character span in its own segment's text; `segments` say which text (0 or 1) a
+    token came from, None for special tokens."""
+
+    tokens: tuple[str, ...]
+    input_ids: tuple[int, ...]
+    token_type_ids: tuple[int, ...] | None
+    attention_mask: tuple[int, ...]
+    special: tuple[bool, ...]
+    untruncated_length: int
+    offsets: tuple[tuple[int, int], ...] = ()
+    segments: tuple[int | None, ...] = ()
+    marker: str = ""  # how the tokenizer marks words: "##" continues one, "Ġ"/"▁" start one
+    unknown: tuple[str, ...] = ()  # what each unknown token stands for in the text ("" unknown)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether tokens were cut to fit the model."""
+        return self.untruncated_length > len(self.input_ids)
+
+    @property
+    def segment_boundary(self) -> int | None:
+        """Index of the first token of the second segment, if this is a pair."""
+        if self.segments:
+            return next((i for i, segment in enumerate(self.segments) if segment == 1), None)
+        if self.token_type_ids is None:
+            return None
+        first = self.token_type_ids[0]
+        return next((i for i, kind in enumerate(self.token_type_ids) if kind != first), None)
+
+    def truncation_notice(self) -> str:
+        """A warning line when tokens were cut, else nothing."""
+        if not self.truncated:
+            return ""
+        return (
+            f"⚠️ Input truncated to {plural(len(self.input_ids), 'token')} "
+            f"(it had {self.untruncated_length:,})."
+        )
 
 
 @dataclass(frozen=True)

@@ -3,56 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from explorer.contract import LoadedModel, UserError
-from explorer.text import plural
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """The tokenizer's output for one text (or pair), as plain tuples. `offsets` are each
-    token's character span in its own segment's text; `segments` say which text (0 or 1) a
-    token came from, None for special tokens."""
-
-    tokens: tuple[str, ...]
-    input_ids: tuple[int, ...]
-    token_type_ids: tuple[int, ...] | None
-    attention_mask: tuple[int, ...]
-    special: tuple[bool, ...]
-    untruncated_length: int
-    offsets: tuple[tuple[int, int], ...] = ()
-    segments: tuple[int | None, ...] = ()
-    marker: str = ""  # how the tokenizer marks words: "##" continues one, "Ġ"/"▁" start one
-    unknown: tuple[str, ...] = ()  # what each unknown token stands for in the text ("" unknown)
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    @property
-    def truncated(self) -> bool:
-        """Whether tokens were cut to fit the model."""
-        return self.untruncated_length > len(self.input_ids)
-
-    @property
-    def segment_boundary(self) -> int | None:
-        """Index of the first token of the second segment, if this is a pair."""
-        if self.segments:
-            return next((i for i, segment in enumerate(self.segments) if segment == 1), None)
-        if self.token_type_ids is None:
-            return None
-        first = self.token_type_ids[0]
-        return next((i for i, kind in enumerate(self.token_type_ids) if kind != first), None)
-
-    def truncation_notice(self) -> str:
-        """A warning line when tokens were cut, else nothing."""
-        if not self.truncated:
-            return ""
-        return (
-            f"⚠️ Input truncated to {plural(len(self.input_ids), 'token')} "
-            f"(it had {self.untruncated_length:,})."
-        )
+from explorer.contract import Encoding, LoadedModel, UserError
 
 
 def _unknown_pieces(

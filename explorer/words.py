@@ -38,10 +38,6 @@ class Words:
     def __len__(self) -> int:
         return len(self.members)
 
-    def word_of(self, token: int) -> int:
-        """The word a token position belongs to."""
-        return next(i for i, members in enumerate(self.members) if token in members)
-
 
 def _is_cjk(char: str) -> bool:
     return unicodedata.east_asian_width(char) in {"W", "F"} and char.isalpha()
@@ -62,45 +58,55 @@ def chinese_words(text: str) -> tuple[tuple[int, int], ...]:
     return tuple((start, end) for _, start, end in _segmenter().tokenize(text))
 
 
-def words_of(encoding: Encoding, texts: Sequence[str]) -> Words:
-    """The words of an encoding; `texts` are its segments' texts (one, or a pair), which
-    give the words' labels and, for Chinese, their boundaries."""
-    tokens, marker = encoding.tokens, encoding.marker
-    segments = encoding.segments or (None,) * len(tokens)
-    offsets = encoding.offsets
+@dataclass(frozen=True)
+class _Joining:
+    """Whether a token continues the word of the token before it: never across special
+    tokens or segments; in Chinese, as the segmenter's words go; else by the tokenizer's
+    word marker, or by touching offsets where it has none."""
 
-    def text_of(index: int) -> str:
-        segment = segments[index]
-        if not offsets or segment is None:
-            return ""
-        start, end = offsets[index]
-        return texts[segment][start:end]
+    encoding: Encoding
+    texts: Sequence[str]
 
-    def chinese(index: int) -> bool:
-        text = text_of(index)
+    def _segment(self, index: int) -> int | None:
+        return self.encoding.segments[index] if self.encoding.segments else None
+
+    def _chinese(self, index: int) -> bool:
+        segment = self._segment(index)
+        if not self.encoding.offsets or segment is None:
+            return False
+        start, end = self.encoding.offsets[index]
+        text = self.texts[segment][start:end]
         return bool(text) and all(map(_is_cjk, text))
 
-    def same_chinese_word(previous: int, current: int) -> bool:
-        spans = chinese_words(texts[segments[current] or 0])
-        start, end = offsets[previous][0], offsets[current][1]
+    def _same_chinese_word(self, previous: int, current: int) -> bool:
+        spans = chinese_words(self.texts[self._segment(current) or 0])
+        start, end = self.encoding.offsets[previous][0], self.encoding.offsets[current][1]
         return any(low <= start and end <= high for low, high in spans)
 
-    def continues(previous: int, current: int) -> bool:
+    def continues(self, previous: int, current: int) -> bool:
+        """Whether token `current` is in the same word as token `previous` (its neighbour)."""
+        encoding = self.encoding
         if encoding.special[previous] or encoding.special[current]:
             return False
-        if segments[previous] != segments[current]:
+        if self._segment(previous) != self._segment(current):
             return False
-        if chinese(previous) and chinese(current):
-            return same_chinese_word(previous, current)
-        token = tokens[current]
+        if self._chinese(previous) and self._chinese(current):
+            return self._same_chinese_word(previous, current)
+        token, marker, offsets = encoding.tokens[current], encoding.marker, encoding.offsets
         if marker == _CONTINUES:
             return token.startswith(_CONTINUES)
         if marker:
             return not token.startswith(marker)
         return bool(offsets) and offsets[previous][1] == offsets[current][0]
 
-    starts = [0] + [i for i in range(1, len(tokens)) if not continues(i - 1, i)]
-    spans = list(zip(starts, [*starts[1:], len(tokens)], strict=True))
+
+def words_of(encoding: Encoding, texts: Sequence[str]) -> Words:
+    """The words of an encoding; `texts` are its segments' texts (one, or a pair), which
+    give the words' labels and, for Chinese, their boundaries."""
+    joining = _Joining(encoding, texts)
+    count = len(encoding.tokens)
+    starts = [0] + [i for i in range(1, count) if not joining.continues(i - 1, i)]
+    spans = list(zip(starts, [*starts[1:], count], strict=True))
     labels = tuple(_label(encoding, texts, span) for span in spans)
     special = tuple(encoding.special[start] for start, _ in spans)
     return Words(tuple(tuple(range(start, end)) for start, end in spans), labels, special)

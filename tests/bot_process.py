@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+import coverage
 
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 ROOT = Path(__file__).parents[1]
+# The line the bot logs when it is done with an interaction (bot.pipeline.log_line).
+INTERACTION_LINE = re.compile(r" command=\S+ kind=(?:command|press|autocomplete) ")
+
+
+def measured() -> dict[str, str]:
+    """Under coverage (`pytest --cov`), the environment that has the bot measure itself too:
+    coverage's `.pth` hook starts it in the new process, which saves its data when it exits."""
+    if coverage.Coverage.current() is None:
+        return {}
+    return {"COVERAGE_PROCESS_START": str(ROOT / "pyproject.toml")}
 
 
 class BotProcess:
-    """A bot subprocess whose log goes to a file the tests can read."""
+    """A bot subprocess whose log goes to a file the tests can read; each chunk of it, as it
+    arrives, wakes whoever waits for a line (`logged`, `quiet`)."""
 
     def __init__(self, fake: FakeDiscord, log_path: Path, models: str, **env: str) -> None:
         self.fake = fake
@@ -34,9 +49,14 @@ class BotProcess:
             "LOG_LEVEL": "INFO",
             # Beside the log: a bot started again with a log in the same folder finds it.
             "DATA_DIR": str(log_path.parent / "data"),
+            **measured(),
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None
+        self._copying: asyncio.Future[None] | None = None
+        self._log_ended = False  # the bot closed its output: it has stopped
+        self._log_changed = asyncio.Condition()
+        self._sent_before = 0  # interactions the fake had sent before this process started
 
     async def start(self, timeout: float = 300.0, warm: bool = True, syncs: bool = True) -> None:
         """Start the bot and wait until it has synced its commands (if it `syncs`) and
@@ -60,18 +80,41 @@ class BotProcess:
 
     async def launch(self) -> None:
         """Start the bot process, without waiting for anything."""
-        with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run",
-                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
+        self._sent_before = len(self.fake.interactions)
+        self._log_ended = False
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        log = self.log_path.open("wb")  # there from the start, empty
+        self._copying = asyncio.ensure_future(self._copy_log(self.process.stdout, log))
+
+    async def _copy_log(self, output: asyncio.StreamReader, log: BinaryIO) -> None:
+        """Copy the bot's output into the log file as it comes, telling the waiters."""
+        with log:
+            while chunk := await output.read(65536):
+                log.write(chunk)
+                log.flush()
+                async with self._log_changed:
+                    self._log_changed.notify_all()
+        async with self._log_changed:
+            self._log_ended = True
+            self._log_changed.notify_all()
+
+    async def exited(self, timeout: float = 90.0) -> int:
+        """The exit status, once the bot has stopped by itself and its log is complete."""
+        assert self.process is not None and self._copying is not None
+        async with asyncio.timeout(timeout):
+            status = await self.process.wait()
+            await self._copying
+        return status
 
     async def exit_status(self, timeout: float = 90.0) -> int:
         """Start the bot and wait for it to stop by itself; its exit status."""
         await self.launch()
-        assert self.process is not None
-        return await asyncio.wait_for(self.process.wait(), timeout)
+        return await self.exited(timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -85,21 +128,32 @@ class BotProcess:
                     return int(line.split()[1]) / 1024
         raise RuntimeError(f"no {field} in /proc/{self.process.pid}/status")
 
-    async def logged(self, text: str, timeout: float = 120.0) -> None:
-        """Wait until the bot's log holds `text` (a condition, not a guess at how long)."""
-        assert self.process is not None
-        async with asyncio.timeout(timeout):
-            while text not in self.log():
-                if self.process.returncode is not None:
+    async def until_log(self, holds: Callable[[str], bool], timeout: float) -> None:
+        """Wait until `holds(log)`, checked each time the bot writes to its log."""
+        async with asyncio.timeout(timeout), self._log_changed:
+            while not holds(self.log()):
+                if self._log_ended:
                     raise RuntimeError(f"the bot stopped:\n{self.log()}")
-                await asyncio.sleep(0.05)
+                await self._log_changed.wait()
+
+    async def logged(self, text: str, timeout: float = 120.0) -> None:
+        """Wait until the bot's log holds `text`."""
+        await self.until_log(lambda log: text in log, timeout)
+
+    async def quiet(self, timeout: float = 120.0) -> None:
+        """Wait until the bot (the only one on its fake) is done with every interaction the
+        fake sent it: each one ends with its log line (`command=… kind=…`), written after the
+        last reply."""
+        sent = len(self.fake.interactions) - self._sent_before
+        await self.until_log(lambda log: len(INTERACTION_LINE.findall(log)) >= sent, timeout)
 
     async def terminate(self, timeout: float = 30.0) -> int:
+        """Stop the bot as an operator does (SIGTERM); its exit status."""
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
         try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
+            return await self.exited(timeout)
         except TimeoutError:
             self.process.kill()
             await self.process.wait()

@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +175,7 @@ class FakeDiscord:
         self.resumed = asyncio.Event()
         self.gateway_open = asyncio.Event()  # cleared: the gateway holds back its hello
         self.gateway_open.set()
+        self.changed = asyncio.Event()  # set at each request the bot makes and each heartbeat
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._session_id = "fake-session-" + snowflake()
@@ -225,6 +227,7 @@ class FakeDiscord:
         op = payload["op"]
         if op == 1:
             self.heartbeats.append(time.monotonic())
+            self.changed.set()
             await ws.send_json({"op": 11})
         elif op == 2:
             self.identifies += 1
@@ -323,11 +326,22 @@ class FakeDiscord:
 
     async def heartbeat_after(self, moment: float, timeout: float = 10.0) -> None:
         """Wait for a heartbeat later than `moment` (so the gap spanning it is complete)."""
-        deadline = time.monotonic() + timeout
-        while not self.heartbeats or self.heartbeats[-1] <= moment:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no heartbeat: the bot's event loop or gateway is stuck")
-            await asyncio.sleep(0.05)
+        await self.until(
+            lambda: bool(self.heartbeats) and self.heartbeats[-1] > moment,
+            timeout,
+            "no heartbeat: the bot's event loop or gateway is stuck",
+        )
+
+    async def until(self, holds: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+        """Wait until `holds()`, checked again after each request the bot makes and each
+        heartbeat; TimeoutError (saying `what`) past `timeout`, a guard against a hang."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not holds():
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            raise TimeoutError(what or "the fake Discord saw nothing of what was awaited") from None
 
     # -- interactions --------------------------------------------------------------------------
 
@@ -533,6 +547,7 @@ class FakeDiscord:
         response = self._fault_response(fault) if fault else await self._route(request, record)
         record.status = response.status
         self._notify(path)
+        self.changed.set()
         return response
 
     @staticmethod

@@ -8,9 +8,9 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from commands.attention import attention
+from commands.attention.exploration import Subject, check_layer_head, exploration_for
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from explorer.encoding import encode
-from explorer.exploration import Subject, check_layer_head, exploration_for
 from explorer.forward import run_batch
 from tests.conftest import loaded_model
 from tests.pictures import assert_drawn

@@ -156,8 +156,9 @@ async def test_requests_arriving_during_a_pass_form_the_next_batch(runtime):
         asyncio.create_task(batcher.forward(loaded, request(f"later request {i}"), both))
         for i in range(5)
     ]
-    await asyncio.sleep(0.05)  # the later requests are queued while the pass runs
-    release.set()
+    # The pass is released after the later requests' first steps, which queue them: the loop
+    # runs ready callbacks in the order they were scheduled.
+    asyncio.get_running_loop().call_soon(release.set)
     results = await asyncio.gather(first, *later)
     assert passes == [["first"], [f"later request {i}" for i in range(5)]]
     assert (batcher.batches, batcher.requests) == (2, 6)
@@ -183,13 +184,17 @@ async def test_a_failing_batch_fails_each_request(runtime):
 async def test_up_to_parallel_passes_run_at_once(runtime):
     loaded = await loaded_model(runtime, "tiny")
     active, most = 0, 0
+    overlapped = asyncio.Event()  # two passes ran at once
 
     async def counting(*batch):
         nonlocal active, most
         active += 1
         most = max(most, active)
+        if active == 2:
+            overlapped.set()
         try:
-            await asyncio.sleep(0.05)  # a pass that takes a while
+            # The first pass lasts until a second runs beside it (a hang, were there none).
+            await asyncio.wait_for(overlapped.wait(), 60)
             return await on_workers(runtime.run)(*batch)
         finally:
             active -= 1

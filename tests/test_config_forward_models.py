@@ -16,7 +16,7 @@ from tests.conftest import loaded_model
 
 
 def summary(content: str) -> dict[str, str]:
-    block = content.split("```yaml")[1].split("```")[0].strip().splitlines()
+    block = content.split("```yaml")[1].split("```", maxsplit=1)[0].strip().splitlines()
     return dict(line.split(": ", 1) for line in block)
 
 

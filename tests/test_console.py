@@ -22,6 +22,7 @@ from bot.console import (
     Console,
     Invocation,
     command_lines,
+    help_text,
     line_editing,
     parse,
     typed_lines,
@@ -103,6 +104,28 @@ async def test_console_prints_replies_and_saves_attachments(runtime, tmp_path):
     saved = tmp_path / "001-attention-attention.png"
     assert f"📎 saved {saved}" in printed
     assert saved.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_console_steps_the_latest_live_reply_by_typed_steps(runtime, tmp_path):
+    out = io.StringIO()
+    console = Console(runtime, tmp_path, out)
+    lines = ["/attention text:I am studying NLP. layer:2", "layer+", "heads", "head+",
+             "/tokenize text:hi", "layer+"]  # fmt: skip
+    assert await console.run_lines(lines) == 1
+    printed = out.getvalue().split("\n> ")
+    steps = "↪ Steps: layer-, layer+, head-, head+ · view: head, heads, model, rollout, "
+    assert steps in printed[0]
+    assert "**minilm · layer 3/6 · mean of 12 heads**" in printed[1]
+    assert "**minilm · layer 3/6 · all 12 heads**" in printed[2]
+    assert "↪ Steps: layer-, layer+ · view: head, mean, model," in printed[2]
+    assert "`head+` is not a step here. Steps: layer-, layer+ · view: " in printed[3]
+    assert "Unknown command" in printed[5]  # /tokenize's reply is not live: nothing to step
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "001-attention-attention.png",
+        "002-attention-attention.png",
+        "003-attention-attention.png",
+    ]
+    assert "type one of its steps to step it" in help_text()
 
 
 async def test_console_reports_errors_and_keeps_going(runtime, tmp_path):
@@ -192,7 +215,7 @@ class Terminal:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "console"],
             stdin=child, stdout=child, stderr=child, cwd=cwd, env=env,
-            preexec_fn=self._own_terminal,
+            preexec_fn=self._own_terminal,  # noqa: PLW1509 (TIOCSCTTY needs a pre-exec hook)
         )  # fmt: skip
         os.close(child)
         self.fd = main

@@ -12,10 +12,10 @@ import pytest
 
 from bot.console import help_text
 from commands import COMMANDS
+from commands.attention.exploration import SCALES
+from commands.attention.views import VIEWS
 from explorer.contract import Context, Reply
 from explorer.declare import Opt, command
-from explorer.exploration import SCALES
-from explorer.views import VIEWS
 
 ROOT = Path(__file__).parents[1]
 BY_PATH = {c.path: c for c in COMMANDS}

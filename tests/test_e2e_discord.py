@@ -169,7 +169,7 @@ async def test_bad_input_gets_one_ephemeral_reply_and_the_bot_carries_on(
 ):
     interaction = await fake.slash("attention", **options)
     await interaction.answer()
-    await asyncio.sleep(0.3)  # anything else the bot would (wrongly) send arrives by now
+    await bot.quiet()  # anything else the bot would (wrongly) send has arrived
     answers = interaction.answers()
     assert len(answers) == 1, answers
     data = message_data(answers[0])
@@ -289,7 +289,7 @@ async def test_an_error_after_thinking_replaces_it_with_a_private_answer(tmp_pat
     ):
         interaction = await server.slash("attention", text="hi", layer=9)
         answer = await interaction.answer()
-        await asyncio.sleep(0.3)
+        await process.quiet()
         assert [c.json["type"] for c in interaction.callbacks] == [5]
         assert interaction.deleted_original
         assert interaction.answers() == [answer] and interaction.followups == [answer]
@@ -377,15 +377,16 @@ def message_updates(interactions) -> list[dict]:
     return [record.response for record in sorted(updates, key=lambda r: r.at)]
 
 
-async def settled(interactions, title: str, timeout: float = 60.0) -> list[dict]:
+async def settled(fake, interactions, title: str, timeout: float = 60.0) -> list[dict]:
     """The message's updates once it shows `title` (the latest press's state): a pending
     redraw has landed."""
-    async with asyncio.timeout(timeout):
-        while True:
-            shown = message_updates(interactions)
-            if shown and shown[-1]["content"].startswith(title):
-                return shown
-            await asyncio.sleep(0.05)
+
+    def shows_title() -> bool:
+        shown = message_updates(interactions)
+        return bool(shown) and shown[-1]["content"].startswith(title)
+
+    await fake.until(shows_title, timeout, f"the message never showed {title!r}")
+    return message_updates(interactions)
 
 
 async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
@@ -398,7 +399,7 @@ async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
         await interaction.wait(lambda i: bool(i.callbacks))
         assert interaction.acknowledged_after < 3.0  # every press acknowledged in time
     # 40 steps from layer 6 of 6 wrap round to layer 4: the latest state wins.
-    shown = await settled(presses, "**minilm · layer 4/6 · mean of 12 heads**")
+    shown = await settled(fake, presses, "**minilm · layer 4/6 · mean of 12 heads**")
     assert 1 <= len(shown) <= 2, [m["content"][:40] for m in shown]
     assert all(m["id"] == message["id"] for m in shown)
     folded = [i for i in presses if [c.json["type"] for c in i.callbacks] == [6]]
@@ -416,7 +417,7 @@ async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot)
         assert interaction.acknowledged_after < 3.0
     await asyncio.gather(*(i.answer(timeout=120) for i in fired[:8]))
     # Four presses of ◀ from layer 6, however they were folded, end on layer 2.
-    await settled(pressed, "**minilm · layer 2/6 ·")
+    await settled(fake, pressed, "**minilm · layer 2/6 ·")
 
 
 async def test_deferred_answers_and_presses_and_buttons_that_outlive_a_restart(tmp_path, tiny_dir):

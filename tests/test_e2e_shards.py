@@ -34,10 +34,7 @@ async def test_two_processes_with_half_the_shards_each_answer_their_servers(tmp_
             assert answer["content"].startswith(f"**tiny** · {len(texts[guild])} characters")
         # Each process answered the server on its own shard, and only that one.
         for process in (first, second):
-            for _ in range(100):  # the log line follows the answer
-                if "command=tokenize" in process.log():
-                    break
-                await asyncio.sleep(0.05)
+            await process.logged("command=tokenize")  # the log line follows the answer
             assert process.log().count("command=tokenize") == 1
         # An exploration in the second process's server, and a press on it there.
         explored = await server.slash("attention", text="sharded", guild_id=OTHER_GUILD)

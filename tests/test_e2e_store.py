@@ -1,6 +1,6 @@
-"""Nothing lost on a restart, through real bot processes: explorations survive SIGKILL, a
-database error at run time is answered and the bot carries on, and a server's settings are
-kept."""
+"""Nothing lost on a restart, through real bot processes: explorations survive SIGKILL and an
+upgrade of the schema, a database error at run time is answered and the bot carries on, and a
+server's settings are kept."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import asyncio
 import hashlib
 import hmac
 import sqlite3
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import Store
 from tests.bot_process import BotProcess, fresh_bot
@@ -19,6 +22,7 @@ from tests.fake_discord import (
     message_data,
 )
 from tests.test_e2e_discord import EPHEMERAL, components, explore, press
+from tests.test_store import BACKENDS, _drop_postgres, _postgres_database, insert_old, migrate
 
 FAST = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "100"}
 
@@ -35,6 +39,9 @@ async def kept_keys(data_dir) -> set[str]:
 
 
 async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_dir):
+    # The database was made by the version before live replies, and holds an exploration.
+    (tmp_path / "data").mkdir()
+    await seed_revision_0002(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'explorer.db'}")
     async with fresh_bot(tmp_path / "first.log", f"tiny={tiny_dir}", **FAST) as (server, first):
         burst = [
             server.slash("attention", text=f"request {i} in a burst", model="tiny")
@@ -60,7 +67,54 @@ async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_
             _, edited = await press(server, message, "head+")
             assert key in kept  # every committed exploration works after the restart
             assert edited is not None and edited["content"].startswith("**tiny · layer")
+        await press_kept0002(server, answered[0])  # upgraded at the first start, still steps
         assert await second.terminate() == 0
+
+
+def forged(message: dict, key: str) -> dict:
+    """The message with its controls' custom ids naming the exploration kept under `key`."""
+    return {**message, "components": [{"type": 1, "components": [
+        {**c, "custom_id": c["custom_id"].replace(c["custom_id"].split(":")[1], key)}
+        for c in row["components"]]} for row in message["components"]]}  # fmt: skip
+
+
+async def seed_revision_0002(url: str) -> None:
+    """A database as revision 0002 left it, holding an /attention exploration (`kept0002`,
+    at layer 2 of `tiny`)."""
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(migrate, "0002")
+        state = '{"view": "mean", "layer": 2, "head": 0, "token": 1}'
+        await insert_old(connection, "0002", "kept0002", state=state)
+    await engine.dispose()
+
+
+async def press_kept0002(server, message: dict) -> None:
+    """Step the exploration of revision 0002, on a message like `message`."""
+    old = forged(message, "kept0002")  # the message the old exploration was sent in
+    _, edited = await press(server, old, "layer-")
+    assert edited["content"].startswith("**tiny · layer 1/2 · mean of 4 heads** · 3 tokens")
+    _, edited = await press(server, old, "view", values=["heads"])
+    assert edited["content"].startswith("**tiny · layer 1/2 · all 4 heads**")
+
+
+@pytest.mark.skipif(
+    "postgresql" not in BACKENDS, reason="needs a PostgreSQL server (TEST_DATABASE_URL)"
+)
+async def test_an_exploration_kept_before_live_replies_steps_on_postgresql(tmp_path, tiny_dir):
+    url, name = await _postgres_database()
+    try:
+        await seed_revision_0002(url)
+        models = f"tiny={tiny_dir}"
+        async with fresh_bot(tmp_path / "bot.log", models, DATABASE_URL=url, **FAST) as (
+            server,
+            bot,
+        ):
+            _, message = await explore(server, text="a message to press on", model="tiny")
+            await press_kept0002(server, message)
+            assert await bot.terminate() == 0
+    finally:
+        await _drop_postgres(name)
 
 
 async def test_a_database_error_at_run_time_is_answered_and_the_bot_carries_on(tmp_path, tiny_dir):

@@ -3,7 +3,6 @@ and one dropped is computed again when its message's buttons are pressed."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import re
@@ -13,8 +12,8 @@ import tracemalloc
 from pathlib import Path
 
 from bot.runtime import Runtime
-from explorer.exploration import Explored, Subject, ViewState
-from explorer.explore import explore, show
+from commands.attention.exploration import Explored, Subject, ViewState
+from commands.attention.explore import explore, show
 from tests.conftest import make_settings
 
 BUDGET_MB = 4
@@ -40,7 +39,6 @@ async def test_many_long_explorations_stay_within_the_cap(long_dir):
             assert exploration.nbytes > budget / 4  # each is a sizeable share of the budget
             assert runtime.memo.used <= budget
         del exploration
-        await asyncio.sleep(0.05)  # the event loop finishes the last pass's callbacks
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - baseline
     finally:

@@ -3,10 +3,8 @@ Discord refuses the token or cannot be reached."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
-import time
 
 import aiohttp
 import pytest
@@ -26,21 +24,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def get(url: str, until=lambda status: True) -> tuple[int, str]:
-    """GET `url` until it answers with a status `until` accepts (the bot may not listen yet)."""
-    deadline = time.monotonic() + DEADLINE_S
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(url) as response:
-                    body = await response.text()
-                    if until(response.status):
-                        return response.status, body
-            except aiohttp.ClientConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer as expected")
-            await asyncio.sleep(0.05)
+async def get(url: str) -> tuple[int, str]:
+    """GET `url`: its status and body."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
 
 
 def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -69,11 +56,15 @@ async def test_health_is_503_while_connecting_then_200_and_metrics_count_command
     ):
         server.gateway_open.clear()  # the gateway holds its hello: the bot cannot connect yet
         await process.launch()
+        await process.logged("serving /healthz and /metrics")
         status, body = await get(f"{base}/healthz")
         assert status == 503
         assert '"ready": false' in body and '"gateway": false' in body
         server.gateway_open.set()
-        status, body = await get(f"{base}/healthz", until=lambda status: status == 200)
+        await process.logged("connected as ")
+        await process.logged("ready for model work")
+        status, body = await get(f"{base}/healthz")
+        assert status == 200
         assert '"ready": true' in body and '"gateway": true' in body
         assert '"models": ["tiny"]' in body and '"default_model": "tiny"' in body
 
@@ -86,6 +77,7 @@ async def test_health_is_503_while_connecting_then_200_and_metrics_count_command
         assert "choose a layer from 1 to 2" in message_data(refused)["content"]
         explored = await (await server.slash("attention", text="hello world")).answer()
         assert explored.files
+        await process.quiet()  # each command counted
         after = samples((await get(f"{base}/metrics"))[1])
 
     def grew(name: str, labels: tuple = ()) -> float:
@@ -171,14 +163,12 @@ async def test_a_lost_gateway_is_logged_in_one_line_per_retry_and_health_says_so
         server,
         process,
     ):
-        await get(f"http://127.0.0.1:{port}/healthz", until=lambda status: status == 200)
+        status, _ = await get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200
         await server.stop()  # Discord is gone: the gateway closes, reconnecting is refused
-        _, body = await get(f"http://127.0.0.1:{port}/healthz", until=lambda status: status == 503)
-        assert '"gateway": false' in body
-        deadline = time.monotonic() + DEADLINE_S
-        while "Attempting a reconnect for shard ID 0" not in process.log():
-            assert time.monotonic() < deadline, process.log()
-            await asyncio.sleep(0.05)
+        await process.logged("Attempting a reconnect for shard ID 0", DEADLINE_S)
+        status, body = await get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 503 and '"gateway": false' in body
         assert await process.terminate() == 0
     retries = [line for line in process.log().splitlines() if "Attempting a reconnect" in line]
     assert retries and all("Cannot connect to host 127.0.0.1" in line for line in retries)
@@ -200,7 +190,7 @@ async def test_a_refused_command_sync_stops_the_start_with_one_line_and_exit_2(t
 async def test_a_final_gateway_close_stops_the_bot_with_one_line_and_exit_2(tmp_path, tiny_dir):
     async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}") as (server, process):
         await server.drop_gateway(code=4010)  # "invalid shard": discord.py does not reconnect
-        assert await asyncio.wait_for(process.process.wait(), DEADLINE_S) == 2
+        assert await process.exited(DEADLINE_S) == 2
     assert process.log().splitlines()[-1] == (
         "Discord error: the connection ended: the gateway closed the connection "
         "(4010: invalid shard: check SHARD_COUNT and SHARD_IDS)"

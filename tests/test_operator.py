@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.hub import hub_reachable
+from bot.hub import go_offline_without_hub, hub_reachable
 from bot.registry import ModelRegistry
-from bot.runtime import go_offline_without_hub
 from bot.settings import parse_models
 from commands.attention import attention
 from commands.config import config

@@ -11,12 +11,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer, pipeline
 
 from bot.runtime import Runtime
-from commands.fill_mask import fill_mask
-from commands.lens import lens
-from commands.predict import predict
-from explorer.contract import ForwardRequest, UserError
-from explorer.encoding import encode
-from explorer.predictions import (
+from commands.predictions.fill_mask import fill_mask
+from commands.predictions.lens import lens
+from commands.predictions.predict import predict
+from commands.predictions.predicted import (
     Guess,
     MaskGuesses,
     filled_masks,
@@ -25,6 +23,8 @@ from explorer.predictions import (
     next_tokens,
     shown_tokens,
 )
+from explorer.contract import ForwardRequest, UserError
+from explorer.encoding import encode
 from explorer.text import in_code
 from tests.conftest import loaded_model, make_settings
 from tests.model_factory import SPECIALS, save_vocabulary_models

@@ -11,19 +11,22 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from ray import cloudpickle, serve
 
+from bot import ray_compute
 from bot.runtime import Runtime
 from bot.settings import Settings
 from commands.attention import attention
-from commands.fill_mask import fill_mask
 from commands.models import models
-from commands.predict import predict
+from commands.predictions.fill_mask import fill_mask
+from commands.predictions.predict import predict
 from explorer.contract import Forwarded, ForwardRequest, UserError
 from tests.bot_process import ROOT, TOKEN, BotProcess, fresh_bot
 from tests.conftest import PATIENT_RAY, make_settings, vanishing_model
@@ -83,10 +86,11 @@ def pass_size(forwarded: Forwarded) -> int:
     return round(rows.untyped_storage().nbytes() / (rows.numel() * rows.element_size()))
 
 
-def report_pid_then_sleep(path: str, forwarded: Forwarded) -> None:
-    """Say which process runs this request, then take long enough to be killed."""
-    with open(path, "w") as file:
-        file.write(str(os.getpid()))
+def report_pid_then_sleep(port: int, forwarded: Forwarded) -> None:
+    """Tell the test (listening on `port`) which process runs this request, then take long
+    enough to be killed: a request that hangs is the behaviour under test."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(str(os.getpid()).encode())
     time.sleep(120)
 
 
@@ -188,18 +192,24 @@ async def test_replicas_merge_the_batches_of_two_bot_processes(ray_cluster, tiny
         serve.delete(shards[0].compute.app)
 
 
-async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray, tmp_path):
+async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray):
     spec = on_ray.allowlist.resolve("tiny")
     await on_ray.compute.forward(spec, ForwardRequest("warm"), raw_outputs)
-    marker = tmp_path / "pid"
+    working: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def on_report(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        working.set_result(int(await reader.read()))
+        writer.close()
+
+    reports = await asyncio.start_server(on_report, "127.0.0.1", 0)
+    port = reports.sockets[0].getsockname()[1]
     doomed = asyncio.ensure_future(
         on_ray.compute.forward(
-            spec, ForwardRequest("slow"), lambda f: report_pid_then_sleep(str(marker), f)
+            spec, ForwardRequest("slow"), lambda f: report_pid_then_sleep(port, f)
         )
     )
-    while not marker.exists() or not marker.read_text():
-        await asyncio.sleep(0.05)
-    os.kill(int(marker.read_text()), signal.SIGKILL)
+    async with reports:
+        os.kill(await asyncio.wait_for(working, 300), signal.SIGKILL)
     with pytest.raises(UserError, match=r"stopped while working on this request.*try again"):
         await asyncio.wait_for(doomed, 300)  # hang guards, wide: replicas start slowly when busy
     # Other requests go on meanwhile, on the other replica or the restarted one.
@@ -217,7 +227,7 @@ async def test_a_replica_killed_mid_request_is_a_polite_retry(on_ray, tmp_path):
     assert reply.content.startswith("**tiny · layer 2/2")
 
 
-async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tiny_dir):
+async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tiny_dir, monkeypatch):
     runtime = Runtime(make_settings(f"tiny={tiny_dir}", COMPUTE_BACKEND="ray",
                                     RAY_REPLICA_CPUS="0.25"))  # fmt: skip
     await runtime.start(preload=False)
@@ -228,8 +238,32 @@ async def test_an_application_gone_at_run_time_is_a_clear_reply(ray_cluster, tin
             await attention(runtime.job(), text="after")
         listed = await models(runtime.job())  # what needs no model work still answers
         assert listed.content.startswith("**Models you can use**") and "`tiny`" in listed.content
+        # Serve's race: a request routed just before the application went waits for a replica
+        # forever. The bot's call notices the application is gone and gives up.
+        unanswered = Unanswered()
+        runtime.compute._handle = SimpleNamespace(card=SimpleNamespace(remote=lambda _: unanswered))
+        runtime.compute._cards.clear()
+        monkeypatch.setattr(ray_compute, "APP_CHECK_SECONDS", 0.1)
+        with pytest.raises(UserError, match="cannot be reached right now"):
+            async with asyncio.timeout(300):  # a hang guard only
+                await runtime.compute.hold(runtime.allowlist.resolve("tiny"))
+        assert unanswered.cancelled
     finally:
         await runtime.close()
+
+
+class Unanswered:
+    """A Serve response that never comes (cancellable, as Serve's are)."""
+
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.cancelled = False
+
+    def __await__(self):
+        return self.answer.__await__()
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 async def test_a_ray_cluster_that_cannot_be_reached_stops_the_bot_with_one_line(tmp_path):

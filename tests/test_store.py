@@ -4,6 +4,7 @@ server (CI starts one). No mocks: every test creates, migrates and uses a real d
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -20,8 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import ExplorationRecord, Store, StoreError
-from explorer.contract import ServerSettings
-from explorer.exploration import Explored, Shape, Subject, ViewState
+from explorer.contract import Live, ServerSettings
 
 ROOT = Path(__file__).parents[1]
 POSTGRES = os.environ.get("TEST_DATABASE_URL")
@@ -68,14 +68,11 @@ async def store(database_url) -> AsyncIterator[Store]:
     await store.close()
 
 
-def record(key: str, when: datetime | None = None, **state: int) -> ExplorationRecord:
+def record(key: str, when: datetime | None = None, layer: int = 2) -> ExplorationRecord:
+    """An exploration of a kind the store has never heard of: it keeps any kind's state."""
     when = when or datetime.now(UTC)
-    explored = Explored(
-        Subject("rbt3", "我在学习", "今天", None),
-        ViewState("head", state.get("layer", 2), 1, 0, scale="layer", window=1),
-        Shape(3, 12, 9, 9),
-    )
-    return ExplorationRecord(key, explored, "**rbt3 · layer 2/3**", 7, 8, 9, when, when)
+    live = Live("pages", {"text": "我在学习", "pair": None, "layer": layer, "shape": [3, 12]})
+    return ExplorationRecord(key, live, "**rbt3 · layer 2/3**", 7, 8, 9, when, when)
 
 
 async def test_explorations_are_kept_read_back_updated_and_pruned(store):
@@ -84,13 +81,13 @@ async def test_explorations_are_kept_read_back_updated_and_pruned(store):
     await store.add_exploration(record("stale", when=old))
     await store.set_message("fresh", 1234)
     kept = await store.exploration("fresh")
-    assert kept is not None and kept.explored == record("fresh").explored
+    assert kept is not None and kept.live == record("fresh").live
     assert kept.message_id == 1234 and kept.content == "**rbt3 · layer 2/3**"
     assert (kept.guild_id, kept.channel_id, kept.user_id) == (7, 8, 9)
-    moved = record("fresh", layer=3).explored
+    moved = record("fresh", layer=3).live
     await store.touch_exploration("fresh", moved, "**rbt3 · layer 3/3**", datetime.now(UTC))
     again = await store.exploration("fresh")
-    assert again is not None and again.explored.state.layer == 3
+    assert again is not None and again.live == moved
     assert again.content == "**rbt3 · layer 3/3**"
     assert await store.prune(datetime.now(UTC) - timedelta(days=30)) == 1
     assert await store.exploration("stale") is None
@@ -111,7 +108,7 @@ async def test_the_store_keeps_at_most_its_bound_the_least_recently_used_going_f
     try:
         for minute, key in enumerate(("a", "b", "c")):
             await bounded.add_exploration(record(key, when=start + timedelta(minutes=minute)))
-        moved = record("a", layer=3).explored  # pressed: now the most recently used
+        moved = record("a", layer=3).live  # pressed: now the most recently used
         await bounded.touch_exploration("a", moved, "**rbt3 · layer 3/3**", datetime.now(UTC))
         await bounded.add_exploration(record("d", when=start + timedelta(minutes=10)))
         assert await kept_keys(bounded) == {"a", "c", "d"}  # b was the least recently used
@@ -184,47 +181,113 @@ async def test_a_database_gone_while_running_fails_each_write_without_hanging():
     await asyncio.wait_for(store.close(), 10)
 
 
-async def test_migrations_run_once_and_upgrade_the_previous_schema(database_url):
+def migrate(connection, revision: str, down: bool = False) -> None:
+    """Bring the schema to `revision` (up, or down with `down`), as the store's Alembic does."""
     from alembic import command
     from alembic.config import Config
 
     from bot.store.store import MIGRATIONS
 
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+OLD_ROW = text(
+    "INSERT INTO explorations (key, model, text, text_pair, {target} state, shape, content, "
+    "created_at, last_used_at) VALUES (:key, 'tiny', 'hi', :pair, {value} :state, :shape, 'c', "
+    ":now, :now)"
+)
+
+
+async def insert_old(connection, revision: str, key: str, **values) -> None:
+    """An /attention exploration as revision 0001 or 0002 kept it."""
+    target = revision != "0001"
+    statement = OLD_ROW.text.format(target="target," if target else "",
+                                    value=":target," if target else "")  # fmt: skip
+    await connection.execute(
+        text(statement),
+        {
+            "key": key,
+            "pair": values.get("pair"),
+            "state": values.get("state", '{"view": "mean", "layer": 1, "head": 0, "token": 1}'),
+            "shape": '{"layers": 2, "heads": 4, "tokens": 4}',
+            "now": datetime.now(UTC),
+            **({"target": values.get("target")} if target else {}),
+        },
+    )
+
+
+def attention(state: dict, pair=None, target=None) -> Live:
+    """What the attention kind keeps for such an exploration."""
+    subject = {"model": "tiny", "text": "hi", "text_pair": pair, "target": target}
+    return Live(
+        "attention",
+        {"subject": subject, "shown": state, "shape": {"layers": 2, "heads": 4, "tokens": 4}},
+    )
+
+
+async def revision_of(database_url: str) -> str:
     engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        version = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        found = version.scalar_one()
+    await engine.dispose()
+    return found
 
-    def to_first(connection) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
 
+async def test_migrations_run_once_and_upgrade_the_first_schema(database_url):
+    engine = create_async_engine(database_url)
     async with engine.begin() as connection:
-        await connection.run_sync(to_first)
-        await connection.execute(
-            text(
-                "INSERT INTO explorations (key, model, text, state, shape, content, "
-                "created_at, last_used_at) VALUES ('old', 'tiny', 'hi', :state, :shape, 'c', "
-                ":now, :now)"
-            ),
-            {
-                "state": '{"view": "mean", "layer": 1, "head": 0, "token": 1}',
-                "shape": '{"layers": 2, "heads": 4, "tokens": 4}',
-                "now": datetime.now(UTC),
-            },
-        )
+        await connection.run_sync(migrate, "0001")
+        await insert_old(connection, "0001", "old")
     await engine.dispose()
     for _ in range(2):  # a second start finds nothing to do
         store = Store(database_url)
         await store.start()
         kept = await store.exploration("old")
         await store.close()
-        assert kept is not None and kept.explored.subject.target is None
-        assert kept.explored.state == ViewState("mean", 1, 0, 1)  # later fields defaulted
+        assert kept is not None
+        assert kept.live == attention({"view": "mean", "layer": 1, "head": 0, "token": 1})
+    assert await revision_of(database_url) == "0003"
+
+
+async def test_explorations_of_0002_become_attention_live_replies_and_back(database_url):
+    full = {"view": "token", "layer": 2, "head": 3, "token": 1, "part": "cross",
+            "granularity": "word", "scale": "fixed", "window": 0}  # fmt: skip
     engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(migrate, "0002")
+        await insert_old(connection, "0002", "pair", pair="there")
+        await insert_old(connection, "0002", "t5", target="Das Haus.", state=json.dumps(full))
+    store = Store(database_url)
+    await store.start()  # upgrades to the latest
+    await store.add_exploration(record("other"))  # a kind revision 0002 cannot hold
+    found = {key: await store.exploration(key) for key in ("pair", "t5")}
+    await store.close()
+    shown = {"view": "mean", "layer": 1, "head": 0, "token": 1}
+    assert found["pair"] is not None and found["pair"].live == attention(shown, pair="there")
+    assert found["t5"] is not None and found["t5"].live == attention(full, target="Das Haus.")
+    async with engine.begin() as connection:
+        await connection.run_sync(migrate, "0002", True)
     async with engine.connect() as connection:
-        version = await connection.execute(text("SELECT version_num FROM alembic_version"))
-        assert version.scalar_one() == "0002"
+        rows = await connection.execute(
+            text("SELECT key, model, text, text_pair, target, state, shape FROM explorations "
+                 "ORDER BY key")
+        )  # fmt: skip
+        back = [tuple(row[:5]) + tuple(_json(value) for value in row[5:]) for row in rows]
     await engine.dispose()
+    shape = {"layers": 2, "heads": 4, "tokens": 4}
+    assert back == [
+        ("pair", "tiny", "hi", "there", None, shown, shape),
+        ("t5", "tiny", "hi", None, "Das Haus.", full, shape),
+    ]  # the other kind's exploration is removed: revision 0002 has no place for it
+
+
+def _json(value) -> dict:
+    """A JSON column's value as the driver hands it back (text on SQLite and asyncpg)."""
+    return value if isinstance(value, dict) else json.loads(value)
 
 
 def closed_port() -> int:
@@ -246,8 +309,10 @@ async def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path):
         "DISCORD_TOKEN": "x",
         "DATABASE_URL": url,
     }
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert done.returncode == 2
     assert (
         done.stderr.strip()

@@ -1,16 +1,16 @@
 """The store: SQLAlchemy 2 (async) on SQLite (WAL, foreign keys on) or PostgreSQL, its schema
 kept by Alembic migrations that run at start.
 
-Writes go through one writer, in order, each committed on a connection it keeps open (under
-1 ms on SQLite here). The bot commits an exploration before it sends the message whose
-buttons need it, so a process killed outright loses no exploration it answered with, and
-SQLite's write-ahead log leaves the file whole."""
+Explorations are live replies (`explorer.live`): a kind's name and its state as JSON, which
+the store keeps without knowing any kind. Writes go through one writer, in order, each
+committed on a connection it keeps open (under 1 ms on SQLite here). The bot commits an
+exploration before it sends the message whose controls need it, so a process killed outright
+loses no exploration it answered with, and SQLite's write-ahead log leaves the file whole."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import fcntl
 import logging
 import time
@@ -27,8 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store.tables import explorations, server_settings
-from explorer.contract import ServerSettings
-from explorer.exploration import Explored, Shape, Subject, ViewState
+from explorer.contract import Live, ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,11 @@ class StoreError(Exception):
 
 @dataclass(frozen=True)
 class ExplorationRecord:
-    """An exploration as kept: what it shows, where, for whom, and when it was last used."""
+    """An exploration as kept: the live reply (its kind and state), its message's text,
+    where, for whom, and when it was last used."""
 
     key: str
-    explored: Explored
+    live: Live
     content: str
     guild_id: int | None
     channel_id: int | None
@@ -58,22 +58,15 @@ class ExplorationRecord:
     message_id: int | None = None
 
 
-def _state_of(values: dict[str, Any]) -> ViewState:
-    known = {f.name for f in dataclasses.fields(ViewState)}
-    return ViewState(**{k: v for k, v in values.items() if k in known})
-
-
 def _utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes: they were written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _record(row: Any) -> ExplorationRecord:
-    subject = Subject(row.model, row.text, row.text_pair, row.target)
-    explored = Explored(subject, _state_of(row.state), Shape(**row.shape))
     return ExplorationRecord(
         key=row.key,
-        explored=explored,
+        live=Live(row.kind, row.state),
         content=row.content,
         guild_id=row.guild_id,
         channel_id=row.channel_id,
@@ -259,18 +252,13 @@ class Store:
 
     def add_exploration(self, record: ExplorationRecord) -> asyncio.Future[None]:
         """Keep a new exploration (committed when the future is done)."""
-        explored = record.explored
 
         async def write(connection: AsyncConnection) -> None:
             await connection.execute(
                 insert(explorations).values(
                     key=record.key,
-                    model=explored.subject.model,
-                    text=explored.subject.text,
-                    text_pair=explored.subject.text_pair,
-                    target=explored.subject.target,
-                    state=dataclasses.asdict(explored.state),
-                    shape=dataclasses.asdict(explored.shape),
+                    kind=record.live.kind,
+                    state=dict(record.live.state),
                     content=record.content,
                     guild_id=record.guild_id,
                     channel_id=record.channel_id,
@@ -304,16 +292,16 @@ class Store:
         return self._write(write)
 
     def touch_exploration(
-        self, key: str, explored: Explored, content: str, when: datetime
+        self, key: str, live: Live, content: str, when: datetime
     ) -> asyncio.Future[None]:
-        """Keep what an exploration shows now, and when it was used."""
+        """Keep what an exploration shows now (its state), and when it was used."""
 
         async def write(connection: AsyncConnection) -> None:
             await connection.execute(
                 update(explorations)
                 .where(explorations.c.key == key)
                 .values(
-                    state=dataclasses.asdict(explored.state),
+                    state=dict(live.state),
                     content=content,
                     last_used_at=when,
                 )

@@ -10,12 +10,8 @@ explorations = Table(
     "explorations",
     metadata,
     Column("key", String(32), primary_key=True),
-    Column("model", String(80), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("text_pair", Text),
-    Column("target", Text),
-    Column("state", JSON, nullable=False),  # the view, layer, head, token… shown
-    Column("shape", JSON, nullable=False),  # layers, heads and tokens, for stepping
+    Column("kind", String(40), nullable=False),  # the live reply's kind: `attention`…
+    Column("state", JSON, nullable=False),  # its state, as the kind made it
     Column("content", Text, nullable=False),  # the message's text
     Column("guild_id", BigInteger),
     Column("channel_id", BigInteger),

@@ -19,9 +19,9 @@ import torch
 from captum.attr import InputXGradient, IntegratedGradients
 
 from commands.attribution.result import Attribution, Method
+from commands.predictions.predicted import output_head, shown_tokens
 from explorer.contract import Forwarded, LoadedModel, UserError
 from explorer.encoding import Encoding
-from explorer.predictions import output_head, shown_tokens
 from explorer.text import quote_inline
 
 

@@ -13,10 +13,10 @@ import math
 import numpy as np
 import torch
 
+from commands.predictions.predicted import output_head
 from commands.surprisal.result import Surprisal
 from explorer.contract import Forwarded, LoadedModel
 from explorer.encoding import Encoding
-from explorer.predictions import output_head
 
 LN2 = math.log(2.0)
 

@@ -150,6 +150,24 @@ class GridBlock:
         for c, header in enumerate(g.col_headers):
             centre = x0 + c * (self.panel_width + PANEL_GAP) + self.panel_width / 2
             canvas.text((centre, top - 6), header, TITLE_SIZE, anchor="md", fill=MUTED)
+        self._panels(canvas, x, top)
+        if self._strip is not None:
+            last = top + len(g.panels) * (self.panel_height + self._title_height + PANEL_GAP)
+            strip_y = last - PANEL_GAP + 2
+            for c, panel in enumerate(g.panels[-1]):
+                if panel is not None:
+                    canvas.paste(self._strip, (x0 + c * (self.panel_width + PANEL_GAP), strip_y))
+        scale_x = x0 + self._columns * (self.panel_width + PANEL_GAP)
+        body = len(g.panels) * (self.panel_height + self._title_height + PANEL_GAP) - PANEL_GAP
+        draw_scale(canvas, (scale_x, top + self._title_height), min(body - self._title_height, 320),
+                   g.vmax)  # fmt: skip
+        if g.caption:
+            canvas.text((x, y + self.height - NOTE_SIZE - 4), g.caption, NOTE_SIZE, fill=MUTED)
+
+    def _panels(self, canvas: Canvas, x: int, top: int) -> None:
+        """The thumbnails, with their row headers, titles, boundaries and query labels."""
+        g = self.grid
+        x0 = x + self.left
         for r, row in enumerate(g.panels):
             panel_y = top + r * (self.panel_height + self._title_height + PANEL_GAP)
             panel_y += self._title_height
@@ -168,18 +186,6 @@ class GridBlock:
                 self._boundaries(canvas, panel_x, panel_y)
                 if c == 0 and g.queries is not None:
                     self._query_labels(canvas, panel_x, panel_y)
-        if self._strip is not None:
-            last = top + len(g.panels) * (self.panel_height + self._title_height + PANEL_GAP)
-            strip_y = last - PANEL_GAP + 2
-            for c, panel in enumerate(g.panels[-1]):
-                if panel is not None:
-                    canvas.paste(self._strip, (x0 + c * (self.panel_width + PANEL_GAP), strip_y))
-        scale_x = x0 + self._columns * (self.panel_width + PANEL_GAP)
-        body = len(g.panels) * (self.panel_height + self._title_height + PANEL_GAP) - PANEL_GAP
-        draw_scale(canvas, (scale_x, top + self._title_height), min(body - self._title_height, 320),
-                   g.vmax)  # fmt: skip
-        if g.caption:
-            canvas.text((x, y + self.height - NOTE_SIZE - 4), g.caption, NOTE_SIZE, fill=MUTED)
 
     def _boundaries(self, canvas: Canvas, panel_x: int, panel_y: int) -> None:
         g, pitch = self.grid, self.cell / self.factor

@@ -32,26 +32,51 @@ class Side:
     unknown: int  # tokens that are the tokenizer's unknown token
     byte_fallback: int  # bytes spelled as <0xNN> tokens
     covered: tuple[bool, ...]  # which of the text's words got at least one token
-    weights: np.ndarray  # last layer, mean of heads: words × (words + special tokens)
+    weights: np.ndarray  # each layer's mean of heads: layers × words × (words + special tokens)
 
     @property
     def words(self) -> int:
         """Tokens that are not special."""
         return len(self.encoding) - sum(self.encoding.special)
 
+    def layer_at(self, depth: int, deepest: int) -> int:
+        """The layer (1-based) at the same relative depth as layer `depth` of a model with
+        `deepest` layers: itself for models of equal depth."""
+        return max(1, round(depth * self.layers / deepest))
 
-def side_of(text: str, spans: tuple[tuple[int, int], ...], forwarded: Forwarded) -> Side:
-    """A model's tokens and last-layer attention on the text's words (a `finish`)."""
+
+@dataclass(frozen=True, eq=False)
+class Sides:
+    """Both models' readings of one text, and the text's words (character spans)."""
+
+    spans: tuple[tuple[int, int], ...]
+    first: Side
+    second: Side
+
+    @property
+    def deepest(self) -> int:
+        """The larger of the two models' layer counts."""
+        return max(self.first.layers, self.second.layers)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by both sides' attention."""
+        return int(self.first.weights.nbytes + self.second.weights.nbytes)
+
+
+def side_of(spans: tuple[tuple[int, int], ...], forwarded: Forwarded) -> Side:
+    """A model's tokens and each layer's attention (mean of heads) on the text's words (a
+    `finish`)."""
     loaded, encoding = forwarded.model, forwarded.encoding
     assert forwarded.output is not None
     groups, specials = token_groups(encoding, spans)
     fields = forwarded.output.fields
     attentions = fields.get("attentions") or fields["encoder_attentions"]  # encoder–decoder
-    mean = attentions[-1][0].float().mean(dim=0).numpy()  # (tokens, tokens)
+    means = np.stack([layer[0].float().mean(dim=0).numpy() for layer in attentions])
     # A word without tokens gets a stand-in row, dropped by the command as not covered; a
     # model without special tokens gets an empty (zero) last column, so both sides align.
     rows = [group or (0,) for group in groups]
-    weights = aggregate(mean, rows, [*groups, specials])
+    weights = aggregate(means, rows, [*groups, specials])
     return Side(
         model=loaded.name,
         layers=len(attentions),

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from explorer.attention_math import HeadStats
-from explorer.exploration import Attention
+from commands.attention.attention_math import HeadStats
+from commands.attention.exploration import Attention
 
 
 def _csv(rows: list[list[object]]) -> str:

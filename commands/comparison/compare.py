@@ -1,21 +1,25 @@
-"""`/compare`: two models on one text, side by side: tokens, configs and attention."""
+"""`/compare`: two models on one text, side by side: tokens, configs and attention; a live
+reply whose buttons step both models' layers together."""
 
 from __future__ import annotations
 
 import functools
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 import numpy as np
 
+from commands.comparison.sides import Side, Sides, different_splits, side_of, word_labels
 from commands.options import TEXT, complete_model
-from explorer.comparison import Side, different_splits, side_of, word_labels
 from explorer.contract import (
     Attachment,
     Context,
     ForwardRequest,
+    Live,
     ModelCard,
     Reply,
+    State,
     UserError,
     reply_with_overflow,
 )
@@ -23,6 +27,7 @@ from explorer.declare import Opt, command
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
+from explorer.live import Control, Kind, cycle, previous_next
 from explorer.models import SUMMARISED_KEYS, summary
 from explorer.text import in_code, plural, quote_inline
 from explorer.words import text_words
@@ -61,37 +66,38 @@ def config_differences(first: Any, second: Any) -> list[str]:
     return lines
 
 
-def draw(text: str, sides: tuple[Side, Side], keep: list[int]) -> bytes:
-    """Both models' last-layer attention (mean of heads) on the words both cover."""
-    labels = word_labels(text, text_words(text))
+def draw(text: str, sides: Sides, keep: list[int], depth: int) -> bytes:
+    """Both models' attention (mean of heads) at the same relative depth (each one's last
+    layer by default), on the words both cover."""
+    labels = word_labels(text, sides.spans)
     rows = tuple(labels[i] for i in keep)
     cols = (*rows, labels[-1])
     columns = [*keep, len(labels) - 1]
-    vmax = max(float(side.weights[np.ix_(keep, columns)].max()) for side in sides)
+    shown = [(side, side.layer_at(depth, sides.deepest)) for side in (sides.first, sides.second)]
+    values = [side.weights[layer - 1][np.ix_(keep, columns)] for side, layer in shown]
+    vmax = max(float(value.max()) for value in values)
     blocks: list[Block] = []
-    for side in sides:
-        heading = f"{side.model} · layer {side.layers}/{side.layers} · mean of {side.heads} heads"
+    for (side, layer), value in zip(shown, values, strict=True):
+        heading = f"{side.model} · layer {layer}/{side.layers} · mean of {side.heads} heads"
         matrix = Matrix(
-            side.weights[np.ix_(keep, columns)],
-            rows,
-            cols,
-            vmax,
-            heading=heading,
+            value, rows, cols, vmax, heading=heading,
             col_special=tuple([False] * len(rows) + [True]),
-        )
+        )  # fmt: skip
         blocks.append(MatrixBlock(matrix))
-    title = f"{sides[0].model} vs {sides[1].model} · attention on the same words"
+    title = f"{sides.first.model} vs {sides.second.model} · attention on the same words"
     notes = [
         "rows: attending word · columns: attended-to word; the last column: special tokens",
         f"colours: 0 to {vmax:.3g}, the larger of the two pictures' largest values",
     ]
+    if sides.first.layers != sides.second.layers:
+        notes.append("layers at the same relative depth of each model")
     return picture(title, quote_inline(text, 90).strip("`"), blocks, notes)
 
 
 async def _side(ctx: Context, card: ModelCard, text: str, spans: Any) -> Side:
     limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
     request = ForwardRequest(text, None, limit, attentions=True)
-    return await ctx.forward(card, request, functools.partial(side_of, text, spans))
+    return await ctx.forward(card, request, functools.partial(side_of, spans))
 
 
 @command()
@@ -106,10 +112,24 @@ async def compare(
     cards = (await ctx.model(model_a), await ctx.model(model_b))
     if cards[0].name == cards[1].name:
         raise UserError("Choose two different models to compare.")
-    spans = await ctx.run(text_words, text)
-    # One after the other: each pass may take the whole memory budget of a request.
-    first = await _side(ctx, cards[0], text, spans)
-    second = await _side(ctx, cards[1], text, spans)
+    state = {"text": text, "models": [card.name for card in cards], "depth": 0}
+    return await COMPARE.show(ctx, state)
+
+
+async def render(ctx: Context, state: State) -> Reply:
+    """Both models' tokens, configs and attention at the state's depth (0: the last layers)."""
+    text = state["text"]
+    cards = [await ctx.model(name) for name in state["models"]]
+
+    async def compute() -> Sides:
+        spans = await ctx.run(text_words, text)
+        # One after the other: each pass may take the whole memory budget of a request.
+        first = await _side(ctx, cards[0], text, spans)
+        second = await _side(ctx, cards[1], text, spans)
+        return Sides(spans, first, second)
+
+    sides = await ctx.remember(("compare", text, cards[0].name, cards[1].name), compute)
+    first, second, spans = sides.first, sides.second, sides.spans
     keep = [
         i for i, both in enumerate(zip(first.covered, second.covered, strict=True)) if all(both)
     ]
@@ -119,6 +139,7 @@ async def compare(
             "all of it): please try a text with ordinary words."
         )
     ctx.record(tokens=len(first.encoding) + len(second.encoding))
+    depth = state["depth"] or sides.deepest
     lines = [f"**{first.model}** vs **{second.model}** on {quote_inline(text, 80)}"]
     for side in (first, second):
         lines.append(
@@ -139,7 +160,23 @@ async def compare(
         lines.append(
             f"The picture shows the first {CHARTED_WORDS} of the {len(keep)} words both read."
         )
-    png = await ctx.render(draw, text, (first, second), keep[:CHARTED_WORDS])
+    png = await ctx.render(draw, text, sides, keep[:CHARTED_WORDS], depth)
     image = Attachment("compare.png", png, "both models' attention on the same words")
-    return reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
-                               attachments=(image,))  # fmt: skip
+    reply = reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
+                                attachments=(image,))  # fmt: skip
+    live = {**state, "depth": depth, "deepest": sides.deepest}
+    return replace(reply, live=Live(COMPARE.name, live))
+
+
+def controls(state: State) -> tuple[Control, ...]:
+    """Buttons stepping both models' layers together (by relative depth)."""
+    return previous_next("layer") if state.get("deepest", 1) > 1 else ()
+
+
+def transition(state: State, action: str, value: str | None) -> State:
+    """The previous or next layer of the deeper model, the other at the same relative depth
+    (wrapping around)."""
+    return {**state, "depth": cycle(state["depth"] - 1, state["deepest"], action) + 1}
+
+
+COMPARE = Kind("compare", controls, transition, render)

@@ -19,6 +19,9 @@ _NOT_HEAD = ("Loss", "Dropout")
 # Where decoder-only models keep the norm applied after their last layer.
 _FINAL_NORMS = ("ln_f", "norm", "final_layer_norm", "final_layernorm", "norm_f")
 LENS_TOLERANCE = 1e-4
+# What a small Python object (a token's text, a guess) is counted as when an answer is kept
+# (`Context.remember`): an estimate, generous for short strings.
+OBJECT_BYTES = 200
 
 
 # How whitespace in a decoded token is shown, so that ` the` and `the` read differently.
@@ -77,6 +80,12 @@ class Filled:
     masks: tuple[MaskGuesses, ...]
     filled: str
 
+    @property
+    def nbytes(self) -> int:
+        """Its size, estimated."""
+        guesses = sum(len(mask.guesses) for mask in self.masks)
+        return OBJECT_BYTES * (len(self.encoding) + guesses)
+
 
 def filled_masks(top_k: int, forwarded: Forwarded) -> Filled:
     """Top-k tokens for each mask token, with probabilities (softmax over the vocabulary, as
@@ -118,22 +127,63 @@ def filled_text(tokenizer: Any, encoding: Encoding, masks: tuple[MaskGuesses, ..
 
 
 @dataclass(frozen=True)
+class Taken:
+    """The token the text has next at a position: as shown, how likely the model found it,
+    and its rank among the model's guesses (1: its best)."""
+
+    guess: Guess
+    rank: int
+
+
+@dataclass(frozen=True)
 class NextTokens:
-    """`/predict`'s answer: the most likely next tokens and a greedy continuation."""
+    """`/predict`'s answer: after each position of the text, the most likely next tokens and
+    the token the text really has there; after the whole text, a greedy continuation."""
 
     encoding: Encoding
-    guesses: tuple[Guess, ...]
+    steps: tuple[tuple[Guess, ...], ...]  # the guesses after each position
+    taken: tuple[Taken, ...]  # the text's own next token, after each position but the last
     continuation: str
+
+    @property
+    def guesses(self) -> tuple[Guess, ...]:
+        """The most likely next tokens after the whole text."""
+        return self.steps[-1]
+
+    @property
+    def nbytes(self) -> int:
+        """Its size, estimated."""
+        return OBJECT_BYTES * (sum(map(len, self.steps)) + len(self.taken) + len(self.encoding))
 
 
 def next_tokens(top_k: int, forwarded: Forwarded) -> NextTokens:
-    """Top-k next tokens after the text (softmax of the last position's logits), and the
-    greedy continuation the forward pass decoded."""
-    loaded = forwarded.model
+    """Top-k next tokens after each position (softmax of its logits), the probability and
+    rank of the token the text has next, and the greedy continuation the forward pass
+    decoded after the text."""
+    loaded, encoding = forwarded.model, forwarded.encoding
     assert forwarded.output is not None
-    probabilities = forwarded.output.fields["logits"][0, -1].softmax(-1)
+    probabilities = forwarded.output.fields["logits"][0].softmax(-1)  # (positions, vocabulary)
+    values, ids = probabilities.topk(min(top_k, probabilities.shape[-1]))
+    shown = shown_tokens(loaded.tokenizer, ids.flatten().tolist())
+    steps = tuple(
+        tuple(
+            Guess(shown[row * ids.shape[1] + column], int(token_id), float(value))
+            for column, (token_id, value) in enumerate(zip(row_ids, row_values, strict=True))
+        )
+        for row, (row_ids, row_values) in enumerate(zip(ids.tolist(), values.tolist(), strict=True))
+    )
+    following = list(encoding.input_ids[1:])
+    chances = probabilities[range(len(following)), following]
+    ranks = (probabilities[: len(following)] > chances[:, None]).sum(-1) + 1
+    taken = tuple(
+        Taken(Guess(token, token_id, float(chance)), int(rank))
+        for token, token_id, chance, rank in zip(
+            shown_tokens(loaded.tokenizer, following), following, chances.tolist(),
+            ranks.tolist(), strict=True,
+        )
+    )  # fmt: skip
     continuation = join_wide(loaded.tokenizer.decode(list(forwarded.continuation)))
-    return NextTokens(forwarded.encoding, _guesses(loaded, probabilities, top_k), continuation)
+    return NextTokens(encoding, steps, taken, continuation)
 
 
 def output_head(model: Any) -> list[Any]:
@@ -177,6 +227,12 @@ class Lens:
     ids: np.ndarray  # (layers + 1, positions)
     probabilities: np.ndarray  # (layers + 1, positions)
     normed: bool  # whether the final norm was applied to the layers before the last
+
+    @property
+    def nbytes(self) -> int:
+        """Its size, estimated."""
+        tokens = sum(map(len, self.tokens)) + len(self.encoding)
+        return int(self.ids.nbytes + self.probabilities.nbytes) + OBJECT_BYTES * tokens
 
 
 def lens_of(forwarded: Forwarded) -> Lens:

@@ -6,12 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
-from commands.capabilities import unknown_notice
-from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
-from explorer.contract import Context, ModelCard, Reply, UserError
-from explorer.declare import TEXT_LIMIT, Completer, Opt, command
-from explorer.encoding import check_text
-from explorer.exploration import (
+from commands.attention.exploration import (
     GRANULARITIES,
     PARTS,
     SCALES,
@@ -21,9 +16,14 @@ from explorer.exploration import (
     check_layer_head,
     find_token,
 )
-from explorer.explore import explore, initial_state, reply_for
+from commands.attention.explore import explore, initial_state, reply_for
+from commands.attention.views import VIEW_CHOICES, switch_view
+from commands.capabilities import unknown_notice
+from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
+from explorer.contract import Context, ModelCard, Reply, UserError
+from explorer.declare import TEXT_LIMIT, Completer, Opt, command
+from explorer.encoding import check_text
 from explorer.models import shapes
-from explorer.views import VIEW_CHOICES, switch_view
 
 
 def decodes(encoder_decoder: bool, part: str | None) -> bool:

@@ -1,6 +1,7 @@
 """An attention exploration: what it is computed from (`Subject`), what it shows (`ViewState`)
 and the tensors every view is drawn from (`Exploration`). The chat keeps `Explored` (subject,
-state, shape: small and persistable); the tensors are recomputed when they are not kept.
+state, shape: small, and kept as JSON by `state_of`); the tensors are recomputed when they are
+not kept.
 
 A model with one stack has one part, its self-attention; an encoder–decoder model has three:
 the encoder's self-attention, the decoder's (masked) self-attention, and the decoder's
@@ -9,13 +10,14 @@ cross-attention to the encoder. Each part can be seen token by token or word by 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.attention_math import rollouts
-from explorer.contract import Forwarded, UserError
+from commands.attention.attention_math import rollouts
+from explorer.contract import Forwarded, State, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
 from explorer.text import escape_markdown, quote_inline
@@ -90,6 +92,27 @@ class Explored:
     subject: Subject
     state: ViewState
     shape: Shape
+
+
+KIND = "attention"  # the live kind an exploration is stepped as
+
+
+def state_of(explored: Explored) -> State:
+    """An exploration as a live reply's state: what it is computed from, what it shows, and
+    the sizes stepping wraps around."""
+    return {
+        "subject": dataclasses.asdict(explored.subject),
+        "shown": dataclasses.asdict(explored.state),
+        "shape": dataclasses.asdict(explored.shape),
+    }
+
+
+def explored_of(state: State) -> Explored:
+    """The exploration a live reply's state holds (fields kept by older versions ignored,
+    those they lacked defaulted)."""
+    known = {field.name for field in dataclasses.fields(ViewState)}
+    shown = ViewState(**{name: v for name, v in state["shown"].items() if name in known})
+    return Explored(Subject(**state["subject"]), shown, Shape(**state["shape"]))
 
 
 @dataclass(frozen=True)

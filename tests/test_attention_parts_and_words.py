@@ -8,12 +8,12 @@ import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
 from commands.attention import attention
+from commands.attention.exploration import Subject, ViewState
+from commands.attention.explore import explore, reply_for
+from commands.attention.views import VIEWS
 from commands.forward import forward
 from commands.tokenize import tokenize
 from explorer.contract import UserError
-from explorer.exploration import Subject, ViewState
-from explorer.explore import explore, reply_for
-from explorer.views import VIEWS
 from explorer.words import aggregate, words_of
 from tests.conftest import loaded_model
 from tests.pictures import assert_drawn

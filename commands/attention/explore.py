@@ -1,5 +1,5 @@
-"""Exploring attention: computing a subject's exploration (or taking the kept one) and
-the reply for a state: caption, picture, exports, and what the chat keeps for its controls."""
+"""Exploring attention: computing a subject's exploration (or taking the kept one), and the
+reply for a state: caption, picture, exports, and the live reply its controls step."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from explorer.contract import Attachment, Context, ForwardRequest, Reply
-from explorer.exploration import Exploration, Explored, Subject, ViewState, exploration_for
+from commands.attention.exploration import (
+    KIND,
+    Exploration,
+    Explored,
+    Subject,
+    ViewState,
+    exploration_for,
+    state_of,
+)
+from commands.attention.views import Scene, scene_of, switch_view, view_of
+from commands.attention.views.base import WINDOW
+from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
 from explorer.text import plural
-from explorer.views import Scene, scene_of, switch_view, view_of
-from explorer.views.catalog import WINDOW
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
 EXPORT_LIMIT = 8 * 2**20
@@ -87,7 +95,7 @@ def reply_for(exploration: Exploration, state: ViewState, export: bool = False) 
         attachments += files
         content += f"\n{note}" if note else ""
     kept = Explored(exploration.subject, state, scene.shape)
-    return Reply(content, attachments, kept)
+    return Reply(content, attachments, Live(KIND, state_of(kept)))
 
 
 async def show(ctx: Context, explored: Explored) -> Reply:

@@ -1,17 +1,22 @@
-"""`/fill-mask`: what a masked language model puts in place of each mask token."""
+"""`/fill-mask`: what a masked language model puts in place of each mask token; a text with
+several masks is a live reply whose buttons chart them one at a time."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Annotated
 
 from commands.capabilities import MASKED_LM, model_with, notices
 from commands.options import MODEL, TOP_K
+from commands.predictions.predicted import Filled, filled_masks
 from explorer.contract import (
     Attachment,
     Context,
     ForwardRequest,
+    Live,
     Reply,
+    State,
     UserError,
     reply_with_overflow,
 )
@@ -19,7 +24,7 @@ from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.drawing.charts import Bars
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
-from explorer.predictions import Filled, filled_masks
+from explorer.live import Control, Kind, cycle, previous_next
 from explorer.text import in_code, pad, plural, quote_inline
 
 ALIAS = "[MASK]"
@@ -44,19 +49,24 @@ def charted(filled: Filled) -> int:
     return min(len(filled.masks), max(1, CHART_ROWS // rows))
 
 
-def draw(model: str, text: str, filled: Filled) -> bytes:
-    """One group of probability bars per mask, for the first `charted` masks."""
+def draw(model: str, text: str, filled: Filled, focus: int = 0) -> bytes:
+    """One group of probability bars per mask, for the first `charted` masks; with `focus`,
+    the bars of that mask (1-based) alone."""
     shown = charted(filled)
+    numbered = list(enumerate(filled.masks, 1))
+    picked = [numbered[focus - 1]] if focus else numbered[:shown]
     groups: list[Block] = [
         Bars(
             [(guess.token, guess.probability) for guess in mask.guesses],
             f"mask {number} (token {mask.position})" if len(filled.masks) > 1 else "",
         )
-        for number, mask in enumerate(filled.masks[:shown], 1)
+        for number, mask in picked
     ]
     title = f"{model} · what fills the mask"
+    if focus:
+        title += f" · mask {focus} of {len(filled.masks)}"
     notes = ["bar: probability (softmax over the vocabulary)"]
-    if shown < len(filled.masks):
+    if not focus and shown < len(filled.masks):
         notes.append(f"the first {shown} of {len(filled.masks)} masks; the text lists them all")
     return picture(title, quote_inline(text, 90).strip("`"), groups, notes)
 
@@ -78,10 +88,22 @@ async def fill_mask(
             f"Put {mask} where a word is missing, e.g. "
             f"`/fill-mask text:Paris is the {mask} of France.`"
         )
-    request = ForwardRequest(written, None, card.max_tokens, run="head")
-    filled = await ctx.forward(card, request, functools.partial(filled_masks, top_k))
+    return await FILL_MASK.show(ctx, {"model": card.name, "text": written, "top_k": top_k})
+
+
+async def render(ctx: Context, state: State) -> Reply:
+    """Every mask's guesses, charted together or (`focus`, 1-based) one mask at a time."""
+    card = await ctx.model(state["model"])
+    text, top_k, focus = state["text"], state["top_k"], state.get("focus", 0)
+
+    async def compute() -> Filled:
+        request = ForwardRequest(text, None, card.max_tokens, run="head")
+        return await ctx.forward(card, request, functools.partial(filled_masks, top_k))
+
+    filled = await ctx.remember(("fill-mask", card.name, text, top_k), compute)
     ctx.record(tokens=len(filled.encoding))
     if not filled.masks:
+        mask = card.mask_token or ALIAS
         raise UserError(f"The text was cut to fit the model and no {mask} is left in it.")
     lines = [
         f"**{card.name}** · {plural(len(filled.masks), 'mask')} · "
@@ -94,11 +116,30 @@ async def fill_mask(
             f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
             "these predictions come from randomly initialised weights."
         )
-    if (shown := charted(filled)) < len(filled.masks):
+    if focus:
+        position = filled.masks[focus - 1].position
+        lines.append(f"The chart shows mask {focus} of {len(filled.masks)} (token {position}).")
+    elif (shown := charted(filled)) < len(filled.masks):
         masks = plural(len(filled.masks), "mask")
         lines.append(f"The chart shows the first {shown} of the {masks}; the list has them all.")
-    png = await ctx.render(draw, card.name, written, filled)
+    png = await ctx.render(draw, card.name, text, filled, focus)
     bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
-    return reply_with_overflow(
+    reply = reply_with_overflow(
         "\n".join(lines), guesses_table(filled), "fill-mask.txt", attachments=(bars,)
     )
+    live = {"model": card.name, "text": text, "top_k": top_k, "focus": focus,
+            "masks": len(filled.masks)}  # fmt: skip
+    return replace(reply, live=Live(FILL_MASK.name, live))
+
+
+def controls(state: State) -> tuple[Control, ...]:
+    """With several masks: buttons charting them one at a time (and all of them again)."""
+    return previous_next("mask") if state.get("masks", 1) > 1 else ()
+
+
+def transition(state: State, action: str, value: str | None) -> State:
+    """The next or previous mask to chart; past the last (or before the first), all."""
+    return {**state, "focus": cycle(state["focus"], state["masks"] + 1, action)}
+
+
+FILL_MASK = Kind("fill-mask", controls, transition, render)

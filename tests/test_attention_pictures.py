@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from commands.attention.exploration import Subject, ViewState
+from commands.attention.explore import explore, reply_for
+from commands.attention.views import VIEWS, scene_of, view_of
 from explorer.drawing.canvas import cjk_upright
 from explorer.drawing.grid import GridBlock
 from explorer.drawing.matrix import MatrixBlock
-from explorer.exploration import Subject, ViewState
-from explorer.explore import explore, reply_for
-from explorer.views import VIEWS, scene_of, view_of
 from tests.pictures import assert_drawn
 
 MAX_SIDE = 4096  # Discord shows larger images scaled down to this
@@ -98,7 +98,7 @@ async def test_tokens_no_font_draws_are_labelled_by_position_and_the_caption_kee
     from explorer.drawing import fonts, labels
 
     # As if the CJK font lacked these characters, as it lacks the rarest ideographs.
-    monkeypatch.setattr(fonts, "_cjk_codepoints", lambda: frozenset())
+    monkeypatch.setattr(fonts, "_cjk_codepoints", frozenset)
     fonts.runs.cache_clear()
     try:
         # A text no earlier test explored: its labels are made now, without the font.

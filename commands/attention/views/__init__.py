@@ -1,13 +1,35 @@
-"""The attention views and the state transitions of their controls."""
+"""The attention views, in the chat's menu order, and the state transitions of their controls.
+A new view is one module here (a `View` subclass, see `base`) and one line in `VIEWS`."""
 
 from __future__ import annotations
 
+from commands.attention.exploration import Shape, ViewState
+from commands.attention.views.base import Scene, View, scene_of
+from commands.attention.views.head import HeadView
+from commands.attention.views.heads import HeadsView
+from commands.attention.views.links import LinksView
+from commands.attention.views.mean import MeanView
+from commands.attention.views.model import ModelView
+from commands.attention.views.rollout import RolloutView
+from commands.attention.views.summary import SummaryView
+from commands.attention.views.token import TokenView
 from explorer.contract import UserError
-from explorer.exploration import Shape, ViewState
 from explorer.text import quote_inline
-from explorer.views.catalog import VIEWS, Scene, View, scene_of
 
-ACTIONS = ("layer-", "layer+", "head-", "head+", "token-", "token+", "window-", "window+")
+VIEWS: dict[str, View] = {
+    view.name: view
+    for view in (
+        HeadView(),
+        MeanView(),
+        HeadsView(),
+        ModelView(),
+        RolloutView(),
+        TokenView(),
+        LinksView(),
+        SummaryView(),
+    )
+}
+
 VIEW_CHOICES = tuple((f"{name}: {view.description}", name) for name, view in VIEWS.items())
 
 
@@ -34,7 +56,6 @@ def enabled(state: ViewState, shape: Shape) -> frozenset[str]:
 
 
 __all__ = [
-    "ACTIONS",
     "VIEWS",
     "VIEW_CHOICES",
     "Scene",

@@ -1,0 +1,36 @@
+"""The rollout view: attention followed through the layers up to the chosen one."""
+
+from __future__ import annotations
+
+import numpy as np
+from typing_extensions import override
+
+from commands.attention.attention_math import rollout
+from commands.attention.views.base import LAYER_ACTIONS, MatrixView, Scene, pick_top
+from explorer.contract import UserError
+
+
+class RolloutView(MatrixView):
+    """Attention rollout through the chosen layer."""
+
+    name = "rollout"
+    description = "attention rollout"
+    actions = LAYER_ACTIONS
+    measure = "share of each input token after the layers (rollout)"
+
+    @override
+    def detail(self, scene: Scene) -> str:
+        return f"attention rollout through layers 1–{scene.state.layer}"
+
+    @override
+    def values(self, scene: Scene) -> np.ndarray:
+        if not scene.attention.square:
+            raise UserError(
+                "Rollout follows attention through the layers of one stack; cross-attention "
+                "joins two stacks. Choose `part:encoder` or `part:decoder` for a rollout."
+            )
+        return rollout(scene.attention.weights, scene.state.layer)
+
+    @override
+    def span(self, scene: Scene, values: np.ndarray) -> float:
+        return pick_top(scene, "rollout", values.max(), values.max())

@@ -1,0 +1,1 @@
+"""`/compare`: two models on one text, each read on the worker by `sides`."""

@@ -1,0 +1,115 @@
+"""`/lens`: the logit lens, what each layer would predict through the model's own head; a live
+reply whose buttons show one layer at a time, every position's prediction listed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from commands.capabilities import LANGUAGE_MODEL, model_with, notices
+from commands.options import MODEL, TEXT
+from commands.predictions.predicted import Lens, lens_of
+from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply, State
+from explorer.declare import Opt, command
+from explorer.drawing.charts import Bars
+from explorer.drawing.charts import Lens as LensTable
+from explorer.drawing.labels import display_token
+from explorer.drawing.page import picture
+from explorer.encoding import check_text
+from explorer.live import Control, Kind, cycle, previous_next
+from explorer.text import plural, quote_inline
+
+LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
+
+
+def draw(model: str, text: str, lens: Lens, causal: bool) -> bytes:
+    """Layers × positions, each cell the top token and coloured by its probability."""
+    tokens = lens.encoding.tokens
+    layers = ["embeddings"] + [f"layer {i}" for i in range(1, len(lens.tokens))]
+    predicted = [[display_token(t, i) for i, t in enumerate(row)] for row in lens.tokens]
+    reads = "the next token" if causal else "each position's token"
+    norm = ", final norm applied" if lens.normed else ""
+    note = f"cell: top prediction for {reads} through the output head{norm} · colour: probability"
+    table = LensTable(
+        layers,
+        [display_token(t, i) for i, t in enumerate(tokens)],
+        lens.encoding.special,
+        predicted,
+        lens.probabilities,
+    )
+    return picture(f"{model} · logit lens", quote_inline(text, 90).strip("`"), [table], [note])
+
+
+def layer_name(layer: int) -> str:
+    """`embeddings` for row 0 of the lens, `layer N` after."""
+    return "embeddings" if layer == 0 else f"layer {layer}"
+
+
+def draw_layer(model: str, text: str, lens: Lens, layer: int, causal: bool) -> bytes:
+    """One layer's top prediction at every position, as probability bars."""
+    tokens = lens.encoding.tokens
+    rows = [
+        (f"{i} {display_token(t, i)} → {display_token(lens.tokens[layer][i], i)}",
+         float(lens.probabilities[layer, i]))
+        for i, t in enumerate(tokens)
+    ]  # fmt: skip
+    reads = "the next token" if causal else "each position's token"
+    note = f"position token → top prediction for {reads} · bar: its probability"
+    title = f"{model} · logit lens · {layer_name(layer)} ({len(lens.tokens) - 1} layers)"
+    return picture(title, quote_inline(text, 90).strip("`"), [Bars(rows)], [note])
+
+
+@command()
+async def lens(
+    ctx: Context,
+    text: Annotated[str, Opt("The text to read layer by layer", 1, TEXT.high)],
+    model: Annotated[str | None, MODEL] = None,
+) -> Reply:
+    """Show what each layer predicts through the model's own output head (the logit lens)."""
+    check_text(text, ctx.limits.max_input_chars)
+    card = await model_with(ctx, model, LANGUAGE_MODEL, "lens")
+    return await LENS.show(ctx, {"model": card.name, "text": text, "layer": -1})
+
+
+async def render(ctx: Context, state: State) -> Reply:
+    """Every layer (`layer` -1), or one layer's predictions (0: the embeddings)."""
+    card = await ctx.model(state["model"])
+    text, layer = state["text"], state["layer"]
+
+    async def compute() -> Lens:
+        limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens, LENS_TOKENS)
+        request = ForwardRequest(text, None, limit, run="head", hidden_states=True)
+        return await ctx.forward(card, request, lens_of)
+
+    read = await ctx.remember(("lens", card.name, text), compute)
+    ctx.record(tokens=len(read.encoding))
+    causal = card.task == "causal-lm"
+    if layer < 0:
+        png = await ctx.render(draw, card.name, text, read, causal)
+    else:
+        png = await ctx.render(draw_layer, card.name, text, read, layer, causal)
+    lines = [
+        f"**{card.name} · logit lens** · {plural(len(read.tokens) - 1, 'layer')} × "
+        f"{plural(len(read.encoding), 'token')}"
+    ]
+    if layer >= 0:
+        lines[0] += f" · {layer_name(layer)}"
+    if card.untrained_head:
+        lines.append("⚠️ This checkpoint ships no trained head: the predictions are random.")
+    lines += await notices(ctx, card, read.encoding)
+    live = {"model": card.name, "text": text, "layer": layer, "layers": len(read.tokens) - 1}
+    image = Attachment("lens.png", png, "the logit lens")
+    return Reply("\n".join(lines), (image,), Live(LENS.name, live))
+
+
+def controls(state: State) -> tuple[Control, ...]:
+    """Buttons showing one layer at a time: the embeddings, each layer, then all again."""
+    return previous_next("layer")
+
+
+def transition(state: State, action: str, value: str | None) -> State:
+    """The previous or next layer (after the last, every layer at once)."""
+    rows = state["layers"] + 2  # all of them, the embeddings, each layer
+    return {**state, "layer": cycle(state["layer"] + 1, rows, action) - 1}
+
+
+LENS = Kind("lens", controls, transition, render)
