@@ -42,7 +42,7 @@ from transformers import AutoTokenizer, BertForMaskedLM
 from bot.runtime import Runtime, prepare_libraries
 from bot.settings import load_settings
 from commands.attribution.command import attribute
-from commands.attribution.result import Attribute
+from commands.attribution.finish import Attribute
 from explorer.contract import ForwardRequest
 from tests.model_factory import save_masked_lm_copy
 

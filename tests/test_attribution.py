@@ -15,7 +15,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 from bot.console import Console
 from commands.attribution.command import attribute
 from commands.attribution.draw import render, unit_of, unit_text
-from commands.attribution.result import Attribute, Attribution
+from commands.attribution.finish import Attribute
+from commands.attribution.result import Attribution
 from explorer.budget import Budget, check_request, dimensions
 from explorer.contract import ForwardRequest, UserError
 from explorer.encoding import Encoding
@@ -198,7 +199,7 @@ def test_scores_are_written_in_one_power_of_ten(vmax, power, caption):
 async def test_finishes_and_results_survive_pickling_as_the_ray_backend_sends_them(ctx):
     import pickle
 
-    from commands.surprisal.result import NextTokenSurprisal, PseudoSurprisal
+    from commands.surprisal.finish import NextTokenSurprisal, PseudoSurprisal
 
     for finish in (Attribute("integrated-gradients", 8, "mat"), NextTokenSurprisal(),
                    PseudoSurprisal()):  # fmt: skip

@@ -15,7 +15,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 
 from bot.console import Console
 from commands.surprisal.command import surprisal
-from commands.surprisal.result import NextTokenSurprisal, PseudoSurprisal, Surprisal
+from commands.surprisal.finish import NextTokenSurprisal, PseudoSurprisal
+from commands.surprisal.result import Surprisal
 from explorer.budget import Budget, check_request, dimensions
 from explorer.contract import ForwardRequest, UserError
 from tests.pictures import assert_drawn

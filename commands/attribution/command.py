@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from commands.attribution.draw import completeness_line, exported, method_line, render, target_line
-from commands.attribution.result import METHODS, Attribute, Method
+from commands.attribution.finish import Attribute
+from commands.attribution.result import METHODS, Method
 from commands.capabilities import LANGUAGE_MODEL, model_with, notices
 from commands.options import MODEL
 from explorer.contract import Attachment, Context, ForwardRequest, Reply

@@ -7,7 +7,7 @@ from typing import Annotated
 from commands.capabilities import LANGUAGE_MODEL, model_with, notices
 from commands.options import MODEL
 from commands.surprisal.draw import READINGS, exported, render, summary, surprisal_table
-from commands.surprisal.result import NextTokenSurprisal, PseudoSurprisal
+from commands.surprisal.finish import NextTokenSurprisal, PseudoSurprisal
 from explorer.contract import Attachment, Context, ForwardRequest, Reply, reply_with_overflow
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import check_text

@@ -1,5 +1,4 @@
-"""What `/surprisal` computes, and the `finish`es that ask for it: plain data, and the
-memory each declares; the work itself (torch) is imported on the worker, when run."""
+"""What `/surprisal` computes: plain data, drawn and exported on the bot's side."""
 
 from __future__ import annotations
 
@@ -9,11 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from explorer.budget import FLOAT_BYTES, Dimensions, dimensions, pass_bytes, rows_within
-from explorer.contract import Forwarded
 from explorer.encoding import Encoding
-
-MASKED_ROWS = 32  # the most masked copies of a text run as one batch
 
 Kind = Literal["causal", "pseudo"]
 
@@ -38,36 +33,3 @@ class Surprisal:
     def perplexity(self) -> float:
         """2 to the mean surprisal (NaN with nothing scored)."""
         return 2.0 ** (self.total / len(self.positions)) if self.positions else math.nan
-
-
-@dataclass(frozen=True)
-class NextTokenSurprisal:
-    """The `finish` for a causal LM, from the pass's logits (with its head)."""
-
-    def memory(self, dims: Dimensions, tokens: int) -> int:
-        """Log-probabilities and their exponentials over the vocabulary at every position."""
-        return 2 * tokens * dims.vocab * FLOAT_BYTES
-
-    def __call__(self, forwarded: Forwarded) -> Surprisal:
-        """Surprisal of tokens 2…n (on the worker)."""
-        from commands.surprisal.compute import next_token_surprisal
-
-        return next_token_surprisal(forwarded)
-
-
-@dataclass(frozen=True)
-class PseudoSurprisal:
-    """The `finish` for a masked LM: each ordinary token masked in turn, in batches."""
-
-    def memory(self, dims: Dimensions, tokens: int) -> int:
-        """One batch of masked copies: their passes, last hidden states and head outputs."""
-        rows = rows_within(dims, tokens, MASKED_ROWS)
-        per_row = pass_bytes(dims, tokens) + tokens * dims.hidden * FLOAT_BYTES
-        return rows * (per_row + 2 * dims.vocab * FLOAT_BYTES)
-
-    def __call__(self, forwarded: Forwarded) -> Surprisal:
-        """Surprisal of each ordinary token, masked in turn (on the worker)."""
-        from commands.surprisal.compute import pseudo_surprisal
-
-        dims = dimensions(forwarded.model.card.config)
-        return pseudo_surprisal(forwarded, rows_within(dims, len(forwarded.encoding), MASKED_ROWS))
