@@ -9,7 +9,8 @@ layers, 32 × 128 token rows forward and back), which a trained head would not c
 
 Three figures per round, alternated so the machine's drift hits each alike:
 - `finish`: the worker's work alone (`ctx.forward` with the `Attribute` finish: tokenising,
-  the baseline, 32 steps in batches of 16 through the encoder and the head at one position);
+  the baseline, 32 steps in batches of 6 (what 256 MiB of gradients holds at this length)
+  through the encoder and the head at one position);
 - `command`: `/attribute` end to end in the runtime, the picture included;
 - `raw`: Captum's `IntegratedGradients` on transformers' `BertForMaskedLM`, the full logits,
   all 32 steps in one batch.
