@@ -7,6 +7,7 @@ from __future__ import annotations
 from commands.admin import internals, load, status, unload
 from commands.attention import ATTENTION, attention
 from commands.attribution.command import attribute
+from commands.attribution.kind import ATTRIBUTE
 from commands.comparison.compare import COMPARE, compare
 from commands.config import config
 from commands.forward import forward
@@ -17,6 +18,7 @@ from commands.predictions.lens import LENS, lens
 from commands.predictions.predict import PREDICT, predict
 from commands.settings import allow, default_model, deny
 from commands.surprisal.command import surprisal
+from commands.surprisal.kind import SURPRISAL
 from commands.tokenize import tokenize
 from explorer.declare import Command
 from explorer.live import Kind
@@ -44,4 +46,4 @@ COMMANDS: tuple[Command, ...] = (
     explore_message,
 )
 
-KINDS: tuple[Kind, ...] = (ATTENTION, FILL_MASK, PREDICT, LENS, COMPARE)
+KINDS: tuple[Kind, ...] = (ATTENTION, FILL_MASK, PREDICT, LENS, COMPARE, ATTRIBUTE, SURPRISAL)

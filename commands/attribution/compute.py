@@ -1,6 +1,6 @@
 """Which input tokens drive one logit, computed on the worker next to the model (a `finish`).
 
-The target is one token's logit at one position: a masked LM's at its first mask, a causal
+The target is one token's logit at one position: a masked LM's at one of its masks, a causal
 LM's at the last position (the next token). The model runs on the input embeddings (the
 word embeddings: position and token-type embeddings stay the model's own), and only the
 target position goes through the output head, so a step costs the stack, not the
@@ -25,20 +25,29 @@ from explorer.encoding import Encoding
 from explorer.text import quote_inline
 
 
-def target_position(loaded: LoadedModel, encoding: Encoding) -> int:
-    """Where the target logit is read: a masked LM's first mask; a causal LM's last token."""
+def mask_positions(loaded: LoadedModel, encoding: Encoding) -> tuple[int, ...]:
+    """Where the text's mask tokens are (none for a causal LM)."""
     if loaded.card.task == "causal-lm":
-        return len(encoding) - 1
+        return ()
     mask_id = loaded.tokenizer.mask_token_id
-    position = next((i for i, t in enumerate(encoding.input_ids) if t == mask_id), None)
-    if position is None:
-        mask = loaded.tokenizer.mask_token
-        raise UserError(
-            f"Put {mask} where the prediction to explain goes, e.g. "
-            f"`/attribute text:Paris is the {mask} of France.` (the text may have been cut "
-            "to fit the model, taking the mask with it)."
-        )
-    return position
+    return tuple(i for i, t in enumerate(encoding.input_ids) if t == mask_id)
+
+
+def target_position(loaded: LoadedModel, masks: tuple[int, ...], mask: int, tokens: int) -> int:
+    """Where the target logit is read: a masked LM's `mask`-th mask (from 0); a causal LM's
+    last token."""
+    if loaded.card.task == "causal-lm":
+        return tokens - 1
+    if mask < len(masks):
+        return masks[mask]
+    token = loaded.tokenizer.mask_token
+    if masks:
+        raise UserError(f"The text has {len(masks)} {token} tokens: there is no mask {mask + 1}.")
+    raise UserError(
+        f"Put {token} where the prediction to explain goes, e.g. "
+        f"`/attribute text:Paris is the {token} of France.` (the text may have been cut "
+        "to fit the model, taking the mask with it)."
+    )
 
 
 def named_token(loaded: LoadedModel, name: str) -> int:
@@ -90,12 +99,14 @@ def head_at(loaded: LoadedModel, position: int) -> Callable[[torch.Tensor], torc
 
 
 def attribution(
-    forwarded: Forwarded, method: Method, steps: int, token: str | None, rows: int
+    forwarded: Forwarded, method: Method, steps: int, token: str | None, mask: int, rows: int
 ) -> Attribution:
-    """The scores of `method` for the target logit of the forwarded text (`token`'s, or the
-    top prediction's), integrated gradients in `steps` steps run `rows` at a time."""
+    """The scores of `method` for the target logit at the forwarded text's `mask`-th mask
+    (or its next token): `token`'s, or the top prediction's; integrated gradients in `steps`
+    steps run `rows` at a time."""
     loaded, encoding = forwarded.model, forwarded.encoding
-    position = target_position(loaded, encoding)
+    masks = mask_positions(loaded, encoding)
+    position = target_position(loaded, masks, mask, len(encoding))
     embeddings = loaded.model.get_input_embeddings()
     logits = head_at(loaded, position)
     with torch.inference_mode(False), torch.enable_grad():
@@ -111,6 +122,8 @@ def attribution(
         common: dict[str, Any] = {
             "encoding": encoding,
             "position": position,
+            "mask": mask,
+            "masks": len(masks),
             "target_id": target,
             "target": shown_tokens(loaded.tokenizer, [target])[0],
             "probability": float(probabilities[target]),

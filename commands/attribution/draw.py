@@ -31,7 +31,12 @@ def method_line(result: Attribution) -> str:
 def target_line(result: Attribution, causal: bool, quote: bool = True) -> str:
     """What is explained: the target token, where, and its probability (the token quoted
     for Discord, or in plain quotes for a picture)."""
-    where = "the next token" if causal else f"the mask at token {result.position}"
+    if causal:
+        where = "the next token"
+    elif result.masks > 1:
+        where = f"mask {result.mask + 1} of {result.masks} (token {result.position})"
+    else:
+        where = f"the mask at token {result.position}"
     token = quote_inline(result.target, 40) if quote else f"“{result.target}”"
     return f"target: the logit of {token} as {where} (probability {result.probability:.2%})"
 

@@ -20,6 +20,7 @@ class Attribute:
     method: Method
     steps: int
     token: str | None = None
+    mask: int = 0  # which of a masked LM's masks (from 0)
 
     def rows(self, dims: Dimensions, tokens: int) -> int:
         """Inputs per pass with gradients: a batch of integration steps, or saliency's one."""
@@ -38,4 +39,4 @@ class Attribute:
 
         dims = dimensions(forwarded.model.card.config)
         rows = self.rows(dims, len(forwarded.encoding))
-        return attribution(forwarded, self.method, self.steps, self.token, rows)
+        return attribution(forwarded, self.method, self.steps, self.token, self.mask, rows)

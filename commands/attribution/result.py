@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 
+from commands.predictions.predicted import OBJECT_BYTES
 from explorer.encoding import Encoding
 
 Method = Literal["saliency", "integrated-gradients"]
@@ -30,6 +31,13 @@ class Attribution:
     logit: float
     baseline_logit: float | None = None
     baseline: str = ""  # the token that replaced the others in the baseline
+    mask: int = 0  # which mask the target is read at (from 0)
+    masks: int = 0  # how many masks the text has (0 for a causal LM)
+
+    @property
+    def nbytes(self) -> int:
+        """Its size, estimated (kept by `Context.remember`)."""
+        return int(self.scores.nbytes) + OBJECT_BYTES * len(self.encoding)
 
     @property
     def gap(self) -> float | None:

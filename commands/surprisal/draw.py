@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from commands.surprisal.result import Surprisal
+from commands.surprisal.result import Measure, Surprisal
 from explorer.contract import Attachment
 from explorer.drawing.canvas import COLORMAP
 from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, words
@@ -17,6 +17,16 @@ READINGS = {
     "causal": "−log₂ p(token | the tokens before it)",
     "pseudo": "−log₂ p(token | every other token), the token masked (pseudo-log-likelihood)",
 }
+MEASURES: dict[Measure, dict[str, str]] = {
+    "surprisal": READINGS,
+    "entropy": {
+        "causal": "the entropy of the prediction each token was read from (how unsure the "
+        "model was before it)",
+        "pseudo": "the entropy of the prediction at each masked token (how unsure the model "
+        "was there)",
+    },
+}
+PAGE_TOKENS = 64  # past this many tokens, pages of this many can be shown one at a time
 
 
 def summary(result: Surprisal) -> str:
@@ -30,24 +40,46 @@ def summary(result: Surprisal) -> str:
     )
 
 
-def render(model: str, text: str, result: Surprisal) -> bytes:
-    """The text token by token with a strip under each scored token coloured by its
-    surprisal and the bits written under it."""
-    top = max(1.0, float(result.bits.max()) if len(result.bits) else 1.0)
+def page_bounds(tokens: int, page: int) -> tuple[int, int]:
+    """The tokens a page shows, [start, end): the whole text for page 0, else the
+    `page`-th run of PAGE_TOKENS (from 1)."""
+    if page == 0:
+        return 0, tokens
+    start = (page - 1) * PAGE_TOKENS
+    return start, min(tokens, start + PAGE_TOKENS)
+
+
+def pages_of(tokens: int) -> int:
+    """How many pages a text of `tokens` tokens has past its whole view (none if it fits)."""
+    return 0 if tokens <= PAGE_TOKENS else -(-tokens // PAGE_TOKENS)
+
+
+def render(model: str, text: str, result: Surprisal, measure: Measure = "surprisal",
+           page: int = 0) -> bytes:  # fmt: skip
+    """The text token by token (or one page of it) with a strip under each scored token
+    coloured by its surprisal (or the entropy it was drawn from) and the bits written under
+    it; the colours on one scale over the whole text, so pages compare."""
+    values = result.bits if measure == "surprisal" else result.entropy
+    top = max(1.0, float(values.max()) if len(values) else 1.0)
     colour = functools.partial(mapped, COLORMAP, low=0.0, high=top)
-    scored = dict(zip(result.positions, result.bits.tolist(), strict=True))
+    scored = dict(zip(result.positions, values.tolist(), strict=True))
+    start, end = page_bounds(len(result.encoding), page)
     pieces = []
-    for index, (label, spaced) in enumerate(words(result.encoding)):
+    for index, (label, spaced) in list(enumerate(words(result.encoding)))[start:end]:
         bits = scored.get(index)
         strip = None if bits is None else colour(bits)
         value = "" if bits is None else f"{bits:.1f}"
         pieces.append(Piece(label, None, strip, value, result.encoding.special[index], spaced))
-    notes = [f"surprisal: {READINGS[result.kind]}, in bits", summary(result)]
-    if result.kind == "causal":
+    notes = [f"{measure}: {MEASURES[measure][result.kind]}, in bits", summary(result)]
+    if result.kind == "causal" and start == 0:
         notes.append("the first token has nothing before it and is not scored")
-    legend = Legend(colour, 0.0, top, "bits of surprisal")
-    title = f"{model} · surprisal"
-    return picture(title, headline(text), [TokenFlow(pieces), legend], notes)
+    legend = Legend(colour, 0.0, top, f"bits of {measure}")
+    title = f"{model} · {measure}"
+    subtitle = headline(text)
+    if page:
+        title += f" · page {page} of {pages_of(len(result.encoding))}"
+        subtitle = f"tokens {start + 1}–{end} of {len(result.encoding)}"
+    return picture(title, subtitle, [TokenFlow(pieces), legend], notes)
 
 
 def surprisal_table(result: Surprisal) -> str:

@@ -8,9 +8,12 @@ from typing import Literal
 
 import numpy as np
 
+from commands.predictions.predicted import OBJECT_BYTES
 from explorer.encoding import Encoding
 
 Kind = Literal["causal", "pseudo"]
+Measure = Literal["surprisal", "entropy"]
+MEASURE_NAMES: tuple[Measure, ...] = ("surprisal", "entropy")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,12 @@ class Surprisal:
     bits: np.ndarray  # float32
     entropy: np.ndarray  # float32
     kind: Kind
+
+    @property
+    def nbytes(self) -> int:
+        """Its size, estimated (kept by `Context.remember`)."""
+        arrays = int(self.bits.nbytes + self.entropy.nbytes)
+        return arrays + OBJECT_BYTES * len(self.encoding)
 
     @property
     def total(self) -> float:

@@ -1,0 +1,107 @@
+"""`/surprisal` as a live reply: a menu switching the measure the strip shows (surprisal, or
+the entropy each token was read from) and, for a text longer than a page, buttons showing it
+a page at a time. The reading is computed once per text (`Context.remember`); every state
+is a redraw."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from commands.capabilities import notices
+from commands.surprisal.draw import (
+    MEASURES,
+    READINGS,
+    exported,
+    page_bounds,
+    pages_of,
+    render,
+    summary,
+    surprisal_table,
+)
+from commands.surprisal.finish import NextTokenSurprisal, PseudoSurprisal
+from commands.surprisal.result import MEASURE_NAMES, Surprisal
+from explorer.contract import (
+    Attachment,
+    Context,
+    ForwardRequest,
+    Live,
+    Reply,
+    State,
+    UserError,
+    reply_with_overflow,
+)
+from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
+from explorer.text import plural
+
+MOST_TOKENS = 512
+PSEUDO_TOKENS = 128  # a masked LM runs one pass per token: longer texts are cut to this
+DESCRIPTIONS = {
+    "surprisal": "−log₂ p of each token: how unexpected it was",
+    "entropy": "of each prediction: how unsure the model was",
+}
+
+
+async def show(ctx: Context, state: State) -> Reply:
+    """The reading drawn with the state's measure, whole or one page; the table lists every
+    token's surprisal and entropy (exported too when the command asked)."""
+    card = await ctx.model(state["model"])
+    text, measure, page = state["text"], state["measure"], state["page"]
+
+    async def compute() -> Surprisal:
+        if card.task == "causal-lm":
+            request = ForwardRequest(text, None, min(card.max_tokens, MOST_TOKENS), run="head")
+            return await ctx.forward(card, request, NextTokenSurprisal())
+        request = ForwardRequest(text, None, min(card.max_tokens, PSEUDO_TOKENS), run="none")
+        return await ctx.forward(card, request, PseudoSurprisal())
+
+    result = await ctx.remember(("surprisal", card.name, text), compute)
+    tokens = len(result.encoding)
+    ctx.record(tokens=tokens)
+    lines = [
+        f"**{card.name}** · surprisal of {plural(len(result.positions), 'token')}: "
+        f"{READINGS[result.kind]}",
+        summary(result),
+    ]
+    if measure != "surprisal":
+        lines.append(f"The picture shows {MEASURES[measure][result.kind]}.")
+    if page:
+        start, end = page_bounds(tokens, page)
+        lines.append(f"The picture shows tokens {start + 1}–{end} of {tokens}.")
+    if card.untrained_head:
+        lines.append("⚠️ This checkpoint ships no trained head: the probabilities are random.")
+    lines += await notices(ctx, card, result.encoding)
+    png = await ctx.render(render, card.name, text, result, measure, page)
+    files: tuple[Attachment, ...] = (
+        Attachment("surprisal.png", png, f"{measure} per token, in bits"),
+    )
+    if state["export"]:
+        files += exported(result)
+    reply = reply_with_overflow(
+        "\n".join(lines), surprisal_table(result), "surprisal.txt", attachments=files
+    )
+    live = {**state, "pages": pages_of(tokens)}
+    return replace(reply, live=Live(SURPRISAL.name, live))
+
+
+def controls(state: State) -> tuple[Control, ...]:
+    """The measure menu; for a text longer than a page, buttons stepping the pages."""
+    measure = state["measure"]
+    menu = Menu(
+        "measure",
+        tuple(Choice(name, name, DESCRIPTIONS[name], name == measure) for name in MEASURE_NAMES),
+        "Choose what the strip shows",
+    )
+    pages = previous_next("page", row=1) if state.get("pages", 0) else ()
+    return (menu, *pages)
+
+
+def transition(state: State, action: str, value: str | None) -> State:
+    """Another measure, or the previous or next page (past the last: the whole text)."""
+    if action == "measure":
+        if value not in MEASURE_NAMES:
+            raise UserError(f"Choose a measure: {', '.join(MEASURE_NAMES)}.")
+        return {**state, "measure": value}
+    return {**state, "page": cycle(state["page"], state["pages"] + 1, action)}
+
+
+SURPRISAL = Kind("surprisal", controls, transition, show)
