@@ -34,7 +34,7 @@ def target_line(result: Attribution, causal: bool, quote: bool = True) -> str:
     if causal:
         where = "the next token"
     elif result.masks > 1:
-        where = f"mask {result.mask + 1} of {result.masks} (token {result.position})"
+        where = f"mask {result.mask + 1} of {result.masks}, token {result.position}"
     else:
         where = f"the mask at token {result.position}"
     token = quote_inline(result.target, 40) if quote else f"“{result.target}”"

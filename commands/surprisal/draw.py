@@ -20,10 +20,9 @@ READINGS = {
 MEASURES: dict[Measure, dict[str, str]] = {
     "surprisal": READINGS,
     "entropy": {
-        "causal": "the entropy of the prediction each token was read from (how unsure the "
-        "model was before it)",
-        "pseudo": "the entropy of the prediction at each masked token (how unsure the model "
-        "was there)",
+        "causal": "−Σ p log₂ p of the prediction each token was read from (how unsure the "
+        "model was)",
+        "pseudo": "−Σ p log₂ p of the prediction at each masked token (how unsure the model was)",
     },
 }
 PAGE_TOKENS = 64  # past this many tokens, pages of this many can be shown one at a time

@@ -63,7 +63,7 @@ async def show(ctx: Context, state: State) -> Reply:
         summary(result),
     ]
     if measure != "surprisal":
-        lines.append(f"The picture shows {MEASURES[measure][result.kind]}.")
+        lines.append(f"The picture shows the {measure}: {MEASURES[measure][result.kind]}.")
     if page:
         start, end = page_bounds(tokens, page)
         lines.append(f"The picture shows tokens {start + 1}–{end} of {tokens}.")
