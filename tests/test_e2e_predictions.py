@@ -175,3 +175,25 @@ async def test_surprisal_and_the_line_up_end_to_end(fake, bot):
     )
     assert data["content"].startswith("**line-up** · `I am studying NLP.`")
     assert "text │ tiny  │ gpt2  │ t5" in data["content"]
+
+
+async def test_attribute_and_surprisal_step_in_place_with_their_files(fake, bot):
+    interaction = await fake.slash("attribute", text="the [MASK] sat on the [MASK] .",
+                                   model="tiny", method="saliency", export=True)  # fmt: skip
+    message = (await interaction.answer(timeout=60)).response
+    assert "as mask 1 of 2, token 2" in message["content"]
+    assert set(components(message)) == {"method", "previous", "next"}
+    _, edited = await press(fake, message, "method", ["integrated-gradients"])
+    assert edited is not None and edited["id"] == message["id"]
+    assert "integrated gradients, 32 steps" in edited["content"]
+    assert set(components(edited)) == {"method", "steps", "previous", "next"}
+    names = ["attribution.png", "attribution.npy", "attribution.csv"]
+    assert [a["filename"] for a in edited["attachments"]] == names  # exported for this state
+    _, edited = await press(fake, edited, "next")
+    assert edited is not None and "as mask 2 of 2, token 6" in edited["content"]
+    interaction = await fake.slash("surprisal", text="The cat sat on the mat.", model="gpt2")
+    message = (await interaction.answer(timeout=60)).response
+    assert set(components(message)) == {"measure"}  # a short text: no pages
+    _, edited = await press(fake, message, "measure", ["entropy"])
+    assert edited is not None and "The picture shows the entropy: −Σ p log₂ p" in edited["content"]
+    assert [a["filename"] for a in edited["attachments"]] == ["surprisal.png"]
