@@ -102,7 +102,8 @@ async def main() -> dict:
     text = text_of(TOKENS)
     settings = load_settings(
         {"MODELS": f"minilm-mlm={directory}", "WORKER_THREADS": "1",
-         "CONSOLE_OUTPUT_DIR": tempfile.mkdtemp(), "DATA_DIR": tempfile.mkdtemp()}
+         "CONSOLE_OUTPUT_DIR": tempfile.mkdtemp(), "DATA_DIR": tempfile.mkdtemp(),
+         "EXPLORATION_MEMORY_MB": "0"}  # nothing kept: every round's command computes
     )  # fmt: skip
     runtime = Runtime(settings)
     await runtime.start(preload=False)

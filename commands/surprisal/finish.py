@@ -1,5 +1,5 @@
-"""What `/surprisal` asks of the worker: `finish`es that declare their memory; the work
-itself (torch) is imported on the worker, when it runs."""
+"""What `/surprisal` asks of the worker: the pass, and `finish`es that declare their memory;
+the work itself (torch) is imported on the worker, when it runs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from commands.surprisal.result import Surprisal
 from explorer.budget import FLOAT_BYTES, Dimensions, dimensions, pass_bytes, rows_within
-from explorer.contract import Forwarded
+from explorer.contract import Forwarded, ForwardRequest, ModelCard
 
 MASKED_ROWS = 32  # the most masked copies of a text run as one batch
+MOST_TOKENS = 512
+PSEUDO_TOKENS = 128  # a masked LM runs one pass per token: longer texts are cut to this
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,16 @@ class PseudoSurprisal:
 
         dims = dimensions(forwarded.model.card.config)
         return pseudo_surprisal(forwarded, rows_within(dims, len(forwarded.encoding), MASKED_ROWS))
+
+
+Finish = NextTokenSurprisal | PseudoSurprisal
+
+
+def reading(card: ModelCard, text: str) -> tuple[ForwardRequest, Finish]:
+    """The pass and the `finish` that read a text's surprisal with this model: a causal LM's
+    own logits, or a masked LM's masked copies (at most PSEUDO_TOKENS tokens)."""
+    if card.task == "causal-lm":
+        request = ForwardRequest(text, None, min(card.max_tokens, MOST_TOKENS), run="head")
+        return request, NextTokenSurprisal()
+    request = ForwardRequest(text, None, min(card.max_tokens, PSEUDO_TOKENS), run="none")
+    return request, PseudoSurprisal()

@@ -18,23 +18,12 @@ from commands.surprisal.draw import (
     summary,
     surprisal_table,
 )
-from commands.surprisal.finish import NextTokenSurprisal, PseudoSurprisal
-from commands.surprisal.result import MEASURE_NAMES, Surprisal
-from explorer.contract import (
-    Attachment,
-    Context,
-    ForwardRequest,
-    Live,
-    Reply,
-    State,
-    UserError,
-    reply_with_overflow,
-)
+from commands.surprisal.finish import reading
+from commands.surprisal.result import MEASURE_NAMES, Surprisal, measure_named
+from explorer.contract import Attachment, Context, Live, Reply, State, reply_with_overflow
 from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
 from explorer.text import plural
 
-MOST_TOKENS = 512
-PSEUDO_TOKENS = 128  # a masked LM runs one pass per token: longer texts are cut to this
 DESCRIPTIONS = {
     "surprisal": "−log₂ p of each token: how unexpected it was",
     "entropy": "of each prediction: how unsure the model was",
@@ -48,11 +37,7 @@ async def show(ctx: Context, state: State) -> Reply:
     text, measure, page = state["text"], state["measure"], state["page"]
 
     async def compute() -> Surprisal:
-        if card.task == "causal-lm":
-            request = ForwardRequest(text, None, min(card.max_tokens, MOST_TOKENS), run="head")
-            return await ctx.forward(card, request, NextTokenSurprisal())
-        request = ForwardRequest(text, None, min(card.max_tokens, PSEUDO_TOKENS), run="none")
-        return await ctx.forward(card, request, PseudoSurprisal())
+        return await ctx.forward(card, *reading(card, text))
 
     result = await ctx.remember(("surprisal", card.name, text), compute)
     tokens = len(result.encoding)
@@ -98,9 +83,7 @@ def controls(state: State) -> tuple[Control, ...]:
 def transition(state: State, action: str, value: str | None) -> State:
     """Another measure, or the previous or next page (past the last: the whole text)."""
     if action == "measure":
-        if value not in MEASURE_NAMES:
-            raise UserError(f"Choose a measure: {', '.join(MEASURE_NAMES)}.")
-        return {**state, "measure": value}
+        return {**state, "measure": measure_named(value)}
     return {**state, "page": cycle(state["page"], state["pages"] + 1, action)}
 
 

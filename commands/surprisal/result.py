@@ -9,11 +9,20 @@ from typing import Literal
 import numpy as np
 
 from commands.predictions.predicted import OBJECT_BYTES
+from explorer.contract import UserError
 from explorer.encoding import Encoding
 
 Kind = Literal["causal", "pseudo"]
 Measure = Literal["surprisal", "entropy"]
 MEASURE_NAMES: tuple[Measure, ...] = ("surprisal", "entropy")
+
+
+def measure_named(name: str | None) -> Measure:
+    """The measure called `name`; a `UserError` naming the measures otherwise."""
+    for measure in MEASURE_NAMES:
+        if name == measure:
+            return measure
+    raise UserError(f"Choose a measure: {', '.join(MEASURE_NAMES)}.")
 
 
 @dataclass(frozen=True)
