@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -64,6 +65,12 @@ async def test_titles_and_colour_scales_say_they_are_norms(ctx):
     assert reply.attachments[0].description.startswith(f"tiny · {NORM_LABEL} · layer 2/2")
     weights = await attention(ctx, TEXT, model="tiny", head=2)
     assert "value-weighted" not in weights.content
+    exploration = await explore(ctx, Subject("tiny", TEXT, weighting="norm"))
+    units = r"0 to [\d.]+ \(the hidden state's units\), the largest value this view shows"
+    ((matrix,), _) = VIEWS["head"].blocks(scene_of(exploration, ViewState("head", 2, 2, 1)))
+    assert re.match(rf"‖αf\(x\)‖ · colours: {units}", matrix.matrix.caption)
+    ((grid,), _) = VIEWS["heads"].blocks(scene_of(exploration, ViewState("heads", 2, 0, 1)))
+    assert re.match(rf"colours: ‖αf\(x\)‖ {units}", grid.grid.caption)
 
 
 @pytest.mark.parametrize("view", [name for name in VIEWS if name != "rollout"])

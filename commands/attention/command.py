@@ -86,9 +86,7 @@ GRANULARITY = Opt(
 )
 
 
-def check_part(
-    card: ModelCard, part: str | None, target: str | None, weighting: str = "weights"
-) -> str:
+def check_part(card: ModelCard, part: str | None, target: str | None, weighting: str) -> str:
     """The part to show: as asked for an encoder–decoder model (cross-attention by
     default; value-weighted, only the encoder's), the self-attention of any other."""
     check_target(card, target)
