@@ -28,10 +28,10 @@ from transformers import AutoModel, AutoTokenizer
 
 from bot.runtime import Runtime
 from bot.settings import load_settings
+from commands.attention.value_norms import value_norms
 from commands.attribution.command import attribute
 from commands.surprisal.command import surprisal
 from commands.tokenize import tokenize
-from commands.value_norms import value_norms
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import picture
 from tests.model_factory import save_bert, save_gpt2, save_masked_lm_copy, save_t5

@@ -125,6 +125,7 @@ async def main() -> None:
         return reply.attachments[0].data
 
     save("attention-minilm.png", await picture(attention, SENTENCE, layer=2))
+    save("norm-minilm.png", await picture(attention, SENTENCE, layer=2, weighting="norm"))
     save("heads-minilm.png", await picture(attention, STORY, layer=3, view="heads"))
     save("model-minilm.png", await picture(attention, STORY, view="model"))
     save("token-minilm.png", await picture(attention, STORY, view="token", token="it"))

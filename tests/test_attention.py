@@ -71,6 +71,7 @@ async def test_out_of_range_layer_or_head_gives_valid_ranges(ctx, layer, head, m
         ("layer", {"model": "minilm"}, [str(n) for n in range(1, 7)]),
         ("layer", {"model": "t5"}, ["1", "2", "3"]),  # cross-attention: the decoder's 3
         ("layer", {"model": "t5", "part": "encoder"}, ["1", "2"]),
+        ("layer", {"model": "t5", "weighting": "norm"}, ["1", "2"]),  # the encoder's only
         ("head", {}, [str(n) for n in range(1, 13)]),  # the default model, minilm
     ],
 )

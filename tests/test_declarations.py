@@ -12,7 +12,7 @@ import pytest
 
 from bot.console import help_text
 from commands import COMMANDS
-from commands.attention.exploration import SCALES
+from commands.attention.exploration import SCALES, WEIGHTINGS
 from commands.attention.views import VIEWS
 from explorer.contract import Context, Reply
 from explorer.declare import Opt, command
@@ -30,7 +30,7 @@ BY_PATH = {c.path: c for c in COMMANDS}
                        ("head", int, False), ("text_pair", str, False), ("view", str, False),
                        ("token", str, False), ("export", bool, False), ("part", str, False),
                        ("target", str, False), ("granularity", str, False),
-                       ("scale", str, False)], True, None),
+                       ("scale", str, False), ("weighting", str, False)], True, None),
         ("config", [("model", str, False), ("key", str, False)], True, None),
         ("forward", [("text", str, True), ("model", str, False), ("attentions", bool, False),
                      ("target", str, False)], True, None),
@@ -106,6 +106,14 @@ def test_every_scale_is_offered_and_documented():
     assert offered == list(SCALES)
     for name in SCALES:
         assert f"`{name}`:" in readme.split("## Exploring attention")[1].split("\n## ")[0]
+
+
+def test_every_weighting_is_offered_and_documented():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    offered = [value for _, value in BY_PATH["attention"].option("weighting").choices]
+    assert offered == list(WEIGHTINGS) == ["weights", "norm"]
+    section = readme.split("## Exploring attention")[1].split("\n## ")[0]
+    assert "`weighting:norm`" in section and "‖αf(x)‖" in section
 
 
 def test_bounds_choices_and_completion_come_from_the_declaration():

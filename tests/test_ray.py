@@ -120,6 +120,7 @@ async def test_ray_gives_the_local_outputs(runtime, on_ray, name):
         (attention, {"model": "rbt3", "text": TEXT}),
         (attention, {"model": "t5", "text": TEXT, "part": "cross"}),
         (attention, {"model": "llama", "text": TEXT, "view": "heads"}),
+        (attention, {"model": "rbt3", "text": TEXT, "weighting": "norm"}),  # its own finish
         (fill_mask, {"model": "rbt3", "text": "I am [MASK] NLP."}),
         (predict, {"model": "gpt2", "text": TEXT}),
     ],

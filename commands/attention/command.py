@@ -7,17 +7,19 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from commands.attention.exploration import (
+    ENCODER_ONLY,
     GRANULARITIES,
     PARTS,
     SCALES,
     SELF,
+    WEIGHTINGS,
     Subject,
     ViewState,
     check_layer_head,
     find_token,
 )
 from commands.attention.explore import explore, initial_state, reply_for
-from commands.attention.views import VIEW_CHOICES, switch_view
+from commands.attention.views import VIEW_CHOICES, check_weighting, switch_view
 from commands.capabilities import unknown_notice
 from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
 from explorer.contract import Context, ModelCard, Reply, UserError
@@ -26,9 +28,10 @@ from explorer.encoding import check_text
 from explorer.models import shapes
 
 
-def decodes(encoder_decoder: bool, part: str | None) -> bool:
-    """Whether the part shown is the decoder's (an encoder–decoder's default: cross)."""
-    return encoder_decoder and part in (None, "decoder", "cross")
+def decodes(encoder_decoder: bool, part: str | None, weighting: str | None = None) -> bool:
+    """Whether the part shown is the decoder's (an encoder–decoder's default: cross, but
+    value-weighted: the encoder)."""
+    return encoder_decoder and weighting != "norm" and part in (None, "decoder", "cross")
 
 
 def _stack_completer(kind: str) -> Completer:
@@ -41,7 +44,7 @@ def _stack_completer(kind: str) -> Completer:
         card = ctx.peek(options.get("model"))
         config = card.config if card is not None else (await ctx.config(options.get("model")))[1]
         layers, heads, decoder_layers, decoder_heads = shapes(config)
-        decoder = decodes(bool(decoder_layers), options.get("part"))
+        decoder = decodes(bool(decoder_layers), options.get("part"), options.get("weighting"))
         count = {"layer": (layers, decoder_layers), "head": (heads, decoder_heads)}[kind][decoder]
         typed = current.strip()
         return [
@@ -73,19 +76,27 @@ SCALE = Opt(
     "What the colours span (default: model, so stepping keeps colours comparable)",
     choices=tuple((f"{name}: {text}"[:100], name) for name, text in SCALES.items()),
 )
+WEIGHTING = Opt(
+    "weights (default) or norm: ‖αf(x)‖, what each token really adds",
+    choices=tuple((f"{name}: {text}"[:100], name) for name, text in WEIGHTINGS.items()),
+)
 GRANULARITY = Opt(
     "token (default) or word: attention between whole words",
     choices=tuple((f"{name}: {text}"[:100], name) for name, text in GRANULARITIES.items()),
 )
 
 
-def check_part(card: ModelCard, part: str | None, target: str | None) -> str:
+def check_part(card: ModelCard, part: str | None, target: str | None, weighting: str) -> str:
     """The part to show: as asked for an encoder–decoder model (cross-attention by
-    default), the self-attention of any other."""
+    default; value-weighted, only the encoder's), the self-attention of any other."""
     check_target(card, target)
     if card.encoder_decoder:
         if part is not None and part not in PARTS:
             raise UserError(f"Unknown part. Parts: {', '.join(PARTS)}.")
+        if weighting == "norm":
+            if part not in (None, "encoder") or target is not None:
+                raise UserError(ENCODER_ONLY)
+            return "encoder"
         return part or "cross"
     if part is not None:
         raise UserError(
@@ -93,6 +104,20 @@ def check_part(card: ModelCard, part: str | None, target: str | None) -> str:
             "models (T5, BART, Marian)."
         )
     return SELF
+
+
+def check_weighting_options(weighting: str, view: str | None, scale: str) -> None:
+    """Refuse, before any work, a weighting a view or a colour scale cannot show."""
+    if weighting not in WEIGHTINGS:
+        raise UserError(f"`weighting` is one of {', '.join(WEIGHTINGS)}.")
+    if view is not None:
+        check_weighting(view, weighting)
+    if weighting == "norm" and scale == "fixed":
+        raise UserError(
+            "`scale:fixed` spans a weight's whole range, 0 to 1; value-weighted norms have no "
+            "such bound (they are in the hidden state's units). Choose `scale:model`, `layer` "
+            "or `picture`."
+        )
 
 
 @command()
@@ -110,6 +135,7 @@ async def attention(
     target: Annotated[str | None, TARGET] = None,
     granularity: Annotated[str, GRANULARITY] = "token",
     scale: Annotated[str, SCALE] = "model",
+    weighting: Annotated[str, WEIGHTING] = "weights",
 ) -> Reply:
     """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
@@ -122,13 +148,14 @@ async def attention(
         raise UserError(f"`granularity` is one of {', '.join(GRANULARITIES)}.")
     if scale not in SCALES:
         raise UserError(f"`scale` is one of {', '.join(SCALES)}.")
+    check_weighting_options(weighting, view, scale)
     card = await ctx.model(model)
-    part = check_part(card, part, target)
+    part = check_part(card, part, target, weighting)
     decoding = decodes(card.encoder_decoder, part)
     layers = card.decoder_layers if decoding else card.layers
     heads = card.decoder_heads if decoding else card.heads
     layer, head = check_layer_head(layers, heads, layer, head)
-    exploration = await explore(ctx, Subject(card.name, text, text_pair, target))
+    exploration = await explore(ctx, Subject(card.name, text, text_pair, target, weighting))
     queries = exploration.attention(part, granularity).queries
     position = find_token(queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)

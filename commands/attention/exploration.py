@@ -35,6 +35,11 @@ SCALES: dict[str, str] = {
     "picture": "this picture's largest value",
     "fixed": "a weight's whole range, whatever the text (any two pictures compare)",
 }
+WEIGHTINGS: dict[str, str] = {
+    "weights": "the attention weights α, where each token looks",
+    "norm": "value-weighted ‖αf(x)‖: how much each token really adds (Kobayashi et al. 2020)",
+}
+NORM_LABEL = "value-weighted (‖αf(x)‖)"  # in every title, so norms are never taken for weights
 GRANULARITIES: dict[str, str] = {
     "token": "token by token",
     "word": "word by word (Clark et al. 2019: summed over attended-to tokens, averaged over "
@@ -45,12 +50,14 @@ GRANULARITIES: dict[str, str] = {
 @dataclass(frozen=True)
 class Subject:
     """What an exploration is computed from; `target` is an encoder–decoder model's decoder
-    text (None: the model's own greedy output)."""
+    text (None: the model's own greedy output); `weighting` one of `WEIGHTINGS` (explorations
+    kept before it existed are of weights)."""
 
     model: str
     text: str
     text_pair: str | None = None
     target: str | None = None
+    weighting: str = "weights"
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,8 @@ class Attention:
 
 @dataclass(frozen=True, eq=False)
 class Exploration:
-    """One text's attention, computed once, from which every view is drawn."""
+    """One text's attention, computed once, from which every view is drawn: its weights, or
+    with `weighting:norm` the value-weighted norms in their place (same shape)."""
 
     subject: Subject
     encoding: Encoding
@@ -177,6 +185,7 @@ class Exploration:
     target: Encoding | None = None  # the decoder's input
     decoder_weights: np.ndarray | None = None  # (layers, heads, t, t)
     cross_weights: np.ndarray | None = None  # (layers, heads, t, n)
+    encoder_only: bool = False  # an encoder–decoder model's encoder alone (value-weighted)
     _kept: dict = field(default_factory=dict, repr=False)  # axes and words, made once
 
     @property
@@ -185,8 +194,15 @@ class Exploration:
         return self.subject.model
 
     @property
+    def norms(self) -> bool:
+        """Whether the values are value-weighted norms rather than attention weights."""
+        return self.subject.weighting == "norm"
+
+    @property
     def parts(self) -> tuple[str, ...]:
         """The parts that can be shown."""
+        if self.encoder_only:
+            return ("encoder",)
         return (SELF,) if self.target is None else tuple(PARTS)
 
     @property
@@ -264,6 +280,13 @@ class Exploration:
         return words_of(self.encoding, texts)
 
 
+ENCODER_ONLY = (
+    "Value-weighted attention (`weighting:norm`) reads an encoder–decoder model's encoder "
+    "self-attention only: choose `part:encoder`, or `weighting:weights` for the decoder and "
+    "cross-attention."
+)
+
+
 def rows_side(part: str) -> str:
     """Which sequence attends in a part."""
     return "decoder" if part in ("decoder", "cross") else "encoder"
@@ -275,6 +298,8 @@ def cols_side(part: str) -> str:
 
 
 def _part_help(parts: tuple[str, ...], asked: str) -> str:
+    if parts == ("encoder",):
+        return ENCODER_ONLY
     if parts == (SELF,):
         return (
             "This model has a single stack of layers: `part` is for encoder–decoder models "

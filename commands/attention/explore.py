@@ -18,7 +18,8 @@ from commands.attention.exploration import (
     exploration_for,
     state_of,
 )
-from commands.attention.views import Scene, scene_of, switch_view, view_of
+from commands.attention.value_weighted import ValueWeighted
+from commands.attention.views import Scene, check_weighting, scene_of, switch_view, view_of
 from commands.attention.views.base import WINDOW
 from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
 from explorer.text import plural
@@ -33,6 +34,9 @@ async def explore(ctx: Context, subject: Subject) -> Exploration:
     async def compute() -> Exploration:
         card = await ctx.model(subject.model)
         limit = min(card.max_tokens, ctx.limits.max_heatmap_tokens)
+        if subject.weighting == "norm":  # the finish runs its own pass, with hooks
+            tokenised = ForwardRequest(subject.text, subject.text_pair, limit, run="none")
+            return await ctx.forward(card, tokenised, ValueWeighted(subject))
         request = ForwardRequest(
             subject.text, subject.text_pair, limit, attentions=True, target=subject.target
         )
@@ -67,9 +71,8 @@ def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
     Discord's upload limit; returns the attachments and a note when the CSV was left out."""
     buffer = io.BytesIO()
     np.save(buffer, scene.attention.weights.astype(np.float32))
-    tensor = Attachment(
-        "attention.npy", buffer.getvalue(), "attention weights (layers, heads, query, key)"
-    )
+    what = "value-weighted norms ‖αf(x)‖" if scene.exploration.norms else "attention weights"
+    tensor = Attachment("attention.npy", buffer.getvalue(), f"{what} (layers, heads, query, key)")
     name, text = view_of(scene.state).table(scene)
     data = text.encode()
     if len(tensor.data) + len(data) > EXPORT_LIMIT:
@@ -84,6 +87,7 @@ def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
 def reply_for(exploration: Exploration, state: ViewState, export: bool = False) -> Reply:
     """The message for a state: caption, picture, optional exports, and the exploration the
     chat keeps for its controls (drawing work, run off the event loop)."""
+    check_weighting(state.view, exploration.subject.weighting)
     scene = scene_of(exploration, state)
     view = view_of(state)
     attachments: tuple[Attachment, ...] = (

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from commands.attention.exploration import KIND, explored_of, state_of
 from commands.attention.explore import show
-from commands.attention.views import VIEWS, enabled, step, switch_view
+from commands.attention.views import VIEWS, enabled, shows, step, switch_view
 from commands.attention.views.base import STEPPED
 from explorer.contract import Context, Reply, State
 from explorer.live import Button, Choice, Control, Kind, Menu
@@ -18,9 +18,14 @@ def controls(state: State) -> tuple[Control, ...]:
     view does not step them), the second row's only as the view needs them."""
     explored = explored_of(state)
     shown = explored.state.view
+    weighting = explored.subject.weighting
     menu = Menu(
         "view",
-        tuple(Choice(name, name, view.description, name == shown) for name, view in VIEWS.items()),
+        tuple(
+            Choice(name, name, view.description, name == shown)
+            for name, view in VIEWS.items()
+            if shows(name, weighting)
+        ),
         "Choose a view",
     )
     active = enabled(explored.state, explored.shape)

@@ -28,10 +28,12 @@ ROW = 24
 
 @dataclass(frozen=True)
 class Bars:
-    """Labelled values from 0 to 1 (probabilities), drawn as horizontal bars."""
+    """Labelled values from 0 to `top` (by default probabilities), drawn as horizontal bars."""
 
     rows: Sequence[tuple[str, float]]
     heading: str = ""
+    top: float = 1.0
+    number_format: str = "{:.2%}"
 
     @property
     def _label_width(self) -> int:
@@ -48,7 +50,7 @@ class Bars:
         return (HEADING_SIZE + 12 if self.heading else 0) + ROW * len(self.rows)
 
     def draw(self, canvas: Canvas, x: int, y: int) -> None:
-        """One bar per label, its length and colour the value, the percentage at its end."""
+        """One bar per label, its length and colour the value, the number at its end."""
         if self.heading:
             canvas.text((x, y), self.heading, HEADING_SIZE, bold=True)
             y += HEADING_SIZE + 12
@@ -56,13 +58,13 @@ class Bars:
         for label, value in self.rows:
             middle = y + ROW / 2
             canvas.text((bar_x - 12, middle), label, LABEL_SIZE, anchor="rm")
-            length = max(1, round(BAR_LENGTH * float(np.clip(value, 0, 1))))
+            length = max(1, round(BAR_LENGTH * float(np.clip(value / self.top, 0, 1))))
             canvas.draw.rectangle([bar_x, y + 4, bar_x + length, y + ROW - 5],
-                                  fill=colour_of(value, 1.0))  # fmt: skip
+                                  fill=colour_of(value, self.top))  # fmt: skip
             canvas.draw.rectangle([bar_x, y + 4, bar_x + BAR_LENGTH, y + ROW - 5],
                                   outline=(210, 210, 210))  # fmt: skip
-            canvas.text((bar_x + BAR_LENGTH + 8, middle), f"{value:.2%}", LABEL_SIZE - 1,
-                        anchor="lm", fill=MUTED)  # fmt: skip
+            canvas.text((bar_x + BAR_LENGTH + 8, middle), self.number_format.format(value),
+                        LABEL_SIZE - 1, anchor="lm", fill=MUTED)  # fmt: skip
             y += ROW
 
 

@@ -45,6 +45,17 @@ def switch_view(state: ViewState, name: str) -> ViewState:
     return VIEWS[name].enter(state)
 
 
+def shows(name: str, weighting: str) -> bool:
+    """Whether view `name` makes sense with this weighting (all do with weights)."""
+    return weighting != "norm" or not VIEWS[name].refuses_norms
+
+
+def check_weighting(name: str, weighting: str) -> None:
+    """Refuse a view that makes no sense with this weighting, saying why."""
+    if not shows(name, weighting):
+        raise UserError(VIEWS[name].refuses_norms)
+
+
 def step(state: ViewState, action: str, shape: Shape) -> ViewState:
     """The state after pressing `action`; layers, heads and tokens wrap around."""
     return view_of(state).step(state, action, shape)
@@ -60,8 +71,10 @@ __all__ = [
     "VIEW_CHOICES",
     "Scene",
     "View",
+    "check_weighting",
     "enabled",
     "scene_of",
+    "shows",
     "step",
     "switch_view",
     "view_of",

@@ -17,6 +17,7 @@ import numpy as np
 from typing_extensions import override
 
 from commands.attention.exploration import (
+    NORM_LABEL,
     SCALES,
     SELF,
     Attention,
@@ -116,9 +117,23 @@ class Scene:
         start = min(self.window * WINDOW * length // self.longest, max(length - WINDOW, 0))
         return range(start, min(start + WINDOW, length))
 
-    def scale_note(self, vmax: float) -> str:
-        """What the colours span, in words."""
-        return f"colours: 0 to {vmax:.3g}, {SCALES[self.state.scale]}"
+    @property
+    def quantity(self) -> str:
+        """What a value is: an attention weight, or a value-weighted norm."""
+        return "‖αf(x)‖" if self.exploration.norms else "attention weight"
+
+    @property
+    def column(self) -> str:
+        """A value's column name in the exported tables."""
+        return "norm" if self.exploration.norms else "weight"
+
+    def scale_note(self, vmax: float, named: bool = True) -> str:
+        """What the colours span, in words; a norm's in the hidden state's units, and named
+        unless the caption already says what a value is."""
+        span = f"0 to {vmax:.3g}"
+        if self.exploration.norms:
+            span = f"{'‖αf(x)‖ ' if named else ''}{span} (the hidden state's units)"
+        return f"colours: {span}, {SCALES[self.state.scale]}"
 
 
 def window_count(shape: Shape) -> int:
@@ -160,12 +175,15 @@ class View:
     description: ClassVar[str]
     actions: ClassVar[frozenset[str]] = frozenset()
     windowed: ClassVar[bool] = False  # long inputs are shown a window at a time
+    refuses_norms: ClassVar[str] = ""  # why value-weighted norms make no sense here ("": they do)
 
     def title(self, scene: Scene) -> str:
-        """The caption naming the model, the part and what is shown."""
+        """The caption naming the model, the part, the weighting and what is shown."""
         parts = [scene.exploration.model]
         if scene.state.part != SELF:
             parts.append(PART_TITLES[scene.state.part])
+        if scene.exploration.norms:
+            parts.append(NORM_LABEL)
         parts.append(self.detail(scene))
         if scene.state.granularity == "word":
             parts.append("words")
@@ -272,7 +290,7 @@ class MatrixView(View):
     """A queries × keys matrix with labels on both axes."""
 
     windowed = True
-    measure: ClassVar[str]
+    measure: ClassVar[str]  # what a cell holds; `{quantity}` is a weight or a norm
 
     def values(self, scene: Scene) -> np.ndarray:
         """The matrix shown."""
@@ -286,7 +304,8 @@ class MatrixView(View):
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         values = self.values(scene)
         vmax = self.span(scene, values)
-        caption = f"{self.measure} · {scene.scale_note(vmax)}"
+        measure = self.measure.format(quantity=scene.quantity)
+        caption = f"{measure} · {scene.scale_note(vmax, named=False)}"
         matrix = windowed_matrix(scene, values, vmax, caption)
         notes = [f"rows: attending {scene.unit} (query) · columns: attended-to {scene.unit} (key)"]
         return [MatrixBlock(matrix)], notes + window_note(scene)

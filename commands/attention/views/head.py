@@ -17,7 +17,7 @@ class HeadView(MatrixView):
     name = "head"
     description = "one head of a layer"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    measure = "attention weight"
+    measure = "{quantity}"
 
     @override
     def detail(self, scene: Scene) -> str:

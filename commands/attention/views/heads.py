@@ -56,4 +56,4 @@ class HeadsView(View):
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
         layer = scene.state.layer - 1
-        return "heads.csv", long_table(scene.attention, range(layer, layer + 1))
+        return "heads.csv", long_table(scene.attention, range(layer, layer + 1), scene.column)

@@ -56,17 +56,22 @@ class LinksView(CyclingView):
         if not links:  # nothing but special tokens: show theirs
             links = strongest(values, LINKS)
         rows = [(f"{q} {queries.labels[q]} → {k} {keys.labels[k]}", value) for q, k, value in links]
-        ordinary_rows = ~np.asarray(queries.special, dtype=bool)
-        on_special = values[ordinary_rows][:, np.asarray(keys.special, dtype=bool)].sum(axis=1)
-        unit = scene.unit
+        ordinary = values[~np.asarray(queries.special, dtype=bool)]
+        on_special = ordinary[:, np.asarray(keys.special, dtype=bool)].sum(axis=1)
+        shares = on_special / np.maximum(ordinary.sum(axis=1), 1e-12)  # rows of norms: any sum
+        unit, bars = scene.unit, Bars(rows)
+        bar, given = "attention weight (0 to 1)", "attention"
+        if scene.exploration.norms:  # no bound: the bars reach up to the strongest link
+            bars = Bars(rows, top=max(links[0][2], 1e-6), number_format="{:.3g}")
+            bar, given = f"‖αf(x)‖, 0 to {bars.top:.3g} (the hidden state's units)", "‖αf(x)‖"
         notes = [
             f"attending {unit} → attended-to {unit}, positions as /tokenize lists them · bar: "
-            "attention weight (0 to 1)",
+            f"{bar}",
             f"links from or to special tokens left out: ordinary {unit}s give them "
-            f"{float(on_special.mean()) if on_special.size else 0.0:.0%} of their attention "
-            "here on average",
+            f"{float(shares.mean()) if shares.size else 0.0:.0%} of their {given} here on "
+            "average",
         ]
-        return [Bars(rows)], notes
+        return [bars], notes
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
@@ -76,4 +81,5 @@ class LinksView(CyclingView):
         rows: Sequence[str] = [
             f"{q},{queries.tokens[q]!r},{k},{keys.tokens[k]!r},{v:.6f}" for q, k, v in links
         ]
-        return "links.csv", "query,query_token,key,key_token,weight\n" + "\n".join(rows) + "\n"
+        header = f"query,query_token,key,key_token,{scene.column}\n"
+        return "links.csv", header + "\n".join(rows) + "\n"

@@ -17,7 +17,7 @@ class MeanView(MatrixView):
     name = "mean"
     description = "mean of a layer's heads"
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    measure = "attention weight, mean of the heads"
+    measure = "{quantity}, mean of the heads"
 
     @override
     def detail(self, scene: Scene) -> str:

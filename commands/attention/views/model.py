@@ -80,4 +80,4 @@ class ModelView(View):
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:
-        return "model.csv", long_table(scene.attention, range(scene.shape.layers))
+        return "model.csv", long_table(scene.attention, range(scene.shape.layers), scene.column)

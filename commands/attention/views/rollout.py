@@ -17,6 +17,11 @@ class RolloutView(MatrixView):
     description = "attention rollout"
     actions = LAYER_ACTIONS
     measure = "share of each input token after the layers (rollout)"
+    refuses_norms = (
+        "Rollout mixes each layer's attention with the residual path and multiplies the "
+        "layers, which needs rows that sum to 1, as weights do; value-weighted norms are in "
+        "the hidden state's units and do not. Use `weighting:weights` for a rollout."
+    )
 
     @override
     def detail(self, scene: Scene) -> str:

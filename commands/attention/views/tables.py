@@ -26,11 +26,12 @@ def matrix_table(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -
     return _csv(table)
 
 
-def long_table(attention: Attention, layers: range) -> str:
-    """Every weight of the given layers, one row each: layer, head, query, key, weight."""
+def long_table(attention: Attention, layers: range, column: str = "weight") -> str:
+    """Every value of the given layers, one row each: layer, head, query, key, and the value
+    (its `column`: a weight or a norm)."""
     queries, keys = attention.queries.tokens, attention.keys.tokens
     table: list[list[object]] = [
-        ["layer", "head", "query", "query_token", "key", "key_token", "weight"]
+        ["layer", "head", "query", "query_token", "key", "key_token", column]
     ]
     for layer in layers:
         for head in range(attention.shape.heads):

@@ -15,7 +15,7 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
-from commands.value_norms import value_norms
+from commands.attention.value_norms import value_norms
 from explorer.contract import UserError
 
 TEXT = "The cat sat on the mat."
