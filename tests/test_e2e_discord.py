@@ -49,7 +49,8 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     schemas = {schema["name"]: schema for schema in fake.commands[GUILD_ID]}
     assert set(schemas) == {
         "tokenize", "attention", "config", "forward", "fill-mask", "predict", "lens",
-        "compare", "models", "status", "admin", "settings", "Tokenize message",
+        "compare", "attribute", "surprisal", "models", "status", "admin", "settings",
+        "Tokenize message",
         "Explore attention",
     }  # fmt: skip
     admin = schemas["admin"]
