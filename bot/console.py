@@ -1,6 +1,7 @@
 """The local console: the chat's slash-command syntax, parsed from the same declarations and
 run through the same handlers; attachments are saved to a folder. After a live reply, typing
-one of its steps (a button's action, a menu's choice) steps it, as the chat's controls do."""
+one of its steps (a button's action, a menu's choice) steps it, as the chat's controls do. Its
+refusals and its own words are in the language CONSOLE_LANGUAGE names."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 from commands import COMMANDS, KINDS
 from explorer.contract import Live, Reply, UserError
 from explorer.declare import Command, Option
+from explorer.i18n import phrase, tell
 from explorer.live import Kind, kinds_by_name, typeable, typed_step
 from explorer.text import quote_inline
 
@@ -181,6 +183,7 @@ class Console:
         self._out = out
         self._kinds = kinds_by_name(KINDS) if kinds is None else kinds
         self._live: Live | None = None  # the latest reply, if it is live: typed steps step it
+        self._language = runtime.settings.console_language
 
     def _steppable(self, live: Live | None) -> Live | None:
         """The live reply, if its kind is known here and its state offers steps."""
@@ -234,7 +237,7 @@ class Console:
                 reply = await invocation.command(job, **invocation.arguments)
         except Exception as error:
             failure = error
-            print(user_message(error), file=self._out)
+            print(user_message(error, self._language), file=self._out)
             return False
         except asyncio.CancelledError as error:
             failure = error
@@ -274,7 +277,7 @@ class Console:
         except asyncio.CancelledError:
             if not presses:  # cancelled from outside, not by the user
                 raise
-            print("⏹ Cancelled.", file=self._out)
+            print(tell(phrase("⏹ Cancelled."), self._language), file=self._out)
             return False
         finally:
             signal.signal(signal.SIGINT, previous)
