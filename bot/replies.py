@@ -76,7 +76,7 @@ def pages(text: str, limit: int = DISCORD_MESSAGE_LIMIT) -> list[str]:
     found: list[str] = []
     page = ""
     fence: str | None = None  # the line opening the code block the page ends in
-    for line in _pieces(text, limit - FENCE_ROOM):
+    for line in _pieces(text, limit - min(FENCE_ROOM, limit // 2)):
         opens = line.startswith(FENCE)
         after = (None if fence else line) if opens else fence
         closing = len(FENCE) + 1 if after else 0

@@ -87,8 +87,9 @@ def plural_phrase(singular: str, plural: str, count: int, /, **values: Any) -> P
 
 
 def tell(text: str, language: str) -> str:
-    """`text` in `language`: a phrase through the catalogue with its values filled in, any
-    other text looked up as it is; English where the catalogue has no translation."""
+    """`text` in `language`: a phrase through the catalogue with its values filled in (those
+    that are phrases told too), any other text looked up as it is; English where the catalogue
+    has no translation."""
     catalogue = translations(language)
     if not isinstance(text, Phrase):
         return catalogue.gettext(text)
@@ -97,7 +98,8 @@ def tell(text: str, language: str) -> str:
     else:
         assert text.count is not None
         told = catalogue.ngettext(text.template, text.plural, text.count)
-    return told.format(**text.values)
+    return told.format(**{key: tell(value, language) if isinstance(value, Phrase) else value
+                          for key, value in text.values.items()})  # fmt: skip
 
 
 def tell_name(name: str, language: str, context: str = NAME) -> str | None:
