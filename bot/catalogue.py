@@ -29,7 +29,7 @@ PROJECT = "Model Explorer"
 
 # One text of the template: its msgid (a plural's as (singular, plural)), its context, and a
 # note for translators saying where it is shown.
-Entry = tuple[str | tuple[str, str], str | None, str]
+Entry = tuple[str | tuple[str, ...], str | None, str]
 
 
 def declared(commands: Iterable[Command]) -> Iterator[Entry]:

@@ -62,7 +62,7 @@ class Phrase(str):
 
     template: str
     plural: str | None
-    count: int | None
+    number: int | None  # a plural's count
     values: dict[str, Any]
 
     def __new__(
@@ -72,7 +72,7 @@ class Phrase(str):
         filled = dict(values) if count is None else {**values, "count": count}
         english = template if plural is None or count == 1 else plural
         made = super().__new__(cls, english.format(**filled))
-        made.template, made.plural, made.count, made.values = template, plural, count, filled
+        made.template, made.plural, made.number, made.values = template, plural, count, filled
         return made
 
 
@@ -96,8 +96,8 @@ def tell(text: str, language: str) -> str:
     if text.plural is None:
         told = catalogue.gettext(text.template)
     else:
-        assert text.count is not None
-        told = catalogue.ngettext(text.template, text.plural, text.count)
+        assert text.number is not None
+        told = catalogue.ngettext(text.template, text.plural, text.number)
     return told.format(**{key: tell(value, language) if isinstance(value, Phrase) else value
                           for key, value in text.values.items()})  # fmt: skip
 

@@ -173,8 +173,8 @@ async def test_the_console_refuses_in_its_language(tiny_dir, tmp_path):
         assert not await console.execute("/tokenize text:hi layer:2")
         assert not await console.execute("/tokenize text:hi ratio:3")
     assert out.getvalue().splitlines() == [
-        "⚠️ `layer` 不是这里的选项。把值放在双引号里，就能在其中保留这样的文字：text:\"ratio:3\"。",
-        "⚠️ `ratio` 不是这里的选项。把值放在双引号里，就能在其中保留这样的文字：text:\"ratio:3\"。",
+        '⚠️ `layer` 不是这里的选项。把值放在双引号里，就能在其中保留这样的文字：text:"ratio:3"。',
+        '⚠️ `ratio` 不是这里的选项。把值放在双引号里，就能在其中保留这样的文字：text:"ratio:3"。',
     ]
 
 

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from tests.bot_process import BotProcess
+from tests.bot_process import fresh_bot
 from tests.fake_discord import (
     BOT_DM,
     GUILD,
@@ -30,17 +30,21 @@ def someone() -> int:
 
 
 @pytest.fixture(scope="module")
-async def bot(fake, tmp_path_factory, tiny_dir):
-    process = BotProcess(
-        fake,
-        tmp_path_factory.mktemp("bot") / "bot.log",
-        f"tiny={tiny_dir}",
-        USER_INSTALLS="true",
-        USER_COOLDOWN_SECONDS="600",
-    )
-    await process.start()
-    yield process
-    await process.terminate()
+async def discord(tmp_path_factory, tiny_dir):
+    log = tmp_path_factory.mktemp("bot") / "bot.log"
+    settings = {"USER_INSTALLS": "true", "USER_COOLDOWN_SECONDS": "600"}
+    async with fresh_bot(log, f"tiny={tiny_dir}", **settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def fake(discord):
+    return discord[0]
+
+
+@pytest.fixture(scope="module")
+def bot(discord):
+    return discord[1]
 
 
 def schemas(fake) -> dict[str, dict]:
