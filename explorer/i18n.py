@@ -62,18 +62,20 @@ class Phrase(str):
 
     template: str
     plural: str | None
-    number: int | None  # a plural's count
-    values: dict[str, Any]
+    values: dict[str, Any]  # `count` among them, for a plural
 
-    def __new__(
-        cls, template: str, plural: str | None = None, count: int | None = None, **values: Any
-    ) -> Phrase:
-        """The phrase in English: `plural` instead of `template` when `count` is not 1."""
-        filled = dict(values) if count is None else {**values, "count": count}
-        english = template if plural is None or count == 1 else plural
-        made = super().__new__(cls, english.format(**filled))
-        made.template, made.plural, made.number, made.values = template, plural, count, filled
+    def __new__(cls, template: str, plural: str | None = None, /, **values: Any) -> Phrase:
+        """The phrase in English: `plural` instead of `template` when `values["count"]` is
+        not 1."""
+        english = template if plural is None or values["count"] == 1 else plural
+        made = super().__new__(cls, english.format(**values))
+        made.template, made.plural, made.values = template, plural, values
         return made
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str | None], dict[str, Any]]:
+        """Made again from its template and values when unpickled (a refusal from a worker
+        process)."""
+        return (self.template, self.plural), self.values
 
 
 def phrase(template: str, /, **values: Any) -> Phrase:
@@ -83,7 +85,7 @@ def phrase(template: str, /, **values: Any) -> Phrase:
 
 def plural_phrase(singular: str, plural: str, count: int, /, **values: Any) -> Phrase:
     """Mark a text whose words follow a number (`{count}`) for the catalogue."""
-    return Phrase(singular, plural, count, **values)
+    return Phrase(singular, plural, count=count, **values)
 
 
 def tell(text: str, language: str) -> str:
@@ -96,8 +98,7 @@ def tell(text: str, language: str) -> str:
     if text.plural is None:
         told = catalogue.gettext(text.template)
     else:
-        assert text.number is not None
-        told = catalogue.ngettext(text.template, text.plural, text.number)
+        told = catalogue.ngettext(text.template, text.plural, text.values["count"])
     return told.format(**{key: tell(value, language) if isinstance(value, Phrase) else value
                           for key, value in text.values.items()})  # fmt: skip
 

@@ -4,6 +4,7 @@ same placeholders, and names Discord accepts; the helpers that tell, page and si
 from __future__ import annotations
 
 import io
+import pickle
 import unicodedata
 
 import pytest
@@ -132,10 +133,14 @@ def test_tell(text, language_, told):
     assert tell(text, language_) == told
 
 
-def test_a_phrase_is_its_english_text():
+def test_a_phrase_is_its_english_text_and_survives_pickling():
     made = phrase("Slow down a little: try again in {wait:.1f} s.", wait=1.25)
     assert made == "Slow down a little: try again in 1.2 s." and isinstance(made, str)
     assert str(UserError(made)) == made
+    braces = phrase("{value} is not a valid value for this option.", value="`{x}`")
+    for original in (made, braces, plural_phrase("{count} a", "{count} as", 2)):
+        copy = pickle.loads(pickle.dumps(UserError(original))).args[0]  # noqa: S301 (ours)
+        assert copy == original and tell(copy, "zh-CN") == tell(original, "zh-CN")
 
 
 @pytest.mark.parametrize(
