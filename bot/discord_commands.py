@@ -59,13 +59,12 @@ def reach(
     """Where a command comes with the bot and where it can be used: a server-only one in the
     servers that added the bot; any other in DMs with the bot too, and, when users may install
     the bot, with a user's install in any server, DM or group DM."""
-    if only_servers:
-        return app_commands.AppInstallationType(guild=True), app_commands.AppCommandContext(
-            guild=True
-        )
-    return app_commands.AppInstallationType(
-        guild=True, user=user_installs
-    ), app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=user_installs)
+    anywhere = user_installs and not only_servers
+    installs = app_commands.AppInstallationType(guild=True, user=anywhere)
+    contexts = app_commands.AppCommandContext(
+        guild=True, dm_channel=not only_servers, private_channel=anywhere
+    )
+    return installs, contexts
 
 
 def _annotation(option: Option) -> Any:
