@@ -50,7 +50,7 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     assert set(schemas) == {
         "tokenize", "attention", "config", "forward", "fill-mask", "predict", "lens",
         "compare", "models", "status", "admin", "settings", "Tokenize message",
-        "Explore attention", "attribute", "surprisal",
+        "Explore attention",
     }  # fmt: skip
     admin = schemas["admin"]
     assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server
