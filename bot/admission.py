@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from explorer.contract import UserError
-from explorer.text import plural
+from explorer.i18n import phrase, plural_phrase
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,24 @@ class Admission:
     def _refuse_early(self, user: int, now: float) -> None:
         if self._per_user[user] >= self.capacity.per_user_jobs:
             raise UserError(
-                f"You already have {plural(self._per_user[user], 'command')} running; "
-                "please wait for one to finish."
+                plural_phrase(
+                    "You already have {count} command running; please wait for one to finish.",
+                    "You already have {count} commands running; please wait for one to finish.",
+                    self._per_user[user],
+                )
             )
         last = self._last_start.get(user)
         if last is not None and now - last < self.capacity.cooldown_seconds:
             wait = self.capacity.cooldown_seconds - (now - last)
-            raise UserError(f"Slow down a little: try again in {wait:.1f} s.")
+            raise UserError(phrase("Slow down a little: try again in {wait:.1f} s.", wait=wait))
         if self._waiting >= self.capacity.queue_size:
             ahead = self._waiting + self._running
             raise UserError(
-                f"🚦 Busy — {plural(ahead, 'request')} ahead of you. Please try again shortly."
+                plural_phrase(
+                    "🚦 Busy — {count} request ahead of you. Please try again shortly.",
+                    "🚦 Busy — {count} requests ahead of you. Please try again shortly.",
+                    ahead,
+                )
             )
 
     @asynccontextmanager
@@ -85,9 +92,11 @@ class Admission:
         (every keystroke asks), nor counted in them."""
         now = self._clock()
         if self.draining:
-            raise UserError("The bot is restarting and takes no new work; try again in a minute.")
+            raise UserError(
+                phrase("The bot is restarting and takes no new work; try again in a minute.")
+            )
         if immediate and self._slots.locked():  # locked: no slot free, or others waiting
-            raise UserError("🚦 Busy: no slot free for this right now.")
+            raise UserError(phrase("🚦 Busy: no slot free for this right now."))
         if not (continuation or immediate):
             self._refuse_early(user, now)
             self._last_start[user] = now

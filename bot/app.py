@@ -23,7 +23,7 @@ from explorer.live import kinds_by_name
 
 from .connection import OneLineNetworkErrors, connect
 from .controls import MEMORY_EXPLORATIONS, Explorer
-from .discord_commands import register
+from .discord_commands import Translations, register
 from .metrics import registry_for
 from .operations import Health, serving
 from .pipeline import Pipeline
@@ -76,7 +76,7 @@ class ExplorerBot(discord.AutoShardedClient):
             kinds_by_name(KINDS),
             min(MEMORY_EXPLORATIONS, settings.max_stored_explorations),
         )
-        register(self.tree, self.pipeline, COMMANDS, self.explorer.send)
+        register(self.tree, self.pipeline, COMMANDS, self.explorer.send, settings.user_installs)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._pruner: asyncio.Task[None] | None = None
 
@@ -89,13 +89,15 @@ class ExplorerBot(discord.AutoShardedClient):
 
     @override
     async def setup_hook(self) -> None:
-        """Learn the bot's operators, start pruning old explorations and sync the commands."""
+        """Learn the bot's operators, start pruning old explorations and sync the commands
+        (with their translations)."""
         if self.application is not None:  # fetched at login
             self.pipeline.operators |= owners(self.application)
         store = self.pipeline.runtime.store
         if store is not None:
             days = self.settings.exploration_retention_days
             self._pruner = asyncio.create_task(prune_forever(store, days))
+        await self.tree.set_translator(Translations())
         if not self.settings.shards.syncs_commands:
             log.info("commands are synced by the process with shard 0")
         elif self.settings.guild_ids:

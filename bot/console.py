@@ -1,6 +1,7 @@
 """The local console: the chat's slash-command syntax, parsed from the same declarations and
 run through the same handlers; attachments are saved to a folder. After a live reply, typing
-one of its steps (a button's action, a menu's choice) steps it, as the chat's controls do."""
+one of its steps (a button's action, a menu's choice) steps it, as the chat's controls do. Its
+refusals and its own words are in the language CONSOLE_LANGUAGE names."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 from commands import COMMANDS, KINDS
 from explorer.contract import Live, Reply, UserError
 from explorer.declare import Command, Option
+from explorer.i18n import phrase, tell
 from explorer.live import Kind, kinds_by_name, typeable, typed_step
 from explorer.text import quote_inline
 
@@ -33,7 +35,7 @@ BY_PATH = {command.path: command for command in COMMANDS if not command.menu}
 # `name:value` where an option could start: after a space, a lower-case name, a colon and a
 # value right after it (`see: this` and URLs are text).
 _OPTION_LIKE = re.compile(r"(?:^|(?<=\s))([a-z_]+):(?=[^\s/])")
-QUOTING_HINT = 'Put a value in double quotes to keep such text in it: text:"ratio:3".'
+QUOTING_HINT = phrase('Put a value in double quotes to keep such text in it: text:"ratio:3".')
 PROMPT = "» "
 CONTROLS = "Ctrl-C cancels a running command; Ctrl-D (or Ctrl-C at the prompt) quits."
 HISTORY_FILE = Path("~/.model_explorer_history")  # under the user's home
@@ -53,7 +55,8 @@ def _convert(option: Option, raw: str) -> Any:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     elif match := _OPTION_LIKE.search(value):
-        raise UserError(f"`{match.group(1)}` is not an option here. {QUOTING_HINT}")
+        raise UserError(phrase("`{name}` is not an option here. {hint}", name=match.group(1),
+                               hint=QUOTING_HINT))  # fmt: skip
     if not value.strip():
         option.check(value)  # refuses it as empty, whatever the option's kind
     if option.kind is int:
@@ -61,12 +64,18 @@ def _convert(option: Option, raw: str) -> Any:
             converted: Any = int(value)
         except ValueError:
             shown = quote_inline(value, 40)
-            raise UserError(f"`{option.name}` must be a whole number, got {shown}.") from None
+            raise UserError(
+                phrase("`{name}` must be a whole number, got {shown}.", name=option.name,
+                       shown=shown)
+            ) from None  # fmt: skip
     elif option.kind is bool:
         converted = parse_flag(value)
         if converted is None:
             shown = quote_inline(value, 40)
-            raise UserError(f"`{option.name}` must be true or false, got {shown}.")
+            raise UserError(
+                phrase("`{name}` must be true or false, got {shown}.", name=option.name,
+                       shown=shown)
+            )  # fmt: skip
     else:
         converted = value
     option.check(converted)
@@ -80,7 +89,7 @@ def _command(line: str) -> tuple[Command, str]:
         if len(words) >= length and path in BY_PATH:
             return BY_PATH[path], " ".join(words[length:])
     known = ", ".join(f"/{path}" for path in BY_PATH)
-    raise UserError(f"Unknown command. Commands: {known}, /help.")
+    raise UserError(phrase("Unknown command. Commands: {known}, /help.", known=known))
 
 
 def parse(line: str) -> Invocation:
@@ -96,15 +105,20 @@ def parse(line: str) -> Invocation:
         match = _OPTION_LIKE.search(lead)
         shown = match.group(1) if match else lead[:40]
         raise UserError(
-            f"{quote_inline(shown, 40)} is not an option of /{command.path}. "
-            f"Options: {', '.join(names) or 'none'}."
+            phrase(
+                "{shown} is not an option of /{path}. Options: {options}.",
+                shown=quote_inline(shown, 40),
+                path=command.path,
+                options=", ".join(names) or "none",
+            )
         )
     arguments = {}
     for name, raw in zip(pieces[1::2], pieces[2::2], strict=True):
         arguments[name] = _convert(command.option(name), raw)
     missing = [o.name for o in command.options if o.required and o.name not in arguments]
     if missing:
-        raise UserError(f"/{command.path} needs {', '.join(f'`{m}:`' for m in missing)}.")
+        needed = ", ".join(f"`{m}:`" for m in missing)
+        raise UserError(phrase("/{path} needs {needed}.", path=command.path, needed=needed))
     return Invocation(command, arguments)
 
 
@@ -181,6 +195,7 @@ class Console:
         self._out = out
         self._kinds = kinds_by_name(KINDS) if kinds is None else kinds
         self._live: Live | None = None  # the latest reply, if it is live: typed steps step it
+        self._language = runtime.settings.console_language
 
     def _steppable(self, live: Live | None) -> Live | None:
         """The live reply, if its kind is known here and its state offers steps."""
@@ -234,7 +249,7 @@ class Console:
                 reply = await invocation.command(job, **invocation.arguments)
         except Exception as error:
             failure = error
-            print(user_message(error), file=self._out)
+            print(user_message(error, self._language), file=self._out)
             return False
         except asyncio.CancelledError as error:
             failure = error
@@ -274,7 +289,7 @@ class Console:
         except asyncio.CancelledError:
             if not presses:  # cancelled from outside, not by the user
                 raise
-            print("⏹ Cancelled.", file=self._out)
+            print(tell(phrase("⏹ Cancelled."), self._language), file=self._out)
             return False
         finally:
             signal.signal(signal.SIGINT, previous)

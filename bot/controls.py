@@ -30,6 +30,7 @@ from typing import Any
 import discord
 
 from explorer.contract import Live, Reply, UserError
+from explorer.i18n import phrase
 from explorer.live import Button, Control, Kind
 
 from .pipeline import STORE_DOWN, Lane, Pipeline
@@ -47,11 +48,11 @@ CONTROL = re.compile(r"mx:(?P<key>[A-Za-z0-9_-]{6,16}):(?P<action>[a-z][a-z0-9_]
 STORE_WAIT_SECONDS = 5.0
 # The name presses are counted under when their kind is not known.
 CONTROLS = "controls"
-UNKNOWN_CONTROL = (
+UNKNOWN_CONTROL = phrase(
     "This control is not one the bot knows (it may come from an older version): "
     "run the command again."
 )
-EXPIRED = (
+EXPIRED = phrase(
     "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
     "run the command again to explore this text."
 )

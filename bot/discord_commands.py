@@ -1,6 +1,9 @@
 """Registering the declared commands with Discord: each `Command` becomes a discord.py app
 command (options, ranges, choices, autocompletion and permissions from its declaration) whose
-callback hands the interaction to the pipeline."""
+callback hands the interaction to the pipeline. Its names and texts are shown in the languages
+the catalogues have (`Translations`), and it can be used where its kind of command may be:
+server-only commands in servers that added the bot, the others in DMs too and, when users may
+install the bot themselves, wherever they use it."""
 
 from __future__ import annotations
 
@@ -11,12 +14,57 @@ from typing import Any, Optional
 import discord
 from discord import app_commands
 
-from explorer.contract import Reply
+from explorer.contract import Reply, UserError
 from explorer.declare import Command, Group, Option
+from explorer.i18n import MENU, NAME, phrase, tell, tell_name
 
 from .pipeline import Pipeline
 
 Send = Callable[[discord.Interaction, Reply], Awaitable[None]]
+Location = app_commands.TranslationContextLocation
+NAMES = {Location.command_name, Location.group_name, Location.parameter_name}
+SERVER_ONLY = phrase(
+    "This command changes the bot for a server: use it in a server that has added the bot."
+)
+
+
+class Translations(app_commands.Translator):
+    """Command, group and option names, descriptions and choices in each language with a
+    catalogue (`explorer.i18n`), which Discord shows to users whose client is set to it;
+    English where there is none."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """The translation of `string` into `locale`, or None to show it in English."""
+        if context.location in NAMES:
+            menu = isinstance(context.data, app_commands.ContextMenu)
+            return tell_name(string.message, locale.value, MENU if menu else NAME)
+        told = tell(string.message, locale.value)
+        return None if told == string.message else told
+
+
+def server_only(command: Command) -> bool:
+    """Whether a command acts on a server (its settings) or on the bot for every server:
+    such a command is installed with the bot in a server and used there only."""
+    return command.permission is not None or command.operators
+
+
+def reach(
+    only_servers: bool, user_installs: bool
+) -> tuple[app_commands.AppInstallationType, app_commands.AppCommandContext]:
+    """Where a command comes with the bot and where it can be used: a server-only one in the
+    servers that added the bot; any other in DMs with the bot too, and, when users may install
+    the bot, with a user's install in any server, DM or group DM."""
+    anywhere = user_installs and not only_servers
+    installs = app_commands.AppInstallationType(guild=True, user=anywhere)
+    contexts = app_commands.AppCommandContext(
+        guild=True, dm_channel=not only_servers, private_channel=anywhere
+    )
+    return installs, contexts
 
 
 def _annotation(option: Option) -> Any:
@@ -40,6 +88,11 @@ def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[...,
     """A callback with the command's options as its signature, which discord.py reads."""
 
     async def callback(interaction: discord.Interaction, **arguments: Any) -> None:
+        if server_only(command) and not interaction.is_guild_integration():
+            # Discord offers it nowhere else; a client that has not caught up may still send it.
+            error = UserError(SERVER_ONLY)
+            await pipeline.refuse(interaction, command.path, "command", error)
+            return
         await pipeline.command(interaction, command, arguments, send)
 
     first = inspect.Parameter(
@@ -77,44 +130,64 @@ def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[...,
     return callback
 
 
-def _menu(pipeline: Pipeline, command: Command, send: Send) -> app_commands.ContextMenu:
+def _menu(
+    pipeline: Pipeline, command: Command, send: Send, user_installs: bool
+) -> app_commands.ContextMenu:
     """A message context-menu command: the message's text is its `text` option."""
 
     async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
         await pipeline.command(interaction, command, {"text": message.content}, send)
 
-    return app_commands.ContextMenu(name=command.name, callback=callback)
+    installs, contexts = reach(server_only(command), user_installs)
+    return app_commands.ContextMenu(
+        name=command.name,
+        callback=callback,
+        allowed_installs=installs,
+        allowed_contexts=contexts,
+    )
 
 
-def _group(group: Group, permission: str | None) -> app_commands.Group:
+def _group(group: Group, permission: str | None, user_installs: bool) -> app_commands.Group:
     permissions = discord.Permissions(**{permission: True}) if permission else None
+    installs, contexts = reach(permission is not None, user_installs)
     return app_commands.Group(
         name=group.name,
         description=group.description,
         default_permissions=permissions,
         guild_only=permission is not None,
+        allowed_installs=installs,
+        allowed_contexts=contexts,
     )
 
 
 def register(
-    tree: app_commands.CommandTree, pipeline: Pipeline, commands: Iterable[Command], send: Send
+    tree: app_commands.CommandTree,
+    pipeline: Pipeline,
+    commands: Iterable[Command],
+    send: Send,
+    user_installs: bool = False,
 ) -> None:
-    """Add every declared command to `tree`; each answers through `send`."""
+    """Add every declared command to `tree`; each answers through `send`. `user_installs`:
+    users may install the bot themselves and use it wherever they are."""
     groups: dict[str, app_commands.Group] = {}
     for command in commands:
         if command.menu:
-            tree.add_command(_menu(pipeline, command, send))
+            tree.add_command(_menu(pipeline, command, send, user_installs))
             continue
         parent = None
         if command.group is not None:
             if command.group.name not in groups:
-                groups[command.group.name] = _group(command.group, command.permission)
+                group = _group(command.group, command.permission, user_installs)
+                groups[command.group.name] = group
             parent = groups[command.group.name]
+        installs, contexts = reach(server_only(command), user_installs)
         app_command: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=command.name,
             description=command.description,
             callback=_callback(pipeline, command, send),
             parent=parent,
+            allowed_installs=None if parent else installs,
+            allowed_contexts=None if parent else contexts,
         )
         if command.permission and parent is None:
             app_command.default_permissions = discord.Permissions(**{command.permission: True})

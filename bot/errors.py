@@ -7,18 +7,24 @@ import logging
 import secrets
 
 from explorer.contract import UserError
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
 
 log = logging.getLogger(__name__)
 
 
-def user_message(error: BaseException) -> str:
-    """The text for a failure: a `UserError`'s message, or an incident reference (the
-    traceback goes to the log, never to the user)."""
+def user_message(error: BaseException, language: str = SOURCE_LANGUAGE) -> str:
+    """The text for a failure in `language`: a `UserError`'s message, or an incident
+    reference (the traceback goes to the log, never to the user)."""
     if isinstance(error, UserError):
-        return f"⚠️ {error}"
+        given = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+        return f"⚠️ {tell(given, language)}"
     reference = secrets.token_hex(4)
     log.error("unexpected error (reference %s)", reference, exc_info=error)
-    return f"⚠️ Something went wrong on our side (reference `{reference}`). Please try again."
+    failed = phrase(
+        "Something went wrong on our side (reference `{reference}`). Please try again.",
+        reference=reference,
+    )
+    return f"⚠️ {tell(failed, language)}"
 
 
 def outcome(error: BaseException | None) -> str:

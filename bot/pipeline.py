@@ -15,6 +15,7 @@ import discord
 
 from explorer.contract import Reply, ServerSettings, UserError
 from explorer.declare import PERMISSIONS, Command, Option
+from explorer.i18n import phrase
 
 from .errors import outcome
 from .replies import Acknowledgement, answer_error
@@ -53,7 +54,7 @@ def log_line(
     return " ".join(f"{key}={value}" for key, value in fields.items())
 
 
-OPERATORS_ONLY = (
+OPERATORS_ONLY = phrase(
     "Loading and unloading models changes them for every server this bot is in, so only the "
     "bot's operators can do that. To choose this server's models, use `/settings "
     "default-model`, `/settings allow` or `/settings deny`."
@@ -71,10 +72,11 @@ def check_permission(
             raise UserError(OPERATORS_ONLY)
         return
     if command.permission and not getattr(interaction.permissions, command.permission, False):
-        raise UserError(f"This command needs the {PERMISSIONS[command.permission]} permission.")
+        needed = PERMISSIONS[command.permission]
+        raise UserError(phrase("This command needs the {needed} permission.", needed=needed))
 
 
-STORE_DOWN = "The bot cannot reach its database right now; please try again in a minute."
+STORE_DOWN = phrase("The bot cannot reach its database right now; please try again in a minute.")
 
 
 class Pipeline:
@@ -154,8 +156,11 @@ class Pipeline:
                         reply = await work(job)
                 except TimeoutError:
                     raise UserError(
-                        f"This took longer than {limit:g} s and was stopped. "
-                        "Try a shorter text or a smaller model."
+                        phrase(
+                            "This took longer than {limit:g} s and was stopped. "
+                            "Try a shorter text or a smaller model.",
+                            limit=limit,
+                        )
                     ) from None
                 await acknowledgement.ready(reply)
                 await deliver(reply)

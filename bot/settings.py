@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.contract import Limits
+from explorer.i18n import languages
 
 from .admission import Capacity
 
@@ -225,6 +226,14 @@ def choice(*values: str) -> Parser:
     return parse
 
 
+def language(key: str, raw: str) -> str:
+    """English or a language with a catalogue, as Discord spells it (`zh-CN`, any case)."""
+    known = {name.lower(): name for name in languages()}
+    if raw.lower() not in known:
+        raise SettingsError(f"{key} must be one of {', '.join(known.values())}, got {raw!r}")
+    return known[raw.lower()]
+
+
 _ADDRESS = re.compile(r"^(ray://)?[\w.-]+:\d{1,5}$")
 
 
@@ -273,6 +282,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCORD_GATEWAY_URL", "", url("ws", "wss"), "another gateway URL"),
     Setting("DISCORD_CONNECT_ATTEMPTS", "6", number(1, 100), "tries to reach Discord at start"),
     Setting("DISCORD_RETRY_SECONDS", "1", number(0, 60, float), "first wait between, doubling"),
+    Setting("USER_INSTALLS", "false", flag, "users may install the bot and use it in DMs"),
     Setting("OPERATOR_IDS", "", numbers, "users who may load and unload models (and the owner)"),
     Setting("MODELS", "", text, "allowlist, first is the default (empty: minilm)"),
     Setting("MODELS_DIR", "", directory, "local model sources must lie inside it"),
@@ -309,6 +319,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HTTP_PORT", "0", number(0, 65535), "port for /healthz and /metrics (0: off)"),
     Setting("HTTP_HOST", "127.0.0.1", text, "address /healthz and /metrics listen on"),
     Setting("CONSOLE_OUTPUT_DIR", "explorer-output", text, "where the console saves files"),
+    Setting("CONSOLE_LANGUAGE", "en", language, "the console's language (en, zh-CN)"),
     Setting("LOG_LEVEL", "INFO", log_level, "logging level"),
 )
 
@@ -395,6 +406,8 @@ class Settings:
     database_url: str = field(repr=False)  # may hold a password
     log_hash_key: str | None = field(repr=False)
     database_key: str = "DATABASE_URL"  # the setting it comes from (DATA_DIR: SQLite there)
+    user_installs: bool = False  # users may install the bot themselves
+    console_language: str = "en"
 
     @property
     def default_model(self) -> ModelSpec:
@@ -467,6 +480,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=values["DATABASE_URL"] or f"sqlite+aiosqlite:///{data_dir / 'explorer.db'}",
         log_hash_key=values["LOG_HASH_KEY"],
         database_key="DATABASE_URL" if values["DATABASE_URL"] else "DATA_DIR",
+        user_installs=values["USER_INSTALLS"],
+        console_language=values["CONSOLE_LANGUAGE"],
     )
 
 

@@ -2,9 +2,11 @@
 
 It speaks what discord.py needs to log in, sync commands and answer interactions, records every
 request (files included), enforces the rules of Discord's that a bot can break (3 s to
-acknowledge, 2000-character content, attachment size, 25 autocomplete choices, the bot's own
-token), and injects faults on demand (429, 500, slow responses, gateway drops, a gateway that
-holds back its hello).
+acknowledge, 2000-character content, the attachment size limit of the place, 25 autocomplete
+choices, the bot's own token), and injects faults on demand (429, 500, slow responses, gateway
+drops, a gateway that holds back its hello). Interactions come as Discord sends them: in a
+server that added the bot, or (a user's install of it) in a DM with the bot, a group DM or a
+server without the bot, in the user's client language.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ ALL_PERMISSIONS = str(2248473465835073 | (1 << 5))  # a server manager: Manage S
 MEMBER_PERMISSIONS = str((1 << 31) | (1 << 11) | (1 << 15))  # use commands, send, attach
 
 OPTION_TYPES = {3: str, 4: int, 5: bool}
+# Where an interaction happens (its `context`): a server, the DM with the bot, another DM or a
+# group DM.
+GUILD, BOT_DM, PRIVATE_CHANNEL = 0, 1, 2
+# Who installed the bot where it is used (the keys of `authorizing_integration_owners`).
+GUILD_INSTALL, USER_INSTALL = "0", "1"
+DM_CHANNEL_ID = 900_000_000_000_000_400
+GROUP_DM_ID = 900_000_000_000_000_500
 # The bot token the fake accepts; REST calls with any other get 401, as from Discord.
 TOKEN = "fake-token-MTIzNDU2Nzg5.recognisable-secret"
 
@@ -95,6 +104,18 @@ class Fault:
     delay: float = 0.0
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where and how a user uses a command: the `context` (GUILD, BOT_DM, PRIVATE_CHANNEL),
+    whether the server added the bot (else the user's own install authorizes it), the user's
+    client language, and the attachment size limit there."""
+
+    context: int = GUILD
+    guild_installed: bool = True
+    locale: str = "en-US"
+    attachment_limit: int = ATTACHMENT_LIMIT
+
+
 @dataclass
 class Interaction:
     """An interaction the fake sent, and everything the bot did about it."""
@@ -108,6 +129,11 @@ class Interaction:
     edits: list[Recorded] = field(default_factory=list)
     deleted_original: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def attachment_limit(self) -> int:
+        """The most bytes of files one message may carry where this interaction happened."""
+        return int(self.payload["attachment_size_limit"])
 
     @property
     def acknowledged_after(self) -> float | None:
@@ -369,7 +395,11 @@ class FakeDiscord:
         user_id: int,
         permissions: str = ALL_PERMISSIONS,
         guild_id: int = GUILD_ID,
+        place: Place | None = None,
     ) -> dict:
+        place = place or Place()
+        if place.context != GUILD or not place.guild_installed:
+            return self._user_install_payload(kind, data, user_id, guild_id, place)
         channel_id = channel_of(guild_id)
         return {
             "id": snowflake(),
@@ -399,19 +429,54 @@ class FakeDiscord:
                 "avatar": None,
             },
             "data": data,
-            "locale": "en-US",
+            "locale": place.locale,
             "guild_locale": "en-US",
             "app_permissions": "2248473465835073",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild_id)},
-            "context": 0,
-            "attachment_size_limit": ATTACHMENT_LIMIT,
+            "authorizing_integration_owners": {GUILD_INSTALL: str(guild_id)},
+            "context": GUILD,
+            "attachment_size_limit": place.attachment_limit,
         }
+
+    def _user_install_payload(
+        self, kind: int, data: dict[str, Any], user_id: int, guild_id: int, place: Place
+    ) -> dict:
+        """An interaction with the bot as one user installed it: in the DM with the bot, in
+        another DM or a group DM (no guild, the user as `user`), or in a server that did not
+        add the bot (its member, but only the user's install authorizing it)."""
+        user = {**HUMAN, "id": str(user_id)}
+        payload: dict[str, Any] = {
+            "id": snowflake(),
+            "application_id": str(APPLICATION_ID),
+            "type": kind,
+            "token": "interaction-token-" + snowflake(),
+            "version": 1,
+            "data": data,
+            "locale": place.locale,
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "authorizing_integration_owners": {USER_INSTALL: str(user_id)},
+            "context": place.context,
+            "attachment_size_limit": place.attachment_limit,
+        }
+        if place.context == GUILD:  # a server that has not added the bot
+            interaction = self._interaction_payload(kind, data, user_id, guild_id=guild_id)
+            return {**interaction, **payload, "guild_locale": "en-US"}
+        friend = user_payload(USER_ID + 1, "grace")
+        if place.context == BOT_DM:
+            channel = {"id": str(DM_CHANNEL_ID), "type": 1, "flags": 0, "recipients": [user]}
+        else:
+            channel = {"id": str(GROUP_DM_ID), "type": 3, "flags": 0, "name": None,
+                       "icon": None, "owner_id": str(USER_ID + 1),
+                       "recipients": [user, friend]}  # fmt: skip
+        data.pop("guild_id", None)
+        return {**payload, "channel_id": channel["id"], "channel": channel, "user": user}
 
     async def _send_interaction(self, payload: dict[str, Any]) -> Interaction:
         interaction = Interaction(payload["id"], payload["token"], payload, time.monotonic())
         self.interactions[interaction.token] = interaction
-        await self._dispatch("INTERACTION_CREATE", payload, int(payload["guild_id"]))
+        # Events outside any guild go to shard 0, as Discord sends DMs.
+        await self._dispatch("INTERACTION_CREATE", payload, int(payload.get("guild_id", 0)))
         return interaction
 
     async def slash(
@@ -421,9 +486,11 @@ class FakeDiscord:
         permissions: str = ALL_PERMISSIONS,
         subcommand: str | None = None,
         guild_id: int = GUILD_ID,
+        place: Place | None = None,
         **options: Any,
     ) -> Interaction:
-        """Fire a slash command (type 2) as a user with `permissions` would, in a guild."""
+        """Fire a slash command (type 2) as a user with `permissions` would, in a guild (or
+        in another `place`)."""
         schema = self.command_schema(name)
         if subcommand is None:
             command_options = self._options(name, options)
@@ -443,7 +510,7 @@ class FakeDiscord:
             "options": command_options,
             "guild_id": str(guild_id),
         }
-        payload = self._interaction_payload(2, data, user_id, permissions, guild_id)
+        payload = self._interaction_payload(2, data, user_id, permissions, guild_id, place)
         return await self._send_interaction(payload)
 
     def user_message(self, content: str, author_id: int = USER_ID) -> dict[str, Any]:
@@ -491,13 +558,18 @@ class FakeDiscord:
         return await self._send_interaction(self._interaction_payload(4, data, USER_ID))
 
     async def press(
-        self, message: dict[str, Any], custom_id: str, values=None, user_id: int = USER_ID
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        values=None,
+        user_id: int = USER_ID,
+        place: Place | None = None,
     ) -> Interaction:
         """Fire a component interaction (type 3) on a message the bot sent."""
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
         if values is not None:
             data.update(component_type=3, values=values)
-        payload = self._interaction_payload(3, data, user_id)
+        payload = self._interaction_payload(3, data, user_id, place=place)
         payload["message"] = message
         return await self._send_interaction(payload)
 
@@ -637,7 +709,7 @@ class FakeDiscord:
             "id": snowflake(),
             "type": 20,
             "channel_id": interaction.payload["channel_id"],
-            "guild_id": interaction.payload["guild_id"],
+            "guild_id": interaction.payload.get("guild_id"),
             "author": BOT_USER,
             "content": body.get("content") or "",
             "timestamp": TIMESTAMP,
@@ -669,7 +741,10 @@ class FakeDiscord:
             },
         }
 
-    def _broken_rule(self, body: dict[str, Any] | None, files) -> web.Response | None:
+    @staticmethod
+    def _broken_rule(
+        interaction: Interaction, body: dict[str, Any] | None, files
+    ) -> web.Response | None:
         body = body or {}
         if len(body.get("content") or "") > CONTENT_LIMIT:
             return json_response(
@@ -689,7 +764,7 @@ class FakeDiscord:
                 },
                 400,
             )
-        if sum(len(data) for _, data in files.values()) > ATTACHMENT_LIMIT:
+        if sum(len(data) for _, data in files.values()) > interaction.attachment_limit:
             return json_response({"code": 40005, "message": "Request entity too large"}, 413)
         if len(body.get("choices") or []) > 25:
             return json_response({"code": 50035, "message": "Invalid Form Body (choices)"}, 400)
@@ -710,7 +785,7 @@ class FakeDiscord:
             return json_response({"message": "Unknown interaction", "code": 10062}, 404)
         body = record.json or {}
         data = body.get("data") or {}
-        broken = self._broken_rule(data, record.files)
+        broken = self._broken_rule(interaction, data, record.files)
         if broken is not None:
             return broken
         kind = body.get("type")
@@ -751,7 +826,7 @@ class FakeDiscord:
         if original and record.method == "DELETE":
             interaction.deleted_original = True
             return web.Response(status=204)
-        broken = self._broken_rule(record.json, record.files)
+        broken = self._broken_rule(interaction, record.json, record.files)
         if broken is not None:
             (interaction.edits if original else interaction.followups).append(record)
             return broken

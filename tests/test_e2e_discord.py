@@ -56,6 +56,11 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     admin = schemas["admin"]
     assert int(admin["default_member_permissions"]) == 1 << 5  # Manage Server
     assert admin["dm_permission"] is False
+    # USER_INSTALLS unset: installed by servers only; usable there and in DMs with the bot.
+    assert (admin["integration_types"], admin["contexts"]) == ([0], [0])
+    assert (schemas["tokenize"]["integration_types"], schemas["tokenize"]["contexts"]) == (
+        [0], [0, 1]
+    )  # fmt: skip
     assert [option["name"] for option in admin["options"]] == ["load", "unload", "internals"]
     assert schemas["status"].get("default_member_permissions") is None
     assert schemas["attention"]["description"] == (
@@ -65,6 +70,8 @@ async def test_start_up_logs_in_and_syncs_command_schemas_to_the_guild(fake, bot
     assert options["text"] == {
         "type": 3, "name": "text", "description": "The text whose attention to show",
         "required": True, "min_length": 1, "max_length": 6000,
+        "name_localizations": {"zh-CN": "文本"},
+        "description_localizations": {"zh-CN": "要显示其注意力的文本"},
     }  # fmt: skip
     assert options["layer"]["type"] == 4 and options["layer"]["autocomplete"] is True
     assert "max_value" not in options["layer"] and "max_value" not in options["head"]
