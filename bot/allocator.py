@@ -1,5 +1,6 @@
-"""The C library's allocator, told to give large blocks back to the system when they are freed,
-so that resident memory follows what the bot keeps (models, kept explorations)."""
+"""The C library's allocator, told to give freed memory back to the system after each batch of
+model work, so that resident memory follows what the bot keeps (models, kept explorations)
+without a pass paying for it step by step."""
 
 from __future__ import annotations
 
@@ -7,25 +8,51 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
-MMAP_THRESHOLD = 2**20
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
+# Blocks this large or larger get a mapping of their own, returned when freed: glibc's largest
+# dynamic threshold, so that a kept exploration's tensors never pin a heap.
+MMAP_THRESHOLD = 32 * 2**20
+# Free memory at the top of a heap is kept up to this much by `free` itself, so that the
+# steps of one pass reuse their buffers instead of faulting them in afresh; `give_back`
+# returns it after the batch.
+TRIM_THRESHOLD = 1024 * 2**20
+
+# `malloc_trim`, once `release_large_blocks` configured the allocator.
+_trim: list[Callable[[int], int]] = []
 
 
 def release_large_blocks() -> bool:
-    """Serve every allocation of `MMAP_THRESHOLD` bytes or more (attention tensors, a forward
-    pass's buffers) with a mapping of its own, returned to the system when freed. glibc's own
-    threshold starts at 128 KiB but rises to the size of each large block freed (up to
-    32 MiB); from then on a long input's buffers come from heaps it keeps, and resident memory
-    grew 1.5× the exploration budget (bench/memory_bench.py). Left as it is when the operator
-    set MALLOC_MMAP_THRESHOLD_, or where the C library is not glibc. True if set here."""
+    """Configure glibc's allocator for `give_back`: fixed mmap and trim thresholds (glibc's own
+    start at 128 KiB and rise with each large block freed, after which heaps kept a long
+    input's buffers and resident memory grew 1.5× the exploration budget,
+    bench/memory_bench.py; a 1 MiB threshold bounded that but mapped and unmapped every
+    buffer of every step, making /attribute 1.7× slower, bench/attribution_bench.py). Left
+    as it is when the operator set MALLOC_MMAP_THRESHOLD_, or where the C library is not
+    glibc. True if set here."""
     if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return False
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):
         log.debug("no mallopt in this C library: the allocator is left as it is")
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    if not (
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    ):
+        return False
+    _trim[:] = [trim]
+    return True
+
+
+def give_back() -> None:
+    """Return the free memory of every heap to the system (`malloc_trim(0)`: under 0.1 ms
+    when little is free, about 10 ms after a 512-token pass freed 100 MiB), if
+    `release_large_blocks` configured the allocator."""
+    for trim in _trim:
+        trim(0)

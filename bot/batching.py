@@ -15,6 +15,8 @@ from typing import Any
 from explorer.budget import fitting
 from explorer.contract import Finish, ForwardRequest, Item, LoadedModel, Outcome
 
+from .allocator import give_back
+
 log = logging.getLogger(__name__)
 
 Runner = Callable[..., Awaitable[Any]]
@@ -23,11 +25,15 @@ Execute = Callable[[Any, ForwardRequest, list[Item]], Awaitable[list[Outcome]]]
 
 
 def serve(loaded: LoadedModel, request: ForwardRequest, items: list[Item]) -> list[Outcome]:
-    """`explorer.forward.serve_batch`, imported on the worker with the first pass: the bot
-    connects to Discord before torch is loaded."""
+    """`explorer.forward.serve_batch` (imported on the worker with the first pass: the bot
+    connects to Discord before torch is loaded), then the memory the pass freed given back
+    to the system."""
     from explorer.forward import serve_batch
 
-    return serve_batch(loaded, request, items)
+    try:
+        return serve_batch(loaded, request, items)
+    finally:
+        give_back()
 
 
 def on_workers(run: Runner) -> Execute:
