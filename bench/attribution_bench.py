@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -89,10 +90,19 @@ def timed(work) -> float:
     return time.perf_counter() - started
 
 
-async def atimed(work: Awaitable[object]) -> float:
-    """Seconds until `work` (a coroutine, started only when awaited) is done."""
-    started = time.perf_counter()
+def faults() -> int:
+    """Minor page faults of this process so far (all threads): memory the allocator handed
+    back to the system and took again. Unlike seconds, not changed by other jobs' load."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+async def atimed(work: Awaitable[object], faulted: list[int] | None = None) -> float:
+    """Seconds until `work` (a coroutine, started only when awaited) is done; the page faults
+    meanwhile appended to `faulted`."""
+    started, faulted_before = time.perf_counter(), faults()
     await work
+    if faulted is not None:
+        faulted.append(faults() - faulted_before)
     return time.perf_counter() - started
 
 
@@ -109,6 +119,7 @@ async def main() -> dict:
     prepare_libraries(runtime.torch_threads)  # this thread's torch: as many threads as a worker
     raw = raw_attribution(directory, text)
     figures: dict[str, list[float]] = {"finish": [], "command": [], "raw": []}
+    faulted: list[int] = []  # by each command
     try:
         ctx = runtime.job()
         card = await ctx.model("minilm-mlm")
@@ -121,12 +132,13 @@ async def main() -> dict:
             ctx = runtime.job()
             finish = Attribute("integrated-gradients", STEPS)
             figures["finish"].append(await atimed(ctx.forward(card, request, finish)))
-            figures["command"].append(await atimed(attribute(ctx, text, "minilm-mlm")))
+            figures["command"].append(await atimed(attribute(ctx, text, "minilm-mlm"), faulted))
             ctx.close()
             figures["raw"].append(await asyncio.to_thread(timed, raw))
             print(
                 f"round {round_ + 1}: finish {figures['finish'][-1]:.2f} s, command "
-                f"{figures['command'][-1]:.2f} s, raw Captum {figures['raw'][-1]:.2f} s",
+                f"{figures['command'][-1]:.2f} s ({faulted[-1]} page faults), raw Captum "
+                f"{figures['raw'][-1]:.2f} s",
                 flush=True,
             )
     finally:
@@ -141,6 +153,8 @@ async def main() -> dict:
         "rounds": ROUNDS,
         "median_s": medians,
         "all_s": figures,
+        "command_page_faults": statistics.median(faulted),
+        "allocator": os.environ.get("MALLOC_MMAP_THRESHOLD_", "the bot's (bot/allocator.py)"),
         "command_vs_raw": medians["command"] / medians["raw"],
         "within_target": medians["command"] <= TARGET_S,
     }
@@ -152,6 +166,7 @@ if __name__ == "__main__":
     print(
         f"medians: finish {medians['finish']:.2f} s, command {medians['command']:.2f} s, "
         f"raw Captum {medians['raw']:.2f} s ({outcome['command_vs_raw']:.2f}x); "
+        f"{outcome['command_page_faults']:.0f} page faults per command; "
         f"within {TARGET_S} s: {outcome['within_target']}"
     )
     results = Path(__file__).parent / "results"

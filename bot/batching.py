@@ -15,8 +15,6 @@ from typing import Any
 from explorer.budget import fitting
 from explorer.contract import Finish, ForwardRequest, Item, LoadedModel, Outcome
 
-from .allocator import give_back
-
 log = logging.getLogger(__name__)
 
 Runner = Callable[..., Awaitable[Any]]
@@ -25,15 +23,11 @@ Execute = Callable[[Any, ForwardRequest, list[Item]], Awaitable[list[Outcome]]]
 
 
 def serve(loaded: LoadedModel, request: ForwardRequest, items: list[Item]) -> list[Outcome]:
-    """`explorer.forward.serve_batch` (imported on the worker with the first pass: the bot
-    connects to Discord before torch is loaded), then the memory the pass freed given back
-    to the system."""
+    """`explorer.forward.serve_batch`, imported on the worker with the first pass: the bot
+    connects to Discord before torch is loaded."""
     from explorer.forward import serve_batch
 
-    try:
-        return serve_batch(loaded, request, items)
-    finally:
-        give_back()
+    return serve_batch(loaded, request, items)
 
 
 def on_workers(run: Runner) -> Execute:
