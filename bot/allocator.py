@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,34 @@ TRIM_THRESHOLD = 1024 * 2**20
 # worker threads' own heaps kept up to 25 MiB more than the budget (tests/test_memory.py).
 ARENAS = 1
 
-# `malloc_trim`, once `release_large_blocks` configured the allocator.
-_trim: list[Callable[[int], int]] = []
+# Memory freed since the last trim kept for reuse, at most: a short request's buffers are
+# taken again by the next one (trimming after every job made each short /attention fault
+# 850 pages back in), a long one's or a dropped exploration's go back.
+KEEP = 4 * 2**20
+
+
+class _MallInfo(ctypes.Structure):
+    """glibc's `struct mallinfo2` (2.33 and later)."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            *("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks"),
+            *("uordblks", "fordblks", "keepcost"),
+        )
+    ]
+
+
+@dataclass
+class _Heap:
+    """The C library's functions, once `release_large_blocks` configured the allocator."""
+
+    trim: Callable[[int], int]
+    free: Callable[[], int]  # bytes free in the heap (resident or given back)
+    free_after_trim: int = 0
+
+
+_heap: list[_Heap] = []
 
 
 def release_large_blocks() -> bool:
@@ -42,7 +70,7 @@ def release_large_blocks() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt, trim = libc.mallopt, libc.malloc_trim
+        mallopt, trim, mallinfo = libc.mallopt, libc.malloc_trim, libc.mallinfo2
     except (OSError, AttributeError):
         log.debug("no mallopt in this C library: the allocator is left as it is")
         return False
@@ -50,13 +78,27 @@ def release_large_blocks() -> bool:
                 (M_ARENA_MAX, ARENAS))  # fmt: skip
     if not all(mallopt(parameter, value) for parameter, value in settings):
         return False
-    _trim[:] = [trim]
+    mallinfo.restype = _MallInfo
+    _heap[:] = [_Heap(trim, lambda: int(mallinfo().fordblks))]
+    gc.callbacks.append(_after_collection)
     return True
 
 
+def _after_collection(phase: str, info: dict[str, int]) -> None:
+    """Memory freed by the cycle collector (cycles holding a pass's tensors outlive it) is
+    given back too; its youngest generation, run most often, is left out."""
+    if phase == "stop" and info["generation"] > 0 and info["collected"]:
+        give_back()
+
+
 def give_back() -> None:
-    """Return the free memory of every heap to the system (`malloc_trim(0)`: under 0.1 ms
-    when little is free, about 10 ms after a 512-token pass freed 100 MiB), if
+    """Return the heap's free memory to the system (`malloc_trim(0)`: about 10 ms after a
+    512-token pass freed 100 MiB) once more than `KEEP` was freed since the last time, if
     `release_large_blocks` configured the allocator."""
-    for trim in _trim:
-        trim(0)
+    for heap in _heap:
+        free = heap.free()
+        if free - heap.free_after_trim > KEEP:
+            heap.trim(0)
+            heap.free_after_trim = heap.free()
+        else:  # measured from its lowest: memory taken again and freed again is no news
+            heap.free_after_trim = min(heap.free_after_trim, free)
