@@ -65,7 +65,10 @@ def release_large_blocks() -> bool:
     budget (bench/memory_bench.py); a 1 MiB mmap threshold bounded that, but mapped and
     unmapped every buffer of every step, and /attribute page-faulted its way to 1.7× the time
     (bench/attribution_bench.py). Left as it is when the operator set
-    MALLOC_MMAP_THRESHOLD_, or where the C library is not glibc. True if set here."""
+    MALLOC_MMAP_THRESHOLD_, or where the C library is not glibc. Called first thing: a thread
+    that allocated before it keeps a heap of its own. True if set (here or before)."""
+    if _heap:
+        return True  # configured already
     if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return False
     try:
