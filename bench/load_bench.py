@@ -303,11 +303,6 @@ async def press_flood(fake: FakeDiscord) -> dict:
 
 
 @asynccontextmanager
-async def _nothing():
-    yield
-
-
-@asynccontextmanager
 async def running_bot(log_dir: Path, name: str, env: dict[str, str], models: str = ""):
     """A bot process and its own fake Discord, warmed up; by default on the bundled model,
     as a new user runs it."""
@@ -339,16 +334,8 @@ async def main() -> dict:
             raw[command]()  # warm
             for level in LEVELS:
                 started = time.monotonic()
-                profiled = command == "attention" and level in (1, 16)
-                holders: dict = {}
-                logged = len(bot.log())
-                assert bot.process is not None
-                async with lock_profile(bot.process.pid, holders) if profiled else _nothing():
-                    row = await closed_loop(fake, command, level, REQUESTS[level],
-                                            raw[command] if level == 1 else None)  # fmt: skip
-                if profiled:
-                    timings = bot_timings(bot.log()[logged:])
-                    profile[f"attention@{level}"] = {"bot_ms": timings, "lock": holders}
+                row = await closed_loop(fake, command, level, REQUESTS[level],
+                                        raw[command] if level == 1 else None)  # fmt: skip
                 table[f"{command}@{level}"] = row
                 if level == 1:
                     raw_ms[command] = row.pop("raw_p50_ms")
@@ -360,6 +347,18 @@ async def main() -> dict:
         table["worst_heartbeat_late_ms"] = worst_late * 1000
         return table
 
+    async def attention_profile(fake: FakeDiscord, bot: BotProcess) -> None:
+        """Apart from the measured runs (sampling slows the bot): the bot's own timings
+        and who holds its interpreter lock, at concurrency 1 and 16."""
+        assert bot.process is not None
+        for level in (1, 16):
+            holders: dict = {}
+            logged = len(bot.log())
+            async with lock_profile(bot.process.pid, holders):
+                await closed_loop(fake, "attention", level, REQUESTS[level])
+            profile[f"attention@{level}"] = {"bot_ms": bot_timings(bot.log()[logged:]),
+                                             "lock": holders}  # fmt: skip
+
     # Nothing kept between commands: each /attention computes its text afresh, as the raw
     # work it is compared with does.
     async with running_bot(log_dir, "latency", {"EXPLORATION_MEMORY_MB": "0"}) as (fake, bot):
@@ -367,6 +366,7 @@ async def main() -> dict:
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
         latencies = await latency_matrix(fake, bot)
         rss = bot.memory_mib("VmHWM")
+        await attention_profile(fake, bot)
 
     # On a fresh pair: the fake Discord shares this process, and thousands of recorded
     # requests make its own garbage collection pause long enough to delay heartbeats.
