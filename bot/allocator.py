@@ -1,6 +1,6 @@
-"""The C library's allocator, told to give freed memory back to the system after each batch of
-model work, so that resident memory follows what the bot keeps (models, kept explorations)
-without a pass paying for it step by step."""
+"""The C library's allocator, told to give freed memory back to the system after each worker
+job, so that resident memory follows what the bot keeps (models, kept explorations) without a
+pass paying for it step by step."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-# Blocks this large or larger get a mapping of their own, returned when freed: glibc's largest
-# dynamic threshold, so that a kept exploration's tensors never pin a heap.
+# Blocks this large or larger get a mapping of their own, returned when freed (the largest
+# value glibc accepts); smaller ones come from the heap, and are reused.
 MMAP_THRESHOLD = 32 * 2**20
 # Free memory at the top of a heap is kept up to this much by `free` itself, so that the
 # steps of one pass reuse their buffers instead of faulting them in afresh; `give_back`
-# returns it after the batch.
+# returns it after the job.
 TRIM_THRESHOLD = 1024 * 2**20
 # One heap for every thread: `malloc_trim` gives back the top of the main heap only, and the
 # worker threads' own heaps kept up to 25 MiB more than the budget (tests/test_memory.py).

@@ -33,9 +33,9 @@ from explorer.contract import Live, ServerSettings
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_MIGRATION_LOCK = 74_200_013
+_MIGRATION_LOCK = 74_200_013  # PostgreSQL advisory lock: one process migrates at a time
 # Writes queued together and committed in one transaction, at most.
-WRITE_GROUP = 64  # PostgreSQL advisory lock: one process migrates at a time
+WRITE_GROUP = 64
 
 
 Write = Callable[[AsyncConnection], Awaitable[None]]
