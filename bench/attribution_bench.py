@@ -15,7 +15,9 @@ Three figures per round, alternated so the machine's drift hits each alike:
 - `raw`: Captum's `IntegratedGradients` on transformers' `BertForMaskedLM`, the full logits,
   all 32 steps in one batch.
 The runtime runs with WORKER_THREADS=1, so torch has both cores, as the raw work has.
-Target: `command` ≤ 1.5 s.
+Target: `command` ≤ 1.5 s. Beside the seconds, the page faults of each `command` (not
+changed by other jobs' load): run with MALLOC_MMAP_THRESHOLD_=1048576 in the environment for
+the bot's former allocator setting (the bot leaves an operator's own alone).
 
 Run: .venv/bin/python bench/attribution_bench.py   (writes bench/results/attribution.json)
 """
