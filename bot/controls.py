@@ -154,19 +154,21 @@ class Explorer:
             return
         key = secrets.token_urlsafe(6)
         self._remember(key, _Entry(kind, live, live, reply.content))
+        kept: asyncio.Future[None] | None = None
         if self._store is not None:
             now = datetime.now(UTC)
             record = ExplorationRecord(
                 key, live, reply.content, interaction.guild_id, interaction.channel_id,
                 interaction.user.id, now, now,
             )  # fmt: skip
+            kept = self._store.add_exploration(record)  # committing while the message is made
+        view = components(key, controls)
+        if kept is not None:
             try:  # committed before the message whose controls need it is sent
-                await asyncio.wait_for(
-                    asyncio.shield(self._store.add_exploration(record)), STORE_WAIT_SECONDS
-                )
+                await asyncio.wait_for(asyncio.shield(kept), STORE_WAIT_SECONDS)
             except (StoreError, TimeoutError):
                 log.warning("exploration %s is kept in memory only", key)
-        message_id = await send_reply(interaction, reply, components(key, controls))
+        message_id = await send_reply(interaction, reply, view)
         if self._store is not None and message_id is not None:
             self._store.set_message(key, message_id)
 

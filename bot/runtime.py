@@ -38,7 +38,7 @@ from explorer.contract import (
 )
 
 from .admission import Admission
-from .allocator import release_large_blocks
+from .allocator import give_back, release_large_blocks
 from .backends import compute_for
 from .compute import Compute
 from .hub import go_offline_without_hub
@@ -117,9 +117,12 @@ class Runtime:
         return self.settings.defer_after_ms / 1000 if self.warm else 0.0
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        """Run `fn(*args)` on a worker thread."""
+        """Run `fn(*args)` on a worker thread, then give the memory it freed back to the
+        system (`bot.allocator`: its buffers were reused while it ran)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return await loop.run_in_executor(
+            self._executor, functools.partial(_then_give_back, fn, *args)
+        )
 
     def job(self, server: ServerSettings | None = None, user_id: int | None = None) -> Job:
         """A fresh context for one request (made in a server: that server's choices)."""
@@ -159,6 +162,13 @@ class Runtime:
         is dropped."""
         await self.compute.close()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+
+def _then_give_back(fn: Callable[..., T], /, *args: Any) -> T:
+    try:
+        return fn(*args)
+    finally:
+        give_back()
 
 
 def _rss() -> str:

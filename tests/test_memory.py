@@ -80,3 +80,32 @@ def test_resident_memory_grows_by_the_exploration_budget_and_no_more(long_dir, t
     kept = re.findall(r"kept explorations\s+(\d+) \((\d+) of (\d+) MiB", done.stdout)
     assert kept[-1] == ("8", "61", "64")  # as many as the budget holds, counted in bytes
     assert after - before <= budget_mb * 1.15, f"+{after - before} MiB for {budget_mb} MiB"
+
+
+def test_memory_a_batch_frees_is_given_back_to_the_system_once_it_is_done():
+    """Within a pass, freed buffers stay in the allocator's heaps to be reused (no page faults
+    step after step); after the batch, `give_back` returns them: resident memory follows
+    what is kept."""
+    script = """
+import numpy as np
+from bot.allocator import give_back, release_large_blocks
+
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+assert release_large_blocks()
+before = resident()
+buffers = [np.ones(2**20) for _ in range(40)]  # 40 blocks of 8 MiB, below the mmap threshold
+del buffers
+freed = resident()
+give_back()
+print(round(before), round(freed), round(resident()))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, env={k: v for k, v in os.environ.items()
+                                          if not k.startswith("MALLOC_")}, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, freed, after = (int(mib) for mib in done.stdout.split())
+    assert freed - before >= 250  # kept for reuse while the batch runs
+    assert after - before <= 30  # given back after it

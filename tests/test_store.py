@@ -156,6 +156,21 @@ async def test_a_failed_write_fails_alone_and_the_writer_goes_on(store):
     )
 
 
+async def test_writes_queued_together_commit_together_and_a_failing_one_fails_alone(store):
+    await store.add_exploration(record("taken"))
+    burst = [store.add_exploration(record(key)) for key in ("one", "taken", "two")]
+    store.set_message("one", 1234)  # queued behind them, in the same group
+    outcomes = await asyncio.gather(*burst, return_exceptions=True)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)  # the key is taken: that write alone fails
+    await store.flush()
+    kept = await store.exploration("one")
+    assert kept is not None and kept.message_id == 1234
+    assert await store.exploration("two") is not None
+    assert (store.writes, store.failed_writes) == (5, 1)
+    assert await store.count_explorations() == 3
+
+
 async def test_a_waiter_that_gives_up_does_not_stop_the_writer(store):
     abandoned = store.add_exploration(record("abandoned"))
     abandoned.cancel()  # its command timed out, say
