@@ -20,6 +20,9 @@ M_ARENA_MAX = -8
 # Blocks this large or larger get a mapping of their own, returned when freed (the largest
 # value glibc accepts); smaller ones come from the heap, and are reused.
 MMAP_THRESHOLD = 32 * 2**20
+# glibc before 2.33 (no `mallinfo2`): every block of 1 MiB or more gets a mapping of its own,
+# which bounds resident memory as well, at the cost of faulting each pass's buffers in afresh.
+FALLBACK_MMAP_THRESHOLD = 2**20
 # Free memory at the top of a heap is kept up to this much by `free` itself, so that the
 # steps of one pass reuse their buffers instead of faulting them in afresh; `give_back`
 # returns it after the job.
@@ -73,10 +76,13 @@ def release_large_blocks() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt, trim, mallinfo = libc.mallopt, libc.malloc_trim, libc.mallinfo2
+        mallopt, trim = libc.mallopt, libc.malloc_trim
     except (OSError, AttributeError):
         log.debug("no mallopt in this C library: the allocator is left as it is")
         return False
+    mallinfo = getattr(libc, "mallinfo2", None)
+    if mallinfo is None:  # glibc before 2.33: what was freed cannot be seen; the former setting
+        return bool(mallopt(M_MMAP_THRESHOLD, FALLBACK_MMAP_THRESHOLD))
     settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
                 (M_ARENA_MAX, ARENAS))  # fmt: skip
     if not all(mallopt(parameter, value) for parameter, value in settings):

@@ -292,7 +292,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKER_THREADS", "2", number(1, 64), "threads for model and drawing work"),
     Setting("MAX_LOADED_MODELS", "2", number(1, 64), "models kept in memory"),
     Setting("MODEL_MEMORY_MB", "4096", number(16, 1_048_576), "memory for models"),
-    Setting("EXPLORATION_MEMORY_MB", "512", number(0, 1_048_576), "memory for results kept for buttons"),
+    Setting("EXPLORATION_MEMORY_MB", "512", number(0, 1_048_576), "memory for kept results"),
     Setting("REQUEST_MEMORY_MB", "512", number(16, 1_048_576), "memory one request may take"),
     Setting("MAX_ACTIVE_JOBS", "16", number(1, 1024), "commands running at once"),
     Setting("QUEUE_SIZE", "32", number(0, 10_000), "commands waiting beyond those"),
