@@ -9,6 +9,18 @@ from explorer.contract import Context, Forwarded, ForwardRequest, ModelCard, Use
 from explorer.declare import TEXT_LIMIT, Opt
 from explorer.encoding import Encoding
 
+MASK_ALIAS = "[MASK]"  # what users may type for any model's mask token
+
+
+def mask_of(card: ModelCard) -> str:
+    """The model's mask token, or `[MASK]` for a model without one."""
+    return card.mask_token or MASK_ALIAS
+
+
+def with_mask_token(card: ModelCard, text: str) -> str:
+    """The text with each `[MASK]` typed written as the model's own mask token."""
+    return text.replace(MASK_ALIAS, mask_of(card))
+
 
 def _matching(names: tuple[str, ...], current: str) -> list[tuple[str, str]]:
     needle = current.strip().lower()

@@ -8,12 +8,10 @@ from typing import Annotated
 from commands.attribution.kind import ATTRIBUTE, FEWEST_STEPS, MOST_STEPS
 from commands.attribution.result import METHODS
 from commands.capabilities import LANGUAGE_MODEL, model_with
-from commands.options import MODEL
+from commands.options import MODEL, with_mask_token
 from explorer.contract import Context, Reply
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import check_text
-
-MASK_ALIAS = "[MASK]"  # what users may type for any model's mask token
 
 TEXT = Opt(
     "The text; for a masked LM put [MASK] where the prediction to explain goes", 1, TEXT_LIMIT
@@ -45,7 +43,7 @@ async def attribute(
     check_text(text, ctx.limits.max_input_chars)
     card = await model_with(ctx, model, LANGUAGE_MODEL, "attribute")
     causal = card.task == "causal-lm"
-    written = text if causal else text.replace(MASK_ALIAS, card.mask_token or MASK_ALIAS)
+    written = text if causal else with_mask_token(card, text)
     chosen = "saliency" if method == "saliency" else "integrated-gradients"
     state = {"model": card.name, "text": written, "method": chosen, "steps": steps,
              "token": token, "mask": 0, "export": export}  # fmt: skip

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from commands.capabilities import MASKED_LM, model_with, notices
-from commands.options import MODEL, TOP_K
+from commands.options import MODEL, TOP_K, mask_of, with_mask_token
 from commands.predictions.predicted import Filled, filled_masks
 from explorer.contract import (
     Attachment,
@@ -27,7 +27,6 @@ from explorer.encoding import check_text
 from explorer.live import Control, Kind, cycle, previous_next
 from explorer.text import in_code, pad, plural, quote_inline
 
-ALIAS = "[MASK]"
 CHART_ROWS = 120  # bars in one chart: 5 masks of 20 guesses, 20 of 5
 MASKED_TEXT = Opt("The text, with [MASK] (or the model's mask token) for each gap", 1, TEXT_LIMIT)
 
@@ -81,8 +80,7 @@ async def fill_mask(
     """Predict the tokens behind each mask token, as a masked language model (BERT) does."""
     check_text(text, ctx.limits.max_input_chars)
     card = await model_with(ctx, model, MASKED_LM, "fill-mask")
-    mask = card.mask_token or ALIAS
-    written = text.replace(ALIAS, mask)
+    mask, written = mask_of(card), with_mask_token(card, text)
     if mask not in written:
         raise UserError(
             f"Put {mask} where a word is missing, e.g. "
@@ -103,7 +101,7 @@ async def render(ctx: Context, state: State) -> Reply:
     filled = await ctx.remember(("fill-mask", card.name, text, top_k), compute)
     ctx.record(tokens=len(filled.encoding))
     if not filled.masks:
-        mask = card.mask_token or ALIAS
+        mask = mask_of(card)
         raise UserError(f"The text was cut to fit the model and no {mask} is left in it.")
     lines = [
         f"**{card.name}** · {plural(len(filled.masks), 'mask')} · "
