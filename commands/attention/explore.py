@@ -4,10 +4,7 @@ reply for a state: caption, picture, exports, and the live reply its controls st
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import replace
-
-import numpy as np
 
 from commands.attention.exploration import (
     KIND,
@@ -22,6 +19,7 @@ from commands.attention.value_weighted import ValueWeighted
 from commands.attention.views import Scene, check_weighting, scene_of, switch_view, view_of
 from commands.attention.views.base import WINDOW
 from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
+from explorer.export import npy
 from explorer.text import plural
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
@@ -69,10 +67,8 @@ def caption(scene: Scene) -> str:
 def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
     """The shown part's attention tensor as `.npy` and the shown data as CSV, within
     Discord's upload limit; returns the attachments and a note when the CSV was left out."""
-    buffer = io.BytesIO()
-    np.save(buffer, scene.attention.weights.astype(np.float32))
     what = "value-weighted norms ‖αf(x)‖" if scene.exploration.norms else "attention weights"
-    tensor = Attachment("attention.npy", buffer.getvalue(), f"{what} (layers, heads, query, key)")
+    tensor = npy("attention.npy", scene.attention.weights, f"{what} (layers, heads, query, key)")
     name, text = view_of(scene.state).table(scene)
     data = text.encode()
     if len(tensor.data) + len(data) > EXPORT_LIMIT:
