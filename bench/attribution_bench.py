@@ -10,7 +10,8 @@ layers, 32 × 128 token rows forward and back), which a trained head would not c
 Three figures per round, alternated so the machine's drift hits each alike:
 - `finish`: the worker's work alone (`ctx.forward` with the `Attribute` finish: tokenising,
   the baseline, 32 steps in batches of 6 (what 256 MiB of gradients holds at this length)
-  through the encoder and the head at one position);
+  through the encoder and the head at one position; their matrix products in bfloat16 where
+  the CPU computes it natively, as `precision` in the results says);
 - `command`: `/attribute` end to end in the runtime, the picture included;
 - `raw`: Captum's `IntegratedGradients` on transformers' `BertForMaskedLM`, the full logits,
   all 32 steps in one batch.
@@ -151,6 +152,7 @@ async def main() -> dict:
         "model": "all-MiniLM-L6-v2 (bundled), masked-LM head untrained",
         "tokens": TOKENS,
         "steps": STEPS,
+        "precision": finished.precision,
         "torch_threads": runtime.torch_threads,
         "cpus": os.cpu_count(),
         "rounds": ROUNDS,

@@ -14,7 +14,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 
 from bot.console import Console
 from commands.attribution.command import attribute
-from commands.attribution.draw import render, unit_of, unit_text
+from commands.attribution.compute import resolved
+from commands.attribution.draw import method_line, render, unit_of, unit_text
 from commands.attribution.finish import Attribute
 from commands.attribution.result import Attribution
 from explorer.budget import Budget, check_request, dimensions
@@ -43,10 +44,13 @@ def logit_of(model, embeds: torch.Tensor, position: int, target: int) -> torch.T
     return model(inputs_embeds=embeds).logits[:, position, target]
 
 
-async def attributed(ctx, name: str, method: str, steps: int = 32, token=None) -> Attribution:
+async def attributed(
+    ctx, name: str, method: str, steps: int = 32, token=None, precision="float32"
+) -> Attribution:
     card = await ctx.model(name)
     request = ForwardRequest(TEXTS[name], None, card.max_tokens, run="none")
-    return await ctx.forward(card, request, Attribute(method, steps, token))  # type: ignore[arg-type]
+    finish = Attribute(method, steps, token, precision=precision)  # type: ignore[arg-type]
+    return await ctx.forward(card, request, finish)
 
 
 def inputs_of(model, tokenizer, text: str) -> tuple[torch.Tensor, int, torch.Tensor]:
@@ -106,6 +110,30 @@ async def test_integrated_gradients_is_complete_and_equals_a_riemann_sum(ctx, se
     special = np.array(ours.encoding.special)
     assert special.any() or name != "tiny"
     assert np.all(ours.scores[special] == 0)
+
+
+@pytest.mark.parametrize("name", ["tiny", "gpt2", "llama"])
+async def test_integrated_gradients_in_bfloat16_stays_close_to_float32(ctx, name):
+    exact = await attributed(ctx, name, "integrated-gradients")
+    reduced = await attributed(ctx, name, "integrated-gradients", precision="bfloat16")
+    assert (exact.precision, reduced.precision) == ("float32", "bfloat16")
+    assert reduced.scores.dtype == np.float32
+    # The logits the completeness check compares with are float32's either way.
+    assert (reduced.logit, reduced.baseline_logit) == (exact.logit, exact.baseline_logit)
+    scale = float(np.abs(exact.scores).max())
+    assert not np.array_equal(reduced.scores, exact.scores)  # computed apart, not relabelled
+    np.testing.assert_allclose(reduced.scores, exact.scores, atol=0.02 * scale)
+    assert np.corrcoef(reduced.scores, exact.scores)[0, 1] > 0.999
+    assert "matrix products in bfloat16" in method_line(reduced)
+    assert "bfloat16" not in method_line(exact)
+
+
+def test_auto_precision_is_bfloat16_only_for_integrated_gradients_on_a_capable_cpu():
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert resolved("auto", "integrated-gradients") == ("bfloat16" if native else "float32")
+    assert resolved("auto", "saliency") == "float32"
+    assert resolved("float32", "integrated-gradients") == "float32"
+    assert resolved("bfloat16", "saliency") == "bfloat16"
 
 
 async def test_a_named_token_is_the_target(ctx, settings):

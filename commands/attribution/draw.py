@@ -19,12 +19,13 @@ VALUED_TOKENS = 128  # scores are written under the tokens up to this many
 
 
 def method_line(result: Attribution) -> str:
-    """The method in words, with its steps and baseline."""
+    """The method in words, with its steps, baseline and, where not float32, the precision."""
     if result.method == "saliency":
         return "saliency: gradient × input, summed over the embedding dimension"
+    reduced = ", matrix products in bfloat16" if result.precision == "bfloat16" else ""
     return (
         f"integrated gradients, {result.steps} steps (Gauss–Legendre), from a baseline of "
-        f"{result.baseline} with the special tokens kept"
+        f"{result.baseline} with the special tokens kept{reduced}"
     )
 
 

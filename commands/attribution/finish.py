@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commands.attribution.result import Attribution, Method
+from commands.attribution.result import Attribution, Method, Precision
 from explorer.budget import Dimensions, dimensions, pass_bytes, rows_within
 from explorer.contract import Forwarded
 
@@ -21,6 +21,7 @@ class Attribute:
     steps: int
     token: str | None = None
     mask: int = 0  # which of a masked LM's masks (from 0)
+    precision: Precision = "auto"
 
     def rows(self, dims: Dimensions, tokens: int) -> int:
         """Inputs per pass with gradients: a batch of integration steps, or saliency's one."""
@@ -39,4 +40,6 @@ class Attribute:
 
         dims = dimensions(forwarded.model.card.config)
         rows = self.rows(dims, len(forwarded.encoding))
-        return attribution(forwarded, self.method, self.steps, self.token, self.mask, rows)
+        return attribution(
+            forwarded, self.method, self.steps, self.token, self.mask, rows, self.precision
+        )
