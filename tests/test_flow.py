@@ -1,4 +1,5 @@
-"""The token flow's pure helpers: how tokens read in running text, and one-line subtitles."""
+"""The token flow's pure helpers: how tokens read in running text, one-line subtitles, and
+notes wrapped to a picture's width."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import pytest
 
 from explorer.drawing.canvas import text_width
 from explorer.drawing.flow import headline, words
+from explorer.drawing.page import MARGIN, NOTE_SIZE, NOTES_WIDTH, picture, wrapped
 from explorer.encoding import Encoding
+from tests.pictures import decode
 
 
 def encoding_of(tokens, offsets, special) -> Encoding:
@@ -53,3 +56,35 @@ def test_a_subtitle_fits_the_flow_on_one_line():
     assert headline("short\ntext") == "short text"
     long = headline("我在学习自然语言处理" * 20)
     assert long.endswith("…") and text_width(long, 13) <= 760
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "lines"),
+    [
+        ("short", 300, ["short"]),
+        ("", 300, [""]),
+        (  # English breaks after spaces
+            "completeness: sum of scores +0.5414 vs logit(input) − logit(baseline) = −0.7687",
+            300,
+            ["completeness: sum of scores +0.5414 vs", "logit(input) − logit(baseline) = −0.7687"],
+        ),
+        (  # Chinese has no spaces: it breaks between characters
+            "完整性检查：分数之和与输入和基线的逻辑值之差相比较",
+            150,
+            None,  # three lines of whole characters: where depends on the font's widths
+        ),
+        ("a " + "x" * 80 + " b", 100, ["a", "x" * 80, "b"]),  # too long a word: its own line
+    ],
+)
+def test_notes_wrap_within_the_width_without_losing_a_character(text, limit, lines):
+    found = list(wrapped(text, 12, limit))
+    assert found == lines if lines is not None else len(found) == 3
+    assert "".join(found).replace(" ", "") == text.replace(" ", "")
+    assert all(text_width(line, 12) <= limit for line in found if line != "x" * 80)
+
+
+def test_a_long_note_wraps_instead_of_widening_the_picture():
+    note = "integrated gradients, 32 steps (Gauss–Legendre), from a baseline " * 3
+    width = decode(picture("title", "", [], [note])).shape[1]
+    assert width <= NOTES_WIDTH + 2 * MARGIN
+    assert text_width(note, NOTE_SIZE) > 2 * width  # it would have been wider

@@ -3,7 +3,8 @@ Every block says how large it is before it is drawn, so nothing is ever clipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from explorer.drawing.canvas import COLORMAP, MUTED, Canvas, text_width
@@ -14,6 +15,11 @@ SUBTITLE_SIZE = 13
 NOTE_SIZE = 12
 HEADING_SIZE = 13
 GAP = 14
+NOTES_WIDTH = 520  # notes wrap at the blocks' width, or this: a 550-px preview shows them 1:1
+# Where a line may break: after a space, or around a CJK character (no spaces between words).
+BREAKS = re.compile(
+    r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+\s*|\s+"
+)
 
 
 class Block(Protocol):
@@ -44,6 +50,8 @@ def picture(
     """The title in bold, the subtitle (the quoted text) under it, the blocks, the notes;
     the blocks' colours are those of `colormap`."""
     header = MARGIN + TITLE_SIZE + 8 + (SUBTITLE_SIZE + 10 if subtitle else 0)
+    limit = max([NOTES_WIDTH, *(block.width for block in blocks)])
+    notes = [line for note in notes for line in wrapped(note, NOTE_SIZE, limit)]
     widths = [
         *(block.width for block in blocks),
         text_width(title, TITLE_SIZE, bold=True),
@@ -66,3 +74,17 @@ def picture(
         canvas.text((MARGIN, y), note, NOTE_SIZE, fill=MUTED)
         y += NOTE_SIZE + 6
     return canvas.png()
+
+
+def wrapped(text: str, size: int, limit: int) -> Iterator[str]:
+    """`text` in lines of at most `limit` pixels at `size`, broken after spaces or around CJK
+    characters (a word longer than a line keeps a line of its own)."""
+    line = ""
+    for unit in BREAKS.findall(text):
+        if line and text_width((line + unit).rstrip(), size) > limit:
+            yield line.rstrip()
+            line = unit.lstrip()
+        else:
+            line += unit
+    if line.strip() or not text:
+        yield line.rstrip()
