@@ -94,7 +94,7 @@ def tell(text: str, language: str) -> str:
     has no translation."""
     catalogue = translations(language)
     if not isinstance(text, Phrase):
-        return catalogue.gettext(text)
+        return catalogue.gettext(text) if text else text  # "" is the catalogue's header
     if text.plural is None:
         told = catalogue.gettext(text.template)
     else:
