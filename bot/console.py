@@ -266,7 +266,8 @@ class Console:
             print(f"📎 saved {path}", file=self._out)
         self._live = self._steppable(reply.live)
         if self._live is not None:
-            print(f"↪ {typeable(self._kinds[self._live.kind], self._live.state)}", file=self._out)
+            steps = typeable(self._kinds[self._live.kind], self._live.state)
+            print(f"↪ {tell(steps, self._language)}", file=self._out)
         print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)
         return True
 

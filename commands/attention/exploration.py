@@ -20,26 +20,28 @@ from commands.attention.attention_math import rollouts
 from explorer.contract import Forwarded, State, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 from explorer.text import escape_markdown, quote_inline
 from explorer.words import Words, aggregate, words_of
 
 SELF = "self"
 PARTS: dict[str, str] = {
-    "encoder": "the encoder's self-attention",
-    "decoder": "the decoder's self-attention",
-    "cross": "the decoder's attention to the encoder",
+    "encoder": phrase("the encoder's self-attention"),
+    "decoder": phrase("the decoder's self-attention"),
+    "cross": phrase("the decoder's attention to the encoder"),
 }
 SCALES: dict[str, str] = {
-    "model": "the largest value this view shows anywhere in the model",
-    "layer": "the largest value this view shows in the layer",
-    "picture": "this picture's largest value",
-    "fixed": "a weight's whole range, whatever the text (any two pictures compare)",
+    "model": phrase("the largest value this view shows anywhere in the model"),
+    "layer": phrase("the largest value this view shows in the layer"),
+    "picture": phrase("this picture's largest value"),
+    "fixed": phrase("a weight's whole range, whatever the text (any two pictures compare)"),
 }
 WEIGHTINGS: dict[str, str] = {
     "weights": "the attention weights α, where each token looks",
     "norm": "value-weighted ‖αf(x)‖: how much each token really adds (Kobayashi et al. 2020)",
 }
-NORM_LABEL = "value-weighted (‖αf(x)‖)"  # in every title, so norms are never taken for weights
+# In every title, so norms are never taken for weights.
+NORM_LABEL = phrase("value-weighted (‖αf(x)‖)")
 GRANULARITIES: dict[str, str] = {
     "token": "token by token",
     "word": "word by word (Clark et al. 2019: summed over attended-to tokens, averaged over "
@@ -280,10 +282,10 @@ class Exploration:
         return words_of(self.encoding, texts)
 
 
-ENCODER_ONLY = (
+ENCODER_ONLY = phrase(
     "Value-weighted attention (`weighting:norm`) reads an encoder–decoder model's encoder "
-    "self-attention only: choose `part:encoder`, or `weighting:weights` for the decoder and "
-    "cross-attention."
+    "self-attention only: choose `part:encoder`, or `weighting:weights` for the decoder "
+    "and cross-attention."
 )
 
 
@@ -301,12 +303,13 @@ def _part_help(parts: tuple[str, ...], asked: str) -> str:
     if parts == ("encoder",):
         return ENCODER_ONLY
     if parts == (SELF,):
-        return (
-            "This model has a single stack of layers: `part` is for encoder–decoder models "
-            "(T5, BART, Marian)."
+        return phrase(
+            "This model has a single stack of layers: `part` is for encoder–decoder "
+            "models (T5, BART, Marian)."
         )
-    shown = quote_inline(asked, 30)
-    return f"Unknown part {shown}. Parts: " + ", ".join(f"`{name}`" for name in PARTS) + "."
+    parts_named = ", ".join(f"`{name}`" for name in PARTS)
+    return phrase("Unknown part {shown}. Parts: {parts}.", shown=quote_inline(asked, 30),
+                  parts=parts_named)  # fmt: skip
 
 
 def _stacked(layers: tuple | None) -> np.ndarray | None:
