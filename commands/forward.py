@@ -17,6 +17,7 @@ from explorer.contract import (
 )
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
+from explorer.i18n import phrase
 from explorer.text import in_code, pad, plural, quote_inline, text_width
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ async def forward(
     """Run model(**inputs) and show each output's shape, dtype and values."""
     check_text(text, ctx.limits.max_input_chars)
     if target is not None:
-        check_text(target, ctx.limits.max_input_chars, "target text")
+        check_text(target, ctx.limits.max_input_chars, phrase("target text"))
     card = await ctx.model(model)
     check_target(card, target)
     # An encoder–decoder LM returns its decoder's states only when asked for hidden states.

@@ -34,11 +34,11 @@ DISCORD_MESSAGE_LIMIT = 2000
 
 Task = Literal["base", "masked-lm", "causal-lm", "seq2seq", "classification"]
 TASK_NAMES: dict[str, str] = {
-    "base": "base model (no head)",
-    "masked-lm": "masked language model",
-    "causal-lm": "causal language model",
-    "seq2seq": "encoder–decoder (sequence to sequence)",
-    "classification": "sequence classifier",
+    "base": phrase("base model (no head)"),
+    "masked-lm": phrase("masked language model"),
+    "causal-lm": phrase("causal language model"),
+    "seq2seq": phrase("encoder–decoder (sequence to sequence)"),
+    "classification": phrase("sequence classifier"),
 }
 
 

@@ -156,7 +156,7 @@ async def attention(
 ) -> Reply:
     """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
-    for extra, what in ((text_pair, "second text"), (target, "target text")):
+    for extra, what in ((text_pair, phrase("second text")), (target, phrase("target text"))):
         if extra is not None:
             check_text(extra, ctx.limits.max_input_chars, what)
     if view is not None:
