@@ -337,8 +337,11 @@ def exploration_for(subject: Subject, forwarded: Forwarded) -> Exploration:
 
 def _no_attentions(forwarded: Forwarded) -> UserError:
     return UserError(
-        f"The model **{forwarded.model.name}** returned no attention weights "
-        "(its attention implementation does not expose them)."
+        phrase(
+            "The model **{model}** returned no attention weights (its attention "
+            "implementation does not expose them).",
+            model=forwarded.model.name,
+        )
     )
 
 
@@ -352,15 +355,22 @@ def find_token(axis: Axis, wanted: str | None) -> int:
         position = int(wanted)
         if position >= len(axis):
             raise UserError(
-                f"There are {len(axis)} positions: choose one from 0 to {len(axis) - 1}, "
-                "as `/tokenize` lists them."
+                phrase(
+                    "There are {count} positions: choose one from 0 to {last}, as `/tokenize` "
+                    "lists them.",
+                    count=len(axis),
+                    last=len(axis) - 1,
+                )
             )
         return position
     plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in axis.tokens]
     if wanted.lower() in plain:
         return plain.index(wanted.lower())
     shown = ", ".join(f"{i}:{escape_markdown(t)}" for i, t in enumerate(axis.tokens[:30]))
-    raise UserError(f"No token {quote_inline(wanted, 40)} in this text. Tokens: {shown}.")
+    raise UserError(
+        phrase("No token {wanted} in this text. Tokens: {tokens}.",
+               wanted=quote_inline(wanted, 40), tokens=shown)
+    )  # fmt: skip
 
 
 def check_layer_head(
@@ -369,10 +379,16 @@ def check_layer_head(
     """Validate a 1-based layer and head; default to the last layer and the mean (head 0)."""
     chosen = layers if layer is None else layer
     if not 1 <= chosen <= layers:
-        raise UserError(f"This model has {layers} layers: choose a layer from 1 to {layers}.")
+        raise UserError(
+            phrase("This model has {layers} layers: choose a layer from 1 to {layers}.",
+                   layers=layers)
+        )  # fmt: skip
     if head is not None and not 1 <= head <= heads:
         raise UserError(
-            f"This model has {heads} heads per layer: choose a head from 1 to {heads}, "
-            "or leave it out for the mean of all heads."
+            phrase(
+                "This model has {heads} heads per layer: choose a head from 1 to {heads}, "
+                "or leave it out for the mean of all heads.",
+                heads=heads,
+            )
         )
     return chosen, head or 0
