@@ -30,7 +30,7 @@ from typing import Any
 import discord
 
 from explorer.contract import Live, Reply, UserError
-from explorer.i18n import phrase, tell
+from explorer.i18n import phrase, told
 from explorer.live import Button, Control, Kind
 
 from .pipeline import STORE_DOWN, Lane, Pipeline
@@ -64,16 +64,17 @@ Change = Callable[[Live], Live]
 
 def components(key: str, controls: tuple[Control, ...], language: str) -> discord.ui.View:
     """A kind's controls as Discord components, each custom id naming the live reply and
-    the action, and what they show told in `language` (actions and values never). The view
-    is stopped before it is sent: discord.py then sends its components but keeps no state
-    for them, and every press reaches `Explorer.interact` (see `ExplorerBot.on_interaction`)."""
+    the action, and what they show told in `language` where it is a `phrase` (actions,
+    values and names never). The view is stopped before it is sent: discord.py then sends
+    its components but keeps no state for them, and every press reaches `Explorer.interact`
+    (see `ExplorerBot.on_interaction`)."""
     view = discord.ui.View(timeout=None)
     for control in controls:
         custom_id = f"mx:{key}:{control.action}"
         if isinstance(control, Button):
             view.add_item(
                 discord.ui.Button(
-                    label=tell(control.label, language),
+                    label=told(control.label, language),
                     custom_id=custom_id,
                     style=discord.ButtonStyle.secondary,
                     disabled=control.disabled,
@@ -83,9 +84,9 @@ def components(key: str, controls: tuple[Control, ...], language: str) -> discor
             continue
         options = [
             discord.SelectOption(
-                label=tell(choice.label, language),
+                label=told(choice.label, language),
                 value=choice.value,
-                description=tell(choice.description, language) or None,
+                description=told(choice.description, language) or None,
                 default=choice.default,
             )
             for choice in control.choices
@@ -94,7 +95,7 @@ def components(key: str, controls: tuple[Control, ...], language: str) -> discor
             discord.ui.Select(
                 custom_id=custom_id,
                 options=options,
-                placeholder=tell(control.placeholder, language) or None,
+                placeholder=told(control.placeholder, language) or None,
                 disabled=control.disabled,
                 row=control.row,
             )

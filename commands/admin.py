@@ -7,7 +7,7 @@ from typing import Annotated
 from commands.options import complete_model
 from explorer.contract import Context, Reply, Snapshot, reply_with_overflow
 from explorer.declare import Group, Opt, command
-from explorer.i18n import SOURCE_LANGUAGE, Phrase, phrase, tell
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell, told
 from explorer.text import pad, text_width
 
 ADMIN = Group("admin", "Manage the bot (needs the Manage Server permission)")
@@ -45,7 +45,7 @@ def status_text(snapshot: Snapshot, language: str = SOURCE_LANGUAGE) -> str:
     labels = [tell(label, language) for label, _ in rows]
     width = max(15, *(text_width(label) for label in labels))
     lines = [
-        f"{pad(label, width)} {tell(value, language) if isinstance(value, Phrase) else value}"
+        f"{pad(label, width)} {told(value, language)}"
         for label, (_, value) in zip(labels, rows, strict=True)
     ]
     for model in snapshot.models:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from commands.options import MODEL
 from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
 from explorer.declare import Opt, command
-from explorer.i18n import SOURCE_LANGUAGE, Phrase, phrase, tell
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell, told
 from explorer.models import architecture, config_values, parameter_count, summary, task_of
 from explorer.text import quote_inline, safe_filename
 
@@ -36,12 +36,6 @@ def summary_lines(
         estimate = f"{human_count(parameters)} ({parameters:,})"
     shown.append((phrase("parameters (as loaded, estimated)"), estimate))
     return [f"{tell(label, language)}: {told(value, language)}" for label, value in shown]
-
-
-def told(value: str, language: str) -> str:
-    """A value in words (a `phrase`) told in `language`; any other (a number, a name) as it
-    is."""
-    return tell(value, language) if isinstance(value, Phrase) else value
 
 
 def lookup(values: dict[str, Any], key: str) -> Any:

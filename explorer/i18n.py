@@ -103,6 +103,12 @@ def tell(text: str, language: str) -> str:
                           for key, value in text.values.items()})  # fmt: skip
 
 
+def told(text: str, language: str) -> str:
+    """A phrase told in `language`; any other text (a name, a number, a value users type)
+    as it is."""
+    return tell(text, language) if isinstance(text, Phrase) else text
+
+
 def tell_name(name: str, language: str, context: str = NAME) -> str | None:
     """A command's, group's or option's name in `language`, or None where it has none."""
     told = translations(language).pgettext(context, name)

@@ -267,7 +267,9 @@ async def test_a_press_redraws_in_the_language_of_whoever_pressed(fake, bot):
     redrawn = (await pressed.answer()).response
     assert "第 " in redrawn["content"] and "layer" not in redrawn["content"]
     assert controls_of(redrawn)["layer-"]["label"] == "◀ 层"
-    assert controls_of(redrawn)["layer-"]["custom_id"] == controls_of(message)["layer-"]["custom_id"]
+    assert (
+        controls_of(redrawn)["layer-"]["custom_id"] == controls_of(message)["layer-"]["custom_id"]
+    )
 
 
 async def test_a_chinese_users_config_is_in_chinese_but_its_keys_are_not(fake, bot):

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import numpy as np
 
 from commands.comparison.sides import Side, Sides, different_splits, side_of, word_labels
-from commands.config import told
 from commands.options import TEXT, complete_model
 from explorer.contract import (
     Attachment,
@@ -28,7 +27,7 @@ from explorer.declare import Opt, command
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
-from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell, told
 from explorer.live import Control, Kind, cycle, previous_next
 from explorer.models import SUMMARISED_KEYS, summary
 from explorer.text import in_code, quote_inline
