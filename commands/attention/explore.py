@@ -71,8 +71,11 @@ def caption(scene: Scene) -> str:
 def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
     """The shown part's attention tensor as `.npy` and the shown data as CSV, within
     Discord's upload limit; returns the attachments and a note when the CSV was left out."""
-    what = "value-weighted norms ‖αf(x)‖" if scene.exploration.norms else "attention weights"
-    tensor = npy("attention.npy", scene.attention.weights, f"{what} (layers, heads, query, key)")
+    if scene.exploration.norms:
+        what = phrase("value-weighted norms ‖αf(x)‖ (layers, heads, query, key)")
+    else:
+        what = phrase("attention weights (layers, heads, query, key)")
+    tensor = npy("attention.npy", scene.attention.weights, scene.tell(what))
     name, text = view_of(scene.state).table(scene)
     data = text.encode()
     if len(tensor.data) + len(data) > EXPORT_LIMIT:
@@ -83,7 +86,7 @@ def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
             size=len(data) / 2**20,
         )
         return (tensor,), scene.tell(note)
-    return (tensor, Attachment(name, data, "the shown data")), ""
+    return (tensor, Attachment(name, data, scene.tell(phrase("the shown data")))), ""
 
 
 def reply_for(

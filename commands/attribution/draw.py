@@ -122,13 +122,18 @@ def render(
     return picture(tell(title, language), headline(text), blocks, told, DIVERGING)
 
 
-def exported(result: Attribution) -> tuple[Attachment, Attachment]:
-    """The scores as `attribution.npy` (float32, token order) and `attribution.csv`."""
+def exported(result: Attribution, language: str = SOURCE_LANGUAGE) -> tuple[Attachment, Attachment]:
+    """The scores as `attribution.npy` (float32, token order) and `attribution.csv` (the
+    data as it is; the `.npy`'s description told in `language`)."""
     rows = [
         (token, f"{score:.8g}")
         for token, score in zip(result.encoding.tokens, result.scores, strict=True)
     ]
     return (
-        npy("attribution.npy", result.scores, "one score per token, in token order"),
+        npy(
+            "attribution.npy",
+            result.scores,
+            tell(phrase("one score per token, in token order"), language),
+        ),
         table("attribution.csv", ("token", "score"), rows),
     )

@@ -77,7 +77,7 @@ async def show(ctx: Context, state: State) -> Reply:
     described = ctx.tell(phrase("each token coloured by its score"))
     files: tuple[Attachment, ...] = (Attachment("attribution.png", png, described),)
     if state["export"]:
-        files += exported(result)
+        files += exported(result, ctx.language)
     live = {**state, "masks": result.masks}
     content = "\n".join(map(ctx.tell, lines))[:2000]
     return Reply(content, files, Live(ATTRIBUTE.name, live))

@@ -126,8 +126,9 @@ def surprisal_table(result: Surprisal, language: str = SOURCE_LANGUAGE) -> str:
     return "\n".join(rows)
 
 
-def exported(result: Surprisal) -> tuple[Attachment, Attachment]:
-    """`surprisal.npy` (float32 bits, one per scored token) and `surprisal.csv`."""
+def exported(result: Surprisal, language: str = SOURCE_LANGUAGE) -> tuple[Attachment, Attachment]:
+    """`surprisal.npy` (float32 bits, one per scored token) and `surprisal.csv` (the data as
+    it is; the `.npy`'s description told in `language`)."""
     tokens = result.encoding.tokens
     rows = [
         (position, tokens[position], f"{bits:.6f}", f"{entropy:.6f}")
@@ -136,6 +137,10 @@ def exported(result: Surprisal) -> tuple[Attachment, Attachment]:
         )
     ]
     return (
-        npy("surprisal.npy", result.bits, "surprisal in bits, one per scored token"),
+        npy(
+            "surprisal.npy",
+            result.bits,
+            tell(phrase("surprisal in bits, one per scored token"), language),
+        ),
         table("surprisal.csv", ("position", "token", "bits", "entropy_bits"), rows),
     )

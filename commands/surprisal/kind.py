@@ -73,7 +73,7 @@ async def show(ctx: Context, state: State) -> Reply:
     described = ctx.tell(phrase("{measure} per token, in bits", measure=named))
     files: tuple[Attachment, ...] = (Attachment("surprisal.png", png, described),)
     if state["export"]:
-        files += exported(result)
+        files += exported(result, ctx.language)
     reply = reply_with_overflow(
         "\n".join(map(ctx.tell, lines)),
         surprisal_table(result, ctx.language),
