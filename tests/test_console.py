@@ -332,3 +332,12 @@ async def test_a_chinese_console_answers_and_steps_in_chinese(tiny_dir, tmp_path
     assert "`nope` 不是这里的步骤。步骤：layer-, layer+" in printed[3]
     for english in ("characters", "layer 1/2", "mean of", "Steps:", "not a step"):
         assert english not in out.getvalue(), english
+
+
+def test_the_help_is_told_in_the_consoles_language_with_names_as_typed():
+    english, chinese = help_text(), help_text("zh-CN")
+    assert english.startswith("Commands (options as name:value; [optional]):\n  /tokenize ")
+    assert chinese.startswith("命令（选项写作 名称:值；[可选]）：\n  /tokenize text:… [model:…]")
+    assert "      把文本切分成词元，列出 id、词元类型和注意力掩码。" in chinese
+    assert "— 可选：head, mean, heads, model, rollout, token, links, summary" in chinese
+    assert "Split text into tokens" not in chinese and "one of:" not in chinese
