@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from commands import COMMANDS, KINDS
 from explorer.contract import Live, Reply, UserError
 from explorer.declare import Command, Option
-from explorer.i18n import phrase, tell
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
 from explorer.live import Kind, kinds_by_name, typeable, typed_step
 from explorer.text import quote_inline
 
@@ -122,40 +122,46 @@ def parse(line: str) -> Invocation:
     return Invocation(command, arguments)
 
 
-def _meaning(option: Option) -> str:
-    """An option's description, then its choices if it has any."""
+def _meaning(option: Option, language: str) -> str:
+    """An option's description, then its choices if it has any (told in `language`; the
+    choices' values as typed)."""
+    description = tell(option.description, language)
     choices = ", ".join(value for _, value in option.choices)
-    return f"{option.description} — one of: {choices}" if choices else option.description
+    if not choices:
+        return description
+    return tell(phrase("{description} — one of: {choices}", description=description,
+                       choices=choices), language)  # fmt: skip
 
 
-STEPPING = (
+STEPPING = phrase(
     "After a reply with buttons or menus in the chat, type one of its steps to step it: a "
     "button's action (layer+, next…) or a menu's choice (a view's name, a page); each such "
     "reply lists its steps."
 )
 
 
-def help_text() -> str:
+def help_text(language: str = SOURCE_LANGUAGE) -> str:
     """Every command with its options (required ones first), what each option means and its
-    choices, as Discord shows them; then how live replies are stepped."""
-    lines = ["Commands (options as name:value; [optional]):"]
+    choices, as Discord shows them (in `language`; names and values as typed); then how
+    live replies are stepped."""
+    lines = [tell(phrase("Commands (options as name:value; [optional]):"), language)]
     for command in BY_PATH.values():
         options = sorted(command.options, key=lambda o: not o.required)
         usage = " ".join(f"{o.name}:…" if o.required else f"[{o.name}:…]" for o in options)
         lines.append(f"  /{command.path} {usage}".rstrip())
-        lines.append(f"      {command.description}")
+        lines.append(f"      {tell(command.description, language)}")
         width = max((len(option.name) for option in options), default=0)
         for option in options:
-            lines.append(f"        {option.name:<{width}}  {_meaning(option)}")
+            lines.append(f"        {option.name:<{width}}  {_meaning(option, language)}")
             lines += [
-                f"        {'':<{width}}    {label}"
+                f"        {'':<{width}}    {tell(label, language)}"
                 for label, value in option.choices
                 if label != value
             ]
     menus = ", ".join(f"“{c.name}”" for c in COMMANDS if c.menu)
-    lines.append(f"On a message in Discord (Apps →): {menus}.")
-    lines.append(STEPPING)
-    lines.append(QUOTING_HINT)
+    lines.append(tell(phrase("On a message in Discord (Apps →): {menus}.", menus=menus), language))
+    lines.append(tell(STEPPING, language))
+    lines.append(tell(QUOTING_HINT, language))
     return "\n".join(lines)
 
 
@@ -228,12 +234,13 @@ class Console:
         command, after one), print its reply and how long it took; False if it failed. Its
         latency and outcome count in `/status`, as a command or a press from the chat does."""
         if line.strip() in {"/help", "help"}:
-            print(help_text(), file=self._out)
+            print(help_text(self._language), file=self._out)
             return True
         live = self._live
         kind = self._kinds[live.kind] if live is not None else None
         stepping = live is not None and kind is not None and not line.lstrip().startswith("/")
         job = self._runtime.job()
+        job.language = self._language
         started = time.perf_counter()
         name: str | None = None
         failure: BaseException | None = None
@@ -265,7 +272,8 @@ class Console:
             print(f"📎 saved {path}", file=self._out)
         self._live = self._steppable(reply.live)
         if self._live is not None:
-            print(f"↪ {typeable(self._kinds[self._live.kind], self._live.state)}", file=self._out)
+            steps = typeable(self._kinds[self._live.kind], self._live.state)
+            print(f"↪ {tell(steps, self._language)}", file=self._out)
         print(f"⏱ {time.perf_counter() - started:.2f} s", file=self._out)
         return True
 

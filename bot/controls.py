@@ -30,11 +30,11 @@ from typing import Any
 import discord
 
 from explorer.contract import Live, Reply, UserError
-from explorer.i18n import phrase
+from explorer.i18n import phrase, told
 from explorer.live import Button, Control, Kind
 
 from .pipeline import STORE_DOWN, Lane, Pipeline
-from .replies import send_reply, update_message
+from .replies import language_of, send_reply, update_message
 from .runtime import Job
 from .store import ExplorationRecord, Store, StoreError
 
@@ -62,18 +62,19 @@ MEMORY_EXPLORATIONS = 256
 Change = Callable[[Live], Live]
 
 
-def components(key: str, controls: tuple[Control, ...]) -> discord.ui.View:
+def components(key: str, controls: tuple[Control, ...], language: str) -> discord.ui.View:
     """A kind's controls as Discord components, each custom id naming the live reply and
-    the action. The view is stopped before it is sent: discord.py then sends its components
-    but keeps no state for them, and every press reaches `Explorer.interact` (see
-    `ExplorerBot.on_interaction`)."""
+    the action, and what they show told in `language` where it is a `phrase` (actions,
+    values and names never). The view is stopped before it is sent: discord.py then sends
+    its components but keeps no state for them, and every press reaches `Explorer.interact`
+    (see `ExplorerBot.on_interaction`)."""
     view = discord.ui.View(timeout=None)
     for control in controls:
         custom_id = f"mx:{key}:{control.action}"
         if isinstance(control, Button):
             view.add_item(
                 discord.ui.Button(
-                    label=control.label,
+                    label=told(control.label, language),
                     custom_id=custom_id,
                     style=discord.ButtonStyle.secondary,
                     disabled=control.disabled,
@@ -83,9 +84,9 @@ def components(key: str, controls: tuple[Control, ...]) -> discord.ui.View:
             continue
         options = [
             discord.SelectOption(
-                label=choice.label,
+                label=told(choice.label, language),
                 value=choice.value,
-                description=choice.description or None,
+                description=told(choice.description, language) or None,
                 default=choice.default,
             )
             for choice in control.choices
@@ -94,7 +95,7 @@ def components(key: str, controls: tuple[Control, ...]) -> discord.ui.View:
             discord.ui.Select(
                 custom_id=custom_id,
                 options=options,
-                placeholder=control.placeholder or None,
+                placeholder=told(control.placeholder, language) or None,
                 disabled=control.disabled,
                 row=control.row,
             )
@@ -162,7 +163,7 @@ class Explorer:
                 interaction.user.id, now, now,
             )  # fmt: skip
             kept = self._store.add_exploration(record)  # committing while the message is made
-        view = components(key, controls)
+        view = components(key, controls, language_of(interaction))
         if kept is not None:
             try:  # committed before the message whose controls need it is sent
                 await asyncio.wait_for(asyncio.shield(kept), STORE_WAIT_SECONDS)
@@ -263,7 +264,7 @@ class Explorer:
 
         async def deliver(reply: Reply) -> None:
             assert reply.live is not None
-            view = components(key, kind.controls(reply.live.state))
+            view = components(key, kind.controls(reply.live.state), language_of(interaction))
             await update_message(interaction, reply, view)
             entry.shown, entry.content = reply.live, reply.content
             self._entries.move_to_end(key)

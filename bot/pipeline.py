@@ -18,7 +18,7 @@ from explorer.declare import PERMISSIONS, Command, Option
 from explorer.i18n import phrase
 
 from .errors import outcome
-from .replies import Acknowledgement, answer_error
+from .replies import Acknowledgement, answer_error, language_of
 from .runtime import Job, Runtime
 from .store import StoreError
 from .user_tags import user_tag
@@ -90,7 +90,8 @@ class Pipeline:
         self.operators = frozenset(runtime.settings.operator_ids)
 
     async def _job(self, interaction: discord.Interaction) -> Job:
-        """A context for the interaction: in a server, with that server's choices."""
+        """A context for the interaction: in a server, with that server's choices; told in the
+        user's language."""
         guild_id, store = interaction.guild_id, self.runtime.store
         server = None
         if guild_id is not None:
@@ -102,7 +103,9 @@ class Pipeline:
                 )
             except StoreError as error:
                 raise UserError(STORE_DOWN) from error
-        return self.runtime.job(server, interaction.user.id)
+        job = self.runtime.job(server, interaction.user.id)
+        job.language = language_of(interaction)  # a press: the presser's
+        return job
 
     def _account(
         self,

@@ -7,6 +7,8 @@ from typing import Annotated
 from commands.options import complete_model
 from explorer.contract import Context, Reply, Snapshot, reply_with_overflow
 from explorer.declare import Group, Opt, command
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell, told
+from explorer.text import pad, text_width
 
 ADMIN = Group("admin", "Manage the bot (needs the Manage Server permission)")
 
@@ -23,22 +25,33 @@ def duration(seconds: float) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def status_text(snapshot: Snapshot) -> str:
-    """Uptime, gateway latency, queue, models in memory and latency per command."""
+def status_text(snapshot: Snapshot, language: str = SOURCE_LANGUAGE) -> str:
+    """Uptime, gateway latency, queue, models in memory and latency per command (labels
+    told in `language`)."""
     latency = (
         "—" if snapshot.gateway_latency_ms is None else f"{snapshot.gateway_latency_ms:.0f} ms"
     )
     used = sum(model.nbytes for model in snapshot.models)
-    lines = [
-        f"uptime          {duration(snapshot.uptime_s)}",
-        f"gateway latency {latency}",
-        f"queue           {snapshot.running} running, {snapshot.waiting} waiting",
-        f"model memory    {used / 2**20:.0f} of {snapshot.memory_budget / 2**20:.0f} MiB",
-    ]
+    rows: list[tuple[str, str]] = [
+        (phrase("uptime"), duration(snapshot.uptime_s)),
+        (phrase("gateway latency"), latency),
+        (phrase("queue"), phrase("{running} running, {waiting} waiting",
+                                 running=snapshot.running, waiting=snapshot.waiting)),
+        (phrase("model memory"), phrase("{used:.0f} of {budget:.0f} MiB", used=used / 2**20,
+                                        budget=snapshot.memory_budget / 2**20)),
+    ]  # fmt: skip
     if snapshot.store is not None:
-        lines.insert(3, f"store           {snapshot.store}")
+        rows.insert(3, (phrase("store"), snapshot.store))
+    labels = [tell(label, language) for label, _ in rows]
+    width = max(15, *(text_width(label) for label in labels))
+    lines = [
+        f"{pad(label, width)} {told(value, language)}"
+        for label, (_, value) in zip(labels, rows, strict=True)
+    ]
     for model in snapshot.models:
-        use = f", in use by {model.holds}" if model.holds else ""
+        use = (
+            tell(phrase(", in use by {count}", count=model.holds), language) if model.holds else ""
+        )
         lines.append(f"  {model.name:<14}{model.nbytes / 2**20:8.0f} MiB{use}")
     if snapshot.latencies:
         lines += ["", f"{'command':<12}{'count':>7}{'failed':>8}{'p50 ms':>9}{'p95 ms':>9}"]
@@ -53,7 +66,10 @@ def status_text(snapshot: Snapshot) -> str:
 async def status(ctx: Context) -> Reply:
     """Show uptime, latency, loaded models, the queue and command latencies."""
     return reply_with_overflow(
-        "**Model Explorer status**", status_text(ctx.snapshot()), "status.txt"
+        ctx.tell(phrase("**Model Explorer status**")),
+        status_text(ctx.snapshot(), ctx.language),
+        "status.txt",
+        reader=ctx.language,
     )
 
 
@@ -64,7 +80,9 @@ async def load(
 ) -> Reply:
     """Load a model into memory now, so the next command on it is fast."""
     card = await ctx.load(model)
-    return Reply(f"✅ **{card.name}** is loaded ({card.nbytes / 2**20:.0f} MiB).")
+    loaded = phrase("✅ **{model}** is loaded ({size:.0f} MiB).", model=card.name,
+                    size=card.nbytes / 2**20)  # fmt: skip
+    return Reply(ctx.tell(loaded))
 
 
 @command(group=ADMIN, queued=False, permission="manage_guild", operators=True)
@@ -73,7 +91,8 @@ async def unload(
     model: Annotated[str, Opt("The model to drop from memory", complete=complete_model)],
 ) -> Reply:
     """Drop a loaded model from memory."""
-    return Reply(f"✅ **{await ctx.unload(model)}** was unloaded.")
+    unloaded = phrase("✅ **{model}** was unloaded.", model=await ctx.unload(model))
+    return Reply(ctx.tell(unloaded))
 
 
 @command(group=ADMIN, queued=False, permission="manage_guild")
@@ -82,4 +101,6 @@ async def internals(ctx: Context) -> Reply:
     rows = ctx.snapshot().internals
     width = max(len(key) for key in rows)
     table = "\n".join(f"{key:<{width}}  {value}" for key, value in rows.items())
-    return reply_with_overflow("**Internals**", table, "internals.txt")
+    return reply_with_overflow(
+        ctx.tell(phrase("**Internals**")), table, "internals.txt", reader=ctx.language
+    )

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from explorer.contract import TASK_NAMES, Context, ModelCard, Task, UserError
 from explorer.encoding import Encoding
+from explorer.i18n import phrase, plural_phrase
 from explorer.models import task_of
-from explorer.text import plural, quote_inline
+from explorer.text import quote_inline
 
 # Whether the named model has the capability (reading its config or tokenizer, not weights).
 Fits = Callable[[Context, str], Awaitable[bool]]
@@ -39,10 +40,14 @@ def head(*tasks: Task) -> Fits:
     return fits
 
 
-MASKED_LM = Capability("a masked-language-model head (as BERT has)", head("masked-lm"), "hfl/rbt3")
-CAUSAL_LM = Capability("a causal-language-model head (as GPT-2 has)", head("causal-lm"), "gpt2")
+MASKED_LM = Capability(
+    phrase("a masked-language-model head (as BERT has)"), head("masked-lm"), "hfl/rbt3"
+)
+CAUSAL_LM = Capability(
+    phrase("a causal-language-model head (as GPT-2 has)"), head("causal-lm"), "gpt2"
+)
 LANGUAGE_MODEL = Capability(
-    "a language-model head (masked or causal)", head("masked-lm", "causal-lm"), "hfl/rbt3"
+    phrase("a language-model head (masked or causal)"), head("masked-lm", "causal-lm"), "hfl/rbt3"
 )
 
 
@@ -58,7 +63,7 @@ def vocabulary(pieces: tuple[str, ...]) -> Capability:
         return not await ctx.unreadable(name, pieces)
 
     example = "hfl/rbt3" if any(map(_chinese, "".join(pieces))) else None
-    return Capability("a vocabulary with these", fits, example)
+    return Capability(phrase("a vocabulary with these"), fits, example)
 
 
 async def models_with(ctx: Context, capability: Capability, besides: str = "") -> list[str]:
@@ -77,19 +82,30 @@ async def models_with(ctx: Context, capability: Capability, besides: str = "") -
 
 
 async def where_else(ctx: Context, capability: Capability, besides: str) -> str:
-    """One sentence: which of this server's models can, or how the operator adds one."""
+    """One sentence (a `phrase`): which of this server's models can, or how the operator
+    adds one."""
     others = await models_with(ctx, capability, besides)
     if others:
         shown = ", ".join(f"`{name}`" for name in others[:SHOWN_MODELS])
-        more = f" and {len(others) - SHOWN_MODELS} more" if len(others) > SHOWN_MODELS else ""
-        return f"Models here that can: {shown}{more} (try `model:{others[0]}`)."
+        if len(others) > SHOWN_MODELS:
+            return phrase(
+                "Models here that can: {shown} and {more} more (try `model:{first}`).",
+                shown=shown,
+                more=len(others) - SHOWN_MODELS,
+                first=others[0],
+            )
+        return phrase(
+            "Models here that can: {shown} (try `model:{first}`).", shown=shown, first=others[0]
+        )
     if capability.example is None:
-        return "No model here can."
+        return phrase("No model here can.")
     name = capability.example.rsplit("/", 1)[-1]
     entry = capability.example if name == capability.example else f"{name}={capability.example}"
-    return (
-        "No model here can; the bot's operator can add one: "
-        f"`./dev fetch {capability.example}`, then `MODELS=…,{entry}`."
+    return phrase(
+        "No model here can; the bot's operator can add one: `./dev fetch {example}`, then "
+        "`MODELS=…,{entry}`.",
+        example=capability.example,
+        entry=entry,
     )
 
 
@@ -101,30 +117,54 @@ async def model_with(
     if await capability.fits(ctx, card.name):
         return card
     raise UserError(
-        f"**{card.name}** ({card.architecture}) is a {TASK_NAMES[card.task]}; `/{command}` "
-        f"needs {capability.needs}. {await where_else(ctx, capability, card.name)}"
+        phrase(
+            "**{model}** ({architecture}) is a {task}; `/{command}` needs {needs}. {where}",
+            model=card.name,
+            architecture=card.architecture,
+            task=TASK_NAMES[card.task],
+            command=command,
+            needs=capability.needs,
+            where=await where_else(ctx, capability, card.name),
+        )
     )
 
 
 async def unknown_notice(ctx: Context, card: ModelCard, encoding: Encoding) -> list[str]:
-    """A warning when tokens of the text are unknown to the model: which characters its
-    vocabulary lacks, and the models here that have them (or how to add one)."""
+    """A warning (a `phrase`) when tokens of the text are unknown to the model: which
+    characters its vocabulary lacks, and the models here that have them (or how to add
+    one)."""
     if not encoding.unknown:
         return []
     pieces = tuple(piece for piece in dict.fromkeys(encoding.unknown) if piece)
-    count = len(encoding.unknown)
-    lacks = quote_inline(" ".join(pieces), 40) if pieces else "them"
-    line = (
-        f"⚠️ {count} of {plural(len(encoding), 'token')} {'is' if count == 1 else 'are'} "
-        f"unknown to **{card.name}**: its vocabulary lacks {lacks}."
-    )
-    if pieces:
-        line += f" {await where_else(ctx, vocabulary(pieces), card.name)}"
-    return [line]
+    values = {
+        "tokens": plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+        "model": card.name,
+    }
+    if not pieces:
+        return [
+            plural_phrase(
+                "⚠️ {count} of {tokens} is unknown to **{model}**: its vocabulary lacks them.",
+                "⚠️ {count} of {tokens} are unknown to **{model}**: its vocabulary lacks them.",
+                len(encoding.unknown),
+                **values,
+            )
+        ]
+    return [
+        plural_phrase(
+            "⚠️ {count} of {tokens} is unknown to **{model}**: its vocabulary lacks {lacks}. "
+            "{where}",
+            "⚠️ {count} of {tokens} are unknown to **{model}**: its vocabulary lacks {lacks}. "
+            "{where}",
+            len(encoding.unknown),
+            lacks=quote_inline(" ".join(pieces), 40),
+            where=await where_else(ctx, vocabulary(pieces), card.name),
+            **values,
+        )
+    ]
 
 
 async def notices(ctx: Context, card: ModelCard, encoding: Encoding) -> list[str]:
-    """Warnings about how the model read the text: tokens cut to fit, and tokens unknown to
-    it."""
+    """Warnings (`phrase`s) about how the model read the text: tokens cut to fit, and tokens
+    unknown to it."""
     cut = [encoding.truncation_notice()] if encoding.truncated else []
     return cut + await unknown_notice(ctx, card, encoding)

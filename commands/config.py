@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from commands.options import MODEL
 from explorer.contract import TASK_NAMES, Context, Reply, UserError, reply_with_overflow
 from explorer.declare import Opt, command
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell, told
 from explorer.models import architecture, config_values, parameter_count, summary, task_of
 from explorer.text import quote_inline, safe_filename
 
@@ -21,13 +22,20 @@ def human_count(count: int) -> str:
     return str(count)
 
 
-def summary_lines(config: Any, parameters: int | None) -> list[str]:
-    """`label: value` lines for the fields people look at first."""
-    lines = [f"architecture: {architecture(config)}", f"task: {TASK_NAMES[task_of(config)]}"]
-    lines += [f"{label}: {value}" for label, value in summary(config)]
-    estimate = "unknown" if parameters is None else f"{human_count(parameters)} ({parameters:,})"
-    lines.append(f"parameters (as loaded, estimated): {estimate}")
-    return lines
+def summary_lines(
+    config: Any, parameters: int | None, language: str = SOURCE_LANGUAGE
+) -> list[str]:
+    """`label: value` lines for the fields people look at first, told in `language`."""
+    shown: list[tuple[str, str]] = [
+        (phrase("architecture"), architecture(config)),
+        (phrase("task"), TASK_NAMES[task_of(config)]),
+        *summary(config),
+    ]
+    estimate: str = phrase("unknown")
+    if parameters is not None:
+        estimate = f"{human_count(parameters)} ({parameters:,})"
+    shown.append((phrase("parameters (as loaded, estimated)"), estimate))
+    return [f"{tell(label, language)}: {told(value, language)}" for label, value in shown]
 
 
 def lookup(values: dict[str, Any], key: str) -> Any:
@@ -35,8 +43,14 @@ def lookup(values: dict[str, Any], key: str) -> Any:
     if key in values:
         return values[key]
     matches = difflib.get_close_matches(key, values.keys(), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(quote_inline(m) for m in matches)}?" if matches else ""
-    raise UserError(f"This config has no key {quote_inline(key)}.{hint}")
+    shown = quote_inline(key)
+    if matches:
+        suggested = ", ".join(quote_inline(m) for m in matches)
+        raise UserError(
+            phrase("This config has no key {key}. Did you mean {matches}?", key=shown,
+                   matches=suggested)
+        )  # fmt: skip
+    raise UserError(phrase("This config has no key {key}.", key=shown))
 
 
 @command()
@@ -56,12 +70,16 @@ async def config(
             value,
             f"{safe_filename(name)}-{safe_filename(key)}.json",
             language="json",
+            reader=ctx.language,
         )
     parameters = await ctx.run(parameter_count, hf_config)
     header = (
-        f"**{name}** configuration\n```yaml\n"
-        + "\n".join(summary_lines(hf_config, parameters))
-        + "\n```\nFull config:"
+        ctx.tell(phrase("**{model}** configuration", model=name))
+        + "\n```yaml\n"
+        + "\n".join(summary_lines(hf_config, parameters, ctx.language))
+        + "\n```\n"
+        + ctx.tell(phrase("Full config:"))
     )
     full = json.dumps(values, indent=2, ensure_ascii=False)
-    return reply_with_overflow(header, full, f"{safe_filename(name)}-config.json", language="json")
+    filename = f"{safe_filename(name)}-config.json"
+    return reply_with_overflow(header, full, filename, language="json", reader=ctx.language)

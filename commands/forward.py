@@ -17,7 +17,8 @@ from explorer.contract import (
 )
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, pad, plural, quote_inline, text_width
+from explorer.i18n import phrase, plural_phrase
+from explorer.text import in_code, pad, quote_inline, text_width
 
 if TYPE_CHECKING:
     import torch
@@ -118,7 +119,7 @@ async def forward(
     """Run model(**inputs) and show each output's shape, dtype and values."""
     check_text(text, ctx.limits.max_input_chars)
     if target is not None:
-        check_text(target, ctx.limits.max_input_chars, "target text")
+        check_text(target, ctx.limits.max_input_chars, phrase("target text"))
     card = await ctx.model(model)
     check_target(card, target)
     # An encoder–decoder LM returns its decoder's states only when asked for hidden states.
@@ -132,14 +133,25 @@ async def forward(
     )
     result = await ctx.forward(card, request, summarise)
     ctx.record(tokens=len(result.encoding))
-    header = (
-        f"**{card.name}** · `model(**inputs"
-        f"{', output_attentions=True' if attentions else ''})` on "
-        f"{plural(len(result.encoding), 'token')}"
-    )
+    lines: list[str] = [
+        phrase(
+            "**{model}** · `model(**inputs{options})` on {tokens}",
+            model=card.name,
+            options=", output_attentions=True" if attentions else "",
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.encoding)),
+        )
+    ]
     if result.target is not None:
         decoded = quote_inline(" ".join(result.target.tokens), DISCORD_MESSAGE_LIMIT)
-        origin = "the target text" if target is not None else "the model's own greedy output"
-        header += f"\ndecoder input ({origin}, shifted right): {decoded}"
-    header = "\n".join([header, *await notices(ctx, card, result.encoding)])
-    return reply_with_overflow(header, format_result(result), "forward.txt")
+        if target is not None:
+            lines.append(
+                phrase("decoder input (the target text, shifted right): {tokens}", tokens=decoded)
+            )
+        else:
+            lines.append(
+                phrase("decoder input (the model's own greedy output, shifted right): {tokens}",
+                       tokens=decoded)
+            )  # fmt: skip
+    lines += await notices(ctx, card, result.encoding)
+    header = "\n".join(map(ctx.tell, lines))
+    return reply_with_overflow(header, format_result(result), "forward.txt", reader=ctx.language)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from explorer.contract import UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
-from explorer.text import in_code, pad, plural, text_width
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
+from explorer.text import in_code, pad, text_width
 
 CONTINUES = "┆"  # a piece that began on an earlier row covers this one too
 MOST_MODELS = 4
@@ -88,8 +89,11 @@ def line_up(text: str, reads: tuple[Read, ...]) -> Lineup:
     for read in reads:
         if not read.encoding.offsets:
             raise UserError(
-                f"**{read.name}**'s tokenizer gives no character offsets (a slow tokenizer): "
-                "its pieces cannot be lined up with the others."
+                phrase(
+                    "**{model}**'s tokenizer gives no character offsets (a slow tokenizer): "
+                    "its pieces cannot be lined up with the others.",
+                    model=read.name,
+                )
             )
     spans = [_spans(read.encoding) for read in reads]
     edges = {edge for found in spans for start, end, _ in found for edge in (start, end)}
@@ -117,9 +121,9 @@ def visible(text: str) -> str:
     return "".join(_VISIBLE.get(char, char) for char in text)
 
 
-def lineup_table(lineup: Lineup) -> str:
+def lineup_table(lineup: Lineup, language: str = SOURCE_LANGUAGE) -> str:
     """A fixed-width table: the stretch of text, then each tokenizer's pieces."""
-    header = ["text", *(read.name for read in lineup.reads)]
+    header = [tell(phrase("text"), language), *(read.name for read in lineup.reads)]
     body = [
         [in_code(visible(lineup.text[a:b])), *(in_code(cell) for cell in cells)]
         for (a, b), cells in zip(lineup.stretches, lineup.cells, strict=True)
@@ -132,15 +136,23 @@ def lineup_table(lineup: Lineup) -> str:
 
 
 def counts(lineup: Lineup) -> list[str]:
-    """Per tokenizer: tokens (special ones apart), unknown pieces, characters per token."""
-    lines = []
+    """Per tokenizer: tokens (special ones apart), unknown pieces, characters per token (a
+    `phrase` each)."""
+    lines: list[str] = []
     for read in lineup.reads:
         encoding = read.encoding
         unknown = [piece for piece in encoding.unknown if piece]
         missing = f" ({in_code(' '.join(dict.fromkeys(unknown)))})" if unknown else ""
         lines.append(
-            f"`{read.name}`: {plural(len(encoding), 'token')} ({sum(encoding.special)} special)"
-            f" · {len(encoding.unknown)} unknown{missing}"
-            f" · {read.characters_per_token(lineup.text):.2f} characters/token"
+            phrase(
+                "`{model}`: {tokens} ({special} special) · {unknown} unknown{missing} · "
+                "{per_token:.2f} characters/token",
+                model=read.name,
+                tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+                special=sum(encoding.special),
+                unknown=len(encoding.unknown),
+                missing=missing,
+                per_token=read.characters_per_token(lineup.text),
+            )
         )
     return lines

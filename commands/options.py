@@ -8,6 +8,7 @@ from typing import Any
 from explorer.contract import Context, Forwarded, ForwardRequest, ModelCard, UserError
 from explorer.declare import TEXT_LIMIT, Opt
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 
 MASK_ALIAS = "[MASK]"  # what users may type for any model's mask token
 
@@ -70,8 +71,11 @@ def check_target(card: ModelCard, target: str | None) -> None:
     """Refuse a decoder text for a model without a decoder."""
     if target is not None and not card.encoder_decoder:
         raise UserError(
-            f"**{card.name}** has no decoder: `target` is for encoder–decoder models "
-            "(T5, BART, Marian)."
+            phrase(
+                "**{model}** has no decoder: `target` is for encoder–decoder models "
+                "(T5, BART, Marian).",
+                model=card.name,
+            )
         )
 
 

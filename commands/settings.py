@@ -9,17 +9,16 @@ from typing import Annotated
 from commands.options import complete_any_model, complete_model
 from explorer.contract import Context, Reply, ServerSettings, UserError
 from explorer.declare import Group, Opt, command
+from explorer.i18n import phrase
 from explorer.text import quote_inline
 
 SETTINGS = Group("settings", "Choose this server's models (needs the Manage Server permission)")
 
 
 def summary(allowed: tuple[str, ...]) -> str:
-    """`This server uses `a` (default), `b`.`"""
-    names = [
-        f"`{name}`" + (" (default)" if index == 0 else "") for index, name in enumerate(allowed)
-    ]
-    return "This server uses " + ", ".join(names) + "."
+    """`This server uses `a` (default), `b`.` (a `phrase`)"""
+    rest = "".join(f", `{name}`" for name in allowed[1:])
+    return phrase("This server uses `{default}` (default){rest}.", default=allowed[0], rest=rest)
 
 
 def operator_model(ctx: Context, name: str) -> str:
@@ -27,7 +26,10 @@ def operator_model(ctx: Context, name: str) -> str:
     everything = ctx.catalog(everything=True).names
     if name.strip() not in everything:
         shown = ", ".join(f"`{n}`" for n in everything)
-        raise UserError(f"{quote_inline(name, 60)} is not one of this bot's models: {shown}.")
+        raise UserError(
+            phrase("{name} is not one of this bot's models: {models}.",
+                   name=quote_inline(name, 60), models=shown)
+        )  # fmt: skip
     return name.strip()
 
 
@@ -45,7 +47,7 @@ def narrowed(
 async def saved(ctx: Context, settings: ServerSettings, done: str) -> Reply:
     """Keep the settings, then say what changed and what the server uses now."""
     await ctx.save_server_settings(settings)
-    return Reply(f"✅ {done} {summary(ctx.catalog().names)}")
+    return Reply(f"✅ {ctx.tell(done)} {ctx.tell(summary(ctx.catalog().names))}")
 
 
 MODEL = Opt("The model (one of the bot's)", complete=complete_any_model)
@@ -62,11 +64,15 @@ async def default_model(
     """Choose the model this server's commands use when none is named."""
     server = await ctx.server_settings()
     if model is None:
-        return await saved(ctx, replace(server, default_model=None), "Default reset.")
+        return await saved(ctx, replace(server, default_model=None), phrase("Default reset."))
     name = operator_model(ctx, model)
     if name not in ctx.catalog().names:
-        raise UserError(f"`{name}` is not allowed on this server: `/settings allow` it first.")
-    return await saved(ctx, replace(server, default_model=name), f"Default is now `{name}`.")
+        raise UserError(
+            phrase("`{name}` is not allowed on this server: `/settings allow` it first.",
+                   name=name)
+        )  # fmt: skip
+    now = phrase("Default is now `{name}`.", name=name)
+    return await saved(ctx, replace(server, default_model=name), now)
 
 
 @command(group=SETTINGS, name="allow", queued=False, permission="manage_guild")
@@ -77,8 +83,10 @@ async def allow(ctx: Context, model: Annotated[str, MODEL]) -> Reply:
     everything = ctx.catalog(everything=True).names
     current = list(server.allowed or everything)
     if name in current:
-        return Reply(f"`{name}` is already allowed here. {summary(ctx.catalog().names)}")
-    return await saved(ctx, narrowed(server, [*current, name], everything), f"`{name}` allowed.")
+        already = phrase("`{name}` is already allowed here.", name=name)
+        return Reply(f"{ctx.tell(already)} {ctx.tell(summary(ctx.catalog().names))}")
+    allowed = phrase("`{name}` allowed.", name=name)
+    return await saved(ctx, narrowed(server, [*current, name], everything), allowed)
 
 
 @command(group=SETTINGS, name="deny", queued=False, permission="manage_guild")
@@ -89,8 +97,14 @@ async def deny(ctx: Context, model: Annotated[str, MODEL]) -> Reply:
     everything = ctx.catalog(everything=True).names
     current = list(server.allowed or everything)
     if name not in current:
-        return Reply(f"`{name}` is already denied here. {summary(ctx.catalog().names)}")
+        already = phrase("`{name}` is already denied here.", name=name)
+        return Reply(f"{ctx.tell(already)} {ctx.tell(summary(ctx.catalog().names))}")
     if current == [name]:
-        raise UserError(f"`{name}` is the only model left on this server: allow another first.")
+        raise UserError(
+            phrase("`{name}` is the only model left on this server: allow another first.",
+                   name=name)
+        )  # fmt: skip
     current.remove(name)
-    return await saved(ctx, narrowed(server, current, everything), f"`{name}` denied.")
+    return await saved(
+        ctx, narrowed(server, current, everything), phrase("`{name}` denied.", name=name)
+    )

@@ -17,20 +17,24 @@ from explorer.contract import (
 )
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.text import in_code, pad, plural, quote_inline, text_width
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
+from explorer.text import in_code, pad, quote_inline, text_width
 
 COMPARE = Opt(
     f"Up to {MOST_MODELS - 1} more models, comma-separated: their pieces side by side", 1, 300
 )
+TOKEN_HEADING = phrase("token")  # the tokens column's heading
 
 
-def token_table(encoding: Encoding) -> str:
-    """A fixed-width table: index, token (special ones starred), id, type id, mask."""
+def token_table(encoding: Encoding, language: str = SOURCE_LANGUAGE) -> str:
+    """A fixed-width table: index, token (special ones starred), id, type id, mask (the
+    tokens column's heading told in `language`)."""
     marks = ("*" if special else "" for special in encoding.special)
     labels = [in_code(token) + mark for token, mark in zip(encoding.tokens, marks, strict=True)]
-    width = max(5, *(text_width(label) + 1 for label in labels))
+    heading = tell(TOKEN_HEADING, language)
+    width = max(5, text_width(heading), *(text_width(label) + 1 for label in labels))
     id_width = max(2, *(len(str(i)) for i in encoding.input_ids))
-    rows = [f"{'#':>4}  {'token':<{width}}  {'id':>{id_width}}  type  mask"]
+    rows = [f"{'#':>4}  {pad(heading, width)}  {'id':>{id_width}}  type  mask"]
     type_ids = encoding.token_type_ids or (None,) * len(encoding)
     for index, (label, token_id, type_id, mask) in enumerate(
         zip(labels, encoding.input_ids, type_ids, encoding.attention_mask, strict=True)
@@ -43,15 +47,21 @@ def token_table(encoding: Encoding) -> str:
 
 
 def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) -> str:
-    """One line of counts."""
+    """One line of counts (a `phrase`)."""
     chars = len(text) + len(text_pair or "")
-    line = (
-        f"**{model}** · {plural(chars, 'character')} → {plural(len(encoding), 'token')}"
-        f" ({sum(encoding.special)} special, marked *)"
-    )
+    values = {
+        "model": model,
+        "characters": plural_phrase("{count:,} character", "{count:,} characters", chars),
+        "tokens": plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+        "special": sum(encoding.special),
+    }
     if text_pair is not None:
-        line += " · sentence pair: type id 1 marks the second segment"
-    return line
+        return phrase(
+            "**{model}** · {characters} → {tokens} ({special} special, marked *) · sentence "
+            "pair: type id 1 marks the second segment",
+            **values,
+        )
+    return phrase("**{model}** · {characters} → {tokens} ({special} special, marked *)", **values)
 
 
 def both_sides(forwarded: Forwarded) -> tuple[Encoding, Encoding | None]:
@@ -72,9 +82,11 @@ async def tokenize(
     check_text(text, ctx.limits.max_input_chars)
     if compare is not None:
         if text_pair is not None or target is not None:
-            raise UserError("`compare` lines up one text: leave out `text_pair` and `target`.")
+            raise UserError(
+                phrase("`compare` lines up one text: leave out `text_pair` and `target`.")
+            )
         return await lineup(ctx, text, model, compare)
-    for extra, what in ((text_pair, "second text"), (target, "target text")):
+    for extra, what in ((text_pair, phrase("second text")), (target, phrase("target text"))):
         if extra is not None:
             check_text(extra, ctx.limits.max_input_chars, what)
     card = await ctx.model(model)
@@ -86,24 +98,41 @@ async def tokenize(
     )
     encoding, decoded = await ctx.forward(card, request, both_sides)
     ctx.record(tokens=len(encoding))
-    header = "\n".join(
-        [summary(card.name, text, text_pair, encoding), *await notices(ctx, card, encoding)]
-    )
-    table = token_table(encoding)
+    lines = [summary(card.name, text, text_pair, encoding), *await notices(ctx, card, encoding)]
+    table = token_table(encoding, ctx.language)
     if decoded is not None:
-        origin = "the target text" if target is not None else "the model's own greedy output"
-        header += f"\nencoder input, then the decoder's input ({origin}, shifted right)"
-        table += f"\n\ndecoder input: {plural(len(decoded), 'token')}\n{token_table(decoded)}"
-    return reply_with_overflow(header, table, "tokens.txt")
+        if target is not None:
+            lines.append(
+                phrase("encoder input, then the decoder's input (the target text, shifted right)")
+            )
+        else:
+            lines.append(
+                phrase(
+                    "encoder input, then the decoder's input (the model's own "
+                    "greedy output, shifted right)"
+                )
+            )
+        decoder = phrase(
+            "decoder input: {tokens}",
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(decoded)),
+        )
+        table += f"\n\n{ctx.tell(decoder)}\n{token_table(decoded, ctx.language)}"
+    header = "\n".join(map(ctx.tell, lines))
+    return reply_with_overflow(header, table, "tokens.txt", reader=ctx.language)
 
 
 def compared_names(first: str, compare: str) -> list[str]:
     """The models to line up: the first, then those named in `compare`, each once."""
     names = list(dict.fromkeys([first, *(n.strip() for n in compare.split(",") if n.strip())]))
     if len(names) < 2:
-        raise UserError(f"Name at least one other model in `compare` than **{first}**.")
+        raise UserError(
+            phrase("Name at least one other model in `compare` than **{model}**.", model=first)
+        )
     if len(names) > MOST_MODELS:
-        raise UserError(f"The line-up takes up to {MOST_MODELS} models; {len(names)} were named.")
+        raise UserError(
+            phrase("The line-up takes up to {most} models; {count} were named.",
+                   most=MOST_MODELS, count=len(names))
+        )  # fmt: skip
     return names
 
 
@@ -118,10 +147,20 @@ async def lineup(ctx: Context, text: str, model: str | None, compare: str) -> Re
     ctx.record(tokens=max(len(read.encoding) for read in reads))
     aligned = line_up(text, tuple(reads))
     header = [
-        f"**line-up** · {quote_inline(text, 60)} · {plural(len(text), 'character')} through "
-        f"{len(reads)} tokenizers (special tokens counted, not shown; {CONTINUES}: the piece "
-        "above goes on)",
+        phrase(
+            "**line-up** · {text} · {characters} through {count} tokenizers (special tokens "
+            "counted, not shown; {continues}: the piece above goes on)",
+            text=quote_inline(text, 60),
+            characters=plural_phrase("{count:,} character", "{count:,} characters", len(text)),
+            count=len(reads),
+            continues=CONTINUES,
+        ),
         *counts(aligned),
     ]
     header += [read.encoding.truncation_notice() for read in reads if read.encoding.truncated]
-    return reply_with_overflow("\n".join(header), lineup_table(aligned), "lineup.txt")
+    return reply_with_overflow(
+        "\n".join(map(ctx.tell, header)),
+        lineup_table(aligned, ctx.language),
+        "lineup.txt",
+        reader=ctx.language,
+    )

@@ -10,8 +10,8 @@ from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 from explorer.contract import Budget, Dimensions, ForwardRequest, UserError
+from explorer.i18n import phrase, plural_phrase
 from explorer.models import shapes
-from explorer.text import plural
 
 FLOAT_BYTES = 4  # float32 activations
 PIXEL_BYTES = 4  # what a drawn picture costs per pixel while it is drawn and encoded
@@ -161,21 +161,33 @@ def check_request(
     needed = request_bytes(dims, request, tokens, work)
     if needed <= limit:
         return
-    asked = [what for what, on in (("attentions", request.attentions),
-                                   ("hidden states", request.hidden_states)) if on]  # fmt: skip
-    extras = f" with {' and '.join(asked)}" if asked else ""
+    if request.attentions and request.hidden_states:
+        extras: str = phrase(" with attentions and hidden states")
+    elif request.attentions or request.hidden_states:
+        asked = phrase("attentions") if request.attentions else phrase("hidden states")
+        extras = phrase(" with {asked}", asked=asked)
+    else:
+        extras = ""
     fitting = _fitting_tokens(dims, request, limit, work)
-    advice = (
-        f"please shorten the text to at most {plural(fitting, 'token')} (`/tokenize` counts them)"
-        if fitting
-        else "this model is too large for one request here"
-    )
+    advice: str = phrase("this model is too large for one request here")
+    if fitting:
+        advice = phrase(
+            "please shorten the text to at most {tokens} (`/tokenize` counts them)",
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", fitting),
+        )
     plain = replace(request, attentions=False)
     if request.attentions and request_bytes(dims, plain, tokens, work) <= limit:
-        advice += ", or leave out attentions"
+        advice = phrase("{advice}, or leave out attentions", advice=advice)
     raise UserError(
-        f"This needs about {shown_bytes(needed)} of memory for {plural(tokens, 'token')}"
-        f"{extras}; the limit per request is {shown_bytes(limit)}: {advice}."
+        phrase(
+            "This needs about {needed} of memory for {tokens}{extras}; the limit per request "
+            "is {limit}: {advice}.",
+            needed=shown_bytes(needed),
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", tokens),
+            extras=extras,
+            limit=shown_bytes(limit),
+            advice=advice,
+        )
     )
 
 
@@ -183,9 +195,14 @@ def check_picture(width: float, height: float) -> None:
     """Refuse a picture larger than `PICTURE_PIXELS` before it is drawn."""
     if width * height > PICTURE_PIXELS:
         raise UserError(
-            f"This picture would be {int(width):,} × {int(height):,} pixels "
-            f"({shown_bytes(int(width * height) * PIXEL_BYTES)}); the limit is "
-            f"{shown_bytes(PICTURE_PIXELS * PIXEL_BYTES)}: please ask for less at once."
+            phrase(
+                "This picture would be {width:,} × {height:,} pixels ({size}); the limit is "
+                "{limit}: please ask for less at once.",
+                width=int(width),
+                height=int(height),
+                size=shown_bytes(int(width * height) * PIXEL_BYTES),
+                limit=shown_bytes(PICTURE_PIXELS * PIXEL_BYTES),
+            )
         )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
-from explorer.text import plural
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
 
 T = TypeVar("T")
 
@@ -34,11 +34,11 @@ DISCORD_MESSAGE_LIMIT = 2000
 
 Task = Literal["base", "masked-lm", "causal-lm", "seq2seq", "classification"]
 TASK_NAMES: dict[str, str] = {
-    "base": "base model (no head)",
-    "masked-lm": "masked language model",
-    "causal-lm": "causal language model",
-    "seq2seq": "encoder–decoder (sequence to sequence)",
-    "classification": "sequence classifier",
+    "base": phrase("base model (no head)"),
+    "masked-lm": phrase("masked language model"),
+    "causal-lm": phrase("causal language model"),
+    "seq2seq": phrase("encoder–decoder (sequence to sequence)"),
+    "classification": phrase("sequence classifier"),
 }
 
 
@@ -86,12 +86,15 @@ def reply_with_overflow(
     language: str = "",
     attachments: tuple[Attachment, ...] = (),
     limit: int = DISCORD_MESSAGE_LIMIT,
+    reader: str = SOURCE_LANGUAGE,
 ) -> Reply:
-    """`header` plus `block` in a code block, or the block as an attached file if too long."""
+    """`header` plus `block` in a code block, or the block as an attached file if too long
+    (said in the `reader`'s language)."""
     inline = f"{header}\n```{language}\n{block}\n```"
     if len(inline) <= limit:
         return Reply(inline, attachments)
-    note = f"{header}\n(The full output is attached as `{filename}`.)"
+    attached = phrase("(The full output is attached as `{filename}`.)", filename=filename)
+    note = f"{header}\n{tell(attached, reader)}"
     return Reply(note[:limit], (Attachment(filename, block.encode()), *attachments))
 
 
@@ -209,9 +212,10 @@ class Encoding:
         """A warning line when tokens were cut, else nothing."""
         if not self.truncated:
             return ""
-        return (
-            f"⚠️ Input truncated to {plural(len(self.input_ids), 'token')} "
-            f"(it had {self.untruncated_length:,})."
+        return phrase(
+            "⚠️ Input truncated to {tokens} (it had {count:,}).",
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(self.input_ids)),
+            count=self.untruncated_length,
         )
 
 
@@ -340,7 +344,14 @@ class Snapshot:
 
 
 class Context(Protocol):
-    """The runtime services a handler uses for one request."""
+    """The runtime services a handler uses for one request, and the language its reader's
+    Discord (or the console) is set to."""
+
+    language: str = SOURCE_LANGUAGE  # as Discord spells it: `zh-CN`, `en-US`
+
+    def tell(self, text: str) -> str:
+        """`text` (a `phrase`, or a text the catalogue has) in the reader's language."""
+        return tell(text, self.language)
 
     @property
     def limits(self) -> Limits:

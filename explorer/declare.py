@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from explorer.contract import Context, Reply, UserError
+from explorer.i18n import phrase
 from explorer.text import quote_inline
 
 Handler = Callable[..., Awaitable[Reply]]
@@ -58,14 +59,24 @@ class Option:
         console's check; Discord enforces the same before the bot sees the value: it never
         sends an option left empty)."""
         if isinstance(value, str) and not value.strip():
-            instead = "" if self.required else ", or leave it out for its default"
-            raise UserError(f"`{self.name}:` is empty: give it a value{instead}.")
+            if self.required:
+                raise UserError(phrase("`{name}:` is empty: give it a value.", name=self.name))
+            raise UserError(
+                phrase("`{name}:` is empty: give it a value, or leave it out for its default.",
+                       name=self.name)
+            )  # fmt: skip
         if self.choices and value not in {v for _, v in self.choices}:
             allowed = ", ".join(v for _, v in self.choices)
-            raise UserError(f"`{self.name}` must be one of {allowed}; got {quote_inline(value)}.")
+            raise UserError(
+                phrase("`{name}` must be one of {allowed}; got {value}.", name=self.name,
+                       allowed=allowed, value=quote_inline(value))
+            )  # fmt: skip
         bounded = self.kind is int and self.low is not None and self.high is not None
         if bounded and not self.low <= value <= self.high:
-            raise UserError(f"`{self.name}` must be from {self.low} to {self.high}; got {value}.")
+            raise UserError(
+                phrase("`{name}` must be from {low} to {high}; got {value}.", name=self.name,
+                       low=self.low, high=self.high, value=value)
+            )  # fmt: skip
 
 
 @dataclass(frozen=True)

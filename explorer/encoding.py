@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from explorer.contract import Encoding, LoadedModel, UserError
+from explorer.i18n import phrase
+
+TEXT = phrase("text")  # what `check_text` checks, unless told otherwise
 
 
 def _unknown_pieces(
@@ -39,25 +42,38 @@ def unreadable(tokenizer: Any, pieces: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(piece for piece, ids in zip(pieces, found, strict=True) if unknown_id in ids)
 
 
-def check_text(text: str, max_chars: int, what: str = "text") -> str:
-    """Reject empty or over-long user text before any work is done."""
+def check_text(text: str, max_chars: int, what: str = TEXT) -> str:
+    """Reject empty or over-long user text before any work is done (`what` it is: a
+    `phrase`)."""
     if not text or not text.strip():
-        raise UserError(f"Please give some {what} to work on; it was empty.")
+        raise UserError(phrase("Please give some {what} to work on; it was empty.", what=what))
     if len(text) > max_chars:
         raise UserError(
-            f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. "
-            "Please send a shorter passage."
+            phrase(
+                "The {what} is {length:,} characters long; the limit is {limit:,}. "
+                "Please send a shorter passage.",
+                what=what,
+                length=len(text),
+                limit=max_chars,
+            )
         )
     if not any(character.isprintable() and not character.isspace() for character in text):
         raise UserError(
-            f"The {what} has only invisible characters (spaces, control or formatting "
-            "characters): please give some visible text to work on."
+            phrase(
+                "The {what} has only invisible characters (spaces, control or formatting "
+                "characters): please give some visible text to work on.",
+                what=what,
+            )
         )
     broken = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
     if broken is not None:
         raise UserError(
-            f"The {what} holds half of a character (U+{ord(broken):04X}, a lone surrogate) "
-            "that is not valid Unicode: please copy the text again."
+            phrase(
+                "The {what} holds half of a character (U+{code:04X}, a lone surrogate) that "
+                "is not valid Unicode: please copy the text again.",
+                what=what,
+                code=ord(broken),
+            )
         )
     return text
 
@@ -89,8 +105,11 @@ def encode(loaded: LoadedModel, text: str, text_pair: str | None, max_tokens: in
     ids = tuple(encoded["input_ids"])
     if len(ids) > max_tokens:
         raise UserError(
-            f"This text needs {len(ids)} tokens even after truncation; "
-            f"the model accepts {max_tokens}."
+            phrase(
+                "This text needs {count} tokens even after truncation; the model accepts {most}.",
+                count=len(ids),
+                most=max_tokens,
+            )
         )
     type_ids = encoded.get("token_type_ids")
     offsets_of = tuple(tuple(span) for span in encoded.get("offset_mapping", ()))

@@ -94,13 +94,19 @@ def tell(text: str, language: str) -> str:
     has no translation."""
     catalogue = translations(language)
     if not isinstance(text, Phrase):
-        return catalogue.gettext(text)
+        return catalogue.gettext(text) if text else text  # "" is the catalogue's header
     if text.plural is None:
         told = catalogue.gettext(text.template)
     else:
         told = catalogue.ngettext(text.template, text.plural, text.values["count"])
     return told.format(**{key: tell(value, language) if isinstance(value, Phrase) else value
                           for key, value in text.values.items()})  # fmt: skip
+
+
+def told(text: str, language: str) -> str:
+    """A phrase told in `language`; any other text (a name, a number, a value users type)
+    as it is."""
+    return tell(text, language) if isinstance(text, Phrase) else text
 
 
 def tell_name(name: str, language: str, context: str = NAME) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from explorer.contract import Context, Live, Reply, State, UserError
+from explorer.i18n import phrase
 from explorer.text import quote_inline
 
 
@@ -69,9 +70,11 @@ class Kind:
         offered = {control.action for control in self.controls(state) if not control.disabled}
         if action not in offered:
             shown = quote_inline(action, 30)
+            available = ", ".join(sorted(offered)) or phrase("none")
             raise UserError(
-                f"{shown} does nothing here now. Available: {', '.join(sorted(offered)) or 'none'}."
-            )
+                phrase("{shown} does nothing here now. Available: {available}.", shown=shown,
+                       available=available)
+            )  # fmt: skip
         return self.transition(state, action, value)
 
     async def show(self, ctx: Context, state: State) -> Reply:
@@ -82,9 +85,18 @@ class Kind:
 
 
 def previous_next(what: str, row: int = 0) -> tuple[Button, Button]:
-    """Buttons stepping back and forth through `what` (a mask, a position, a layer): actions
-    `previous` and `next`, which `cycle` applies."""
-    return Button("previous", f"◀ {what}", row), Button("next", f"{what} ▶", row)
+    """Buttons stepping back and forth through `what` (a mask, a position, a layer: a
+    `phrase`): actions `previous` and `next`, which `cycle` applies."""
+    return back_forth("previous", "next", what, row)
+
+
+def back_forth(back: str, forth: str, what: str, row: int = 0) -> tuple[Button, Button]:
+    """Two buttons stepping `what` (a `phrase`) back with action `back` and forth with
+    `forth`, their labels told where they are shown."""
+    return (
+        Button(back, phrase("◀ {what}", what=what), row),
+        Button(forth, phrase("{what} ▶", what=what), row),
+    )
 
 
 def cycle(current: int, count: int, action: str) -> int:
@@ -112,7 +124,10 @@ def typed_step(kind: Kind, state: State, typed: str) -> tuple[str, str | None]:
             return control.action, None
         if isinstance(control, Menu) and word in {choice.value for choice in control.choices}:
             return control.action, word
-    raise UserError(f"{quote_inline(word, 30)} is not a step here. {typeable(kind, state)}")
+    raise UserError(
+        phrase("{word} is not a step here. {steps}", word=quote_inline(word, 30),
+               steps=typeable(kind, state))
+    )  # fmt: skip
 
 
 def typeable(kind: Kind, state: State) -> str:
@@ -128,4 +143,8 @@ def typeable(kind: Kind, state: State) -> str:
             values = ", ".join(choice.value for choice in control.choices if not choice.default)
             menus.append(f"{control.action}: {values}")
     parts = ([", ".join(buttons)] if buttons else []) + menus
-    return f"Steps: {' · '.join(parts)}." if parts else "It has no steps now."
+    return (
+        phrase("Steps: {steps}.", steps=" · ".join(parts))
+        if parts
+        else phrase("It has no steps now.")
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.contract import LoadedModel, ModelCard, Task
+from explorer.i18n import phrase
 from explorer.words import MARKERS
 
 # The Auto class of each task with a head, and transformers' table of the architectures it
@@ -31,12 +32,15 @@ _TASKS: tuple[tuple[Task, str, str], ...] = (
 # The config fields people look at first: (label, the names families give the field, first
 # set wins). Layers and heads come from `shapes`, which splits encoder and decoder.
 SUMMARY_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("model type", ("model_type",)),
-    ("hidden size", ("hidden_size", "d_model", "n_embd")),
-    ("intermediate size", ("intermediate_size", "d_ff", "n_inner", "encoder_ffn_dim", "ffn_dim")),
-    ("key/value heads", ("num_key_value_heads",)),
-    ("vocab size", ("vocab_size",)),
-    ("max positions", ("max_position_embeddings", "n_positions")),
+    (phrase("model type"), ("model_type",)),
+    (phrase("hidden size"), ("hidden_size", "d_model", "n_embd")),
+    (
+        phrase("intermediate size"),
+        ("intermediate_size", "d_ff", "n_inner", "encoder_ffn_dim", "ffn_dim"),
+    ),
+    (phrase("key/value heads"), ("num_key_value_heads",)),
+    (phrase("vocab size"), ("vocab_size",)),
+    (phrase("max positions"), ("max_position_embeddings", "n_positions")),
 )
 # Every config key the summary reads (a comparison lists the others apart).
 SUMMARISED_KEYS = frozenset(
@@ -125,15 +129,20 @@ def _first_set(config: Any, names: tuple[str, ...]) -> Any:
 def summary(config: Any) -> list[tuple[str, str]]:
     """(label, value) for the fields people look at first, whatever the family calls them;
     an encoder–decoder's layers and heads per stack, key/value heads only where they are
-    fewer than the query heads (grouped-query attention)."""
+    fewer than the query heads (grouped-query attention). Labels, and values in words, are
+    `phrase`s."""
     layers, heads, decoder_layers, decoder_heads = shapes(config)
+    layers_label, heads_label = phrase("layers"), phrase("attention heads")
+    stacks: list[tuple[str, str]]
     if decoder_layers:
         stacks = [
-            ("layers", f"{layers} encoder, {decoder_layers} decoder"),
-            ("attention heads", f"{heads} encoder, {decoder_heads} decoder"),
-        ]
+            (layers_label, phrase("{encoder} encoder, {decoder} decoder", encoder=layers,
+                                  decoder=decoder_layers)),
+            (heads_label, phrase("{encoder} encoder, {decoder} decoder", encoder=heads,
+                                 decoder=decoder_heads)),
+        ]  # fmt: skip
     else:
-        stacks = [("layers", str(layers)), ("attention heads", str(heads))]
+        stacks = [(layers_label, str(layers)), (heads_label, str(heads))]
     fields = {label: _first_set(config, names) for label, names in SUMMARY_FIELDS}
     if fields["key/value heads"] in (None, heads):
         del fields["key/value heads"]

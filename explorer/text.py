@@ -89,3 +89,8 @@ def safe_filename(name: str) -> str:
 def pad(text: str, width: int) -> str:
     """`text` followed by spaces to fill `width` columns of a monospaced block."""
     return text + " " * max(0, width - text_width(text))
+
+
+def pad_left(text: str, width: int) -> str:
+    """`text` after spaces filling `width` columns of a monospaced block (right-aligned)."""
+    return " " * max(0, width - text_width(text)) + text

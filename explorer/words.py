@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 
 _CONTINUES = "##"
 MARKERS = (_CONTINUES, "Ġ", "▁")
@@ -135,7 +136,7 @@ def _label(encoding: Encoding, texts: Sequence[str], span: tuple[int, int]) -> s
     return texts[segment][first:last].strip()
 
 
-SPECIAL_LABEL = "(special tokens)"
+SPECIAL_LABEL = phrase("(special tokens)")
 
 
 def token_groups(

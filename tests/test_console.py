@@ -28,6 +28,7 @@ from bot.console import (
     typed_lines,
 )
 from explorer.contract import UserError
+from tests.conftest import make_settings, running
 
 ROOT = Path(__file__).parents[1]
 
@@ -313,3 +314,30 @@ def test_the_console_works_without_readline(monkeypatch, tmp_path):
 
     assert list(typed_lines(tmp_path / "history", read)) == ["/models", "/help"]
     assert not (tmp_path / "history").exists()
+
+
+async def test_a_chinese_console_answers_and_steps_in_chinese(tiny_dir, tmp_path):
+    settings = make_settings(f"tiny={tiny_dir}", CONSOLE_LANGUAGE="zh-CN")
+    out = io.StringIO()
+    async with running(settings) as runtime:
+        console = Console(runtime, tmp_path, out)
+        assert await console.run_lines(
+            ["/tokenize text:hello", "/attention text:hello world layer:1", "layer+", "nope"]
+        ) == 1  # fmt: skip
+    printed = out.getvalue().split("\n> ")
+    assert "**tiny** · 5 个字符 → 3 个词元（2 个特殊词元，标 *）" in printed[0]
+    assert "**tiny · 第 1/2 层 · 4 个头的平均** · " in printed[1]
+    assert "↪ 步骤：layer-, layer+, head-, head+ · view: " in printed[1]  # typed as they are
+    assert "**tiny · 第 2/2 层 · 4 个头的平均**" in printed[2]
+    assert "`nope` 不是这里的步骤。步骤：layer-, layer+" in printed[3]
+    for english in ("characters", "layer 1/2", "mean of", "Steps:", "not a step"):
+        assert english not in out.getvalue(), english
+
+
+def test_the_help_is_told_in_the_consoles_language_with_names_as_typed():
+    english, chinese = help_text(), help_text("zh-CN")
+    assert english.startswith("Commands (options as name:value; [optional]):\n  /tokenize ")
+    assert chinese.startswith("命令（选项写作 名称:值；[可选]）：\n  /tokenize text:… [model:…]")
+    assert "      把文本切分成词元，列出 id、词元类型和注意力掩码。" in chinese
+    assert "— 可选：head, mean, heads, model, rollout, token, links, summary" in chinese
+    assert "Split text into tokens" not in chinese and "one of:" not in chinese

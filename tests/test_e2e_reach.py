@@ -194,3 +194,90 @@ async def test_files_over_the_places_limit_are_left_out_with_a_note(fake, bot):
     assert ".png` (" in note and not any(name.endswith(".png") for name in sent)
     assert not any(f"`{name}`" in note for name in sent)
     assert len(content) <= 2000
+
+
+def controls_of(message: dict) -> dict[str, dict]:
+    """The message's buttons and menus by the action at the end of their custom id."""
+    return {
+        component["custom_id"].rsplit(":", 1)[1]: component
+        for row in message.get("components", [])
+        for component in row["components"]
+    }
+
+
+def shown_texts(message: dict) -> list[str]:
+    """Every text the controls show: labels, placeholders, choices and their descriptions."""
+    texts = []
+    for control in controls_of(message).values():
+        texts += [control.get("label") or "", control.get("placeholder") or ""]
+        for option in control.get("options", []):
+            texts += [option["label"], option.get("description") or ""]
+    return [text for text in texts if text]
+
+
+async def test_a_chinese_users_tokenize_is_answered_in_chinese(fake, bot):
+    interaction = await fake.slash(
+        "tokenize", user_id=someone(), place=CHINESE, text="hello world", model="tiny"
+    )
+    content = message_data(await interaction.answer())["content"]
+    assert content.startswith("**tiny** · 11 个字符 → ")
+    assert "个特殊词元，标 *）" in content
+    assert "   #  词元" in content  # the table's heading, aligned as the English one
+    for english in ("characters", "special, marked", "token "):
+        assert english not in content
+
+
+async def test_a_chinese_users_attention_and_its_controls_are_in_chinese(fake, bot):
+    interaction = await fake.slash(
+        "attention", user_id=someone(), place=CHINESE, text="hello world", model="tiny"
+    )
+    answer = await interaction.answer()
+    message = answer.response
+    content = message_data(answer)["content"]
+    assert " · 第 " in content and " 层 · " in content and "个头的平均" in content
+    assert "个词元" in content
+    for english in ("layer ", "mean of", "heads", "tokens"):
+        assert english not in content, english
+    controls = controls_of(message)
+    assert set(controls) >= {"view", "layer-", "layer+"}  # the actions, never translated
+    assert controls["layer+"]["label"] == "层 ▶" and controls["layer-"]["label"] == "◀ 层"
+    assert controls["view"]["placeholder"] == "选择视图"
+    options = {o["value"]: o for o in controls["view"]["options"]}
+    assert options["head"]["description"] == "某一层的一个头"
+    assert "Choose a view" not in shown_texts(message)
+    ((filename, _),) = [(n, d) for n, d in answer.files.values() if n.endswith(".png")]
+    assert filename == "attention.png"
+
+    pressed = await fake.press(message, controls["layer-"]["custom_id"], place=CHINESE)
+    redrawn = (await pressed.answer()).response
+    assert redrawn is not None and redrawn["id"] == message["id"]
+    assert "层 · " in redrawn["content"] and "layer" not in redrawn["content"]
+    assert controls_of(redrawn)["layer+"]["label"] == "层 ▶"
+
+
+async def test_a_press_redraws_in_the_language_of_whoever_pressed(fake, bot):
+    answer = await (
+        await fake.slash("attention", user_id=someone(), text="hello world", model="tiny")
+    ).answer()
+    message = answer.response
+    assert "layer " in message["content"] and controls_of(message)["layer+"]["label"] == "layer ▶"
+    pressed = await fake.press(
+        message, controls_of(message)["layer-"]["custom_id"], user_id=someone(), place=CHINESE
+    )
+    redrawn = (await pressed.answer()).response
+    assert "第 " in redrawn["content"] and "layer" not in redrawn["content"]
+    assert controls_of(redrawn)["layer-"]["label"] == "◀ 层"
+    assert (
+        controls_of(redrawn)["layer-"]["custom_id"] == controls_of(message)["layer-"]["custom_id"]
+    )
+
+
+async def test_a_chinese_users_config_is_in_chinese_but_its_keys_are_not(fake, bot):
+    interaction = await fake.slash("config", user_id=someone(), place=CHINESE, model="tiny")
+    content = message_data(await interaction.answer())["content"]
+    assert content.startswith("**tiny** 的配置\n```yaml\n架构: ")
+    assert "\n任务: " in content and "\n层数: " in content and "\n词表大小: " in content
+    assert "完整配置：" in content
+    assert '"num_hidden_layers"' in content or "config.json" in content  # JSON keys as they are
+    for english in ("architecture:", "task:", "vocab size:", "Full config:", "configuration"):
+        assert english not in content, english

@@ -20,11 +20,13 @@ from commands.attention.exploration import (
 )
 from commands.attention.explore import explore, initial_state, reply_for
 from commands.attention.views import VIEW_CHOICES, check_weighting, switch_view
+from commands.attention.views.base import STEPPED_NAMES
 from commands.capabilities import unknown_notice
 from commands.options import MODEL, TARGET, TEXT_PAIR, check_target, complete_token
 from explorer.contract import Context, ModelCard, Reply, UserError
 from explorer.declare import TEXT_LIMIT, Completer, Opt, command
 from explorer.encoding import check_text
+from explorer.i18n import phrase
 from explorer.models import shapes
 
 
@@ -48,7 +50,17 @@ def _stack_completer(kind: str) -> Completer:
         count = {"layer": (layers, decoder_layers), "head": (heads, decoder_heads)}[kind][decoder]
         typed = current.strip()
         return [
-            (f"{kind} {number} of {count}", str(number))
+            (
+                ctx.tell(
+                    phrase(
+                        "{kind} {number} of {count}",
+                        kind=STEPPED_NAMES[kind],
+                        number=number,
+                        count=count,
+                    )
+                ),
+                str(number),
+            )
             for number in range(1, count + 1)
             if str(number).startswith(typed)
         ][:25]
@@ -92,7 +104,7 @@ def check_part(card: ModelCard, part: str | None, target: str | None, weighting:
     check_target(card, target)
     if card.encoder_decoder:
         if part is not None and part not in PARTS:
-            raise UserError(f"Unknown part. Parts: {', '.join(PARTS)}.")
+            raise UserError(phrase("Unknown part. Parts: {parts}.", parts=", ".join(PARTS)))
         if weighting == "norm":
             if part not in (None, "encoder") or target is not None:
                 raise UserError(ENCODER_ONLY)
@@ -100,8 +112,11 @@ def check_part(card: ModelCard, part: str | None, target: str | None, weighting:
         return part or "cross"
     if part is not None:
         raise UserError(
-            f"**{card.name}** has a single stack of layers: `part` is for encoder–decoder "
-            "models (T5, BART, Marian)."
+            phrase(
+                "**{model}** has a single stack of layers: `part` is for encoder–decoder "
+                "models (T5, BART, Marian).",
+                model=card.name,
+            )
         )
     return SELF
 
@@ -109,14 +124,16 @@ def check_part(card: ModelCard, part: str | None, target: str | None, weighting:
 def check_weighting_options(weighting: str, view: str | None, scale: str) -> None:
     """Refuse, before any work, a weighting a view or a colour scale cannot show."""
     if weighting not in WEIGHTINGS:
-        raise UserError(f"`weighting` is one of {', '.join(WEIGHTINGS)}.")
+        raise UserError(phrase("`weighting` is one of {names}.", names=", ".join(WEIGHTINGS)))
     if view is not None:
         check_weighting(view, weighting)
     if weighting == "norm" and scale == "fixed":
         raise UserError(
-            "`scale:fixed` spans a weight's whole range, 0 to 1; value-weighted norms have no "
-            "such bound (they are in the hidden state's units). Choose `scale:model`, `layer` "
-            "or `picture`."
+            phrase(
+                "`scale:fixed` spans a weight's whole range, 0 to 1; value-weighted norms have "
+                "no such bound (they are in the hidden state's units). Choose `scale:model`, "
+                "`layer` or `picture`."
+            )
         )
 
 
@@ -139,15 +156,15 @@ async def attention(
 ) -> Reply:
     """Explore attention: one head, a layer, the whole model or one token, with buttons."""
     check_text(text, ctx.limits.max_input_chars)
-    for extra, what in ((text_pair, "second text"), (target, "target text")):
+    for extra, what in ((text_pair, phrase("second text")), (target, phrase("target text"))):
         if extra is not None:
             check_text(extra, ctx.limits.max_input_chars, what)
     if view is not None:
         switch_view(ViewState("mean", 1, 0, 0), view)  # an unknown view fails before any work
     if granularity not in GRANULARITIES:
-        raise UserError(f"`granularity` is one of {', '.join(GRANULARITIES)}.")
+        raise UserError(phrase("`granularity` is one of {names}.", names=", ".join(GRANULARITIES)))
     if scale not in SCALES:
-        raise UserError(f"`scale` is one of {', '.join(SCALES)}.")
+        raise UserError(phrase("`scale` is one of {names}.", names=", ".join(SCALES)))
     check_weighting_options(weighting, view, scale)
     card = await ctx.model(model)
     part = check_part(card, part, target, weighting)
@@ -159,6 +176,6 @@ async def attention(
     queries = exploration.attention(part, granularity).queries
     position = find_token(queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)
-    reply = await ctx.render(reply_for, exploration, state, export)
+    reply = await ctx.render(reply_for, exploration, state, export, ctx.language)
     unknown = await unknown_notice(ctx, card, exploration.encoding)  # the caption tells the rest
-    return replace(reply, content="\n".join([reply.content, *unknown]))
+    return replace(reply, content="\n".join([reply.content, *map(ctx.tell, unknown)]))

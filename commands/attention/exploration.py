@@ -20,26 +20,28 @@ from commands.attention.attention_math import rollouts
 from explorer.contract import Forwarded, State, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 from explorer.text import escape_markdown, quote_inline
 from explorer.words import Words, aggregate, words_of
 
 SELF = "self"
 PARTS: dict[str, str] = {
-    "encoder": "the encoder's self-attention",
-    "decoder": "the decoder's self-attention",
-    "cross": "the decoder's attention to the encoder",
+    "encoder": phrase("the encoder's self-attention"),
+    "decoder": phrase("the decoder's self-attention"),
+    "cross": phrase("the decoder's attention to the encoder"),
 }
 SCALES: dict[str, str] = {
-    "model": "the largest value this view shows anywhere in the model",
-    "layer": "the largest value this view shows in the layer",
-    "picture": "this picture's largest value",
-    "fixed": "a weight's whole range, whatever the text (any two pictures compare)",
+    "model": phrase("the largest value this view shows anywhere in the model"),
+    "layer": phrase("the largest value this view shows in the layer"),
+    "picture": phrase("this picture's largest value"),
+    "fixed": phrase("a weight's whole range, whatever the text (any two pictures compare)"),
 }
 WEIGHTINGS: dict[str, str] = {
     "weights": "the attention weights α, where each token looks",
     "norm": "value-weighted ‖αf(x)‖: how much each token really adds (Kobayashi et al. 2020)",
 }
-NORM_LABEL = "value-weighted (‖αf(x)‖)"  # in every title, so norms are never taken for weights
+# In every title, so norms are never taken for weights.
+NORM_LABEL = phrase("value-weighted (‖αf(x)‖)")
 GRANULARITIES: dict[str, str] = {
     "token": "token by token",
     "word": "word by word (Clark et al. 2019: summed over attended-to tokens, averaged over "
@@ -280,10 +282,10 @@ class Exploration:
         return words_of(self.encoding, texts)
 
 
-ENCODER_ONLY = (
+ENCODER_ONLY = phrase(
     "Value-weighted attention (`weighting:norm`) reads an encoder–decoder model's encoder "
-    "self-attention only: choose `part:encoder`, or `weighting:weights` for the decoder and "
-    "cross-attention."
+    "self-attention only: choose `part:encoder`, or `weighting:weights` for the decoder "
+    "and cross-attention."
 )
 
 
@@ -301,12 +303,13 @@ def _part_help(parts: tuple[str, ...], asked: str) -> str:
     if parts == ("encoder",):
         return ENCODER_ONLY
     if parts == (SELF,):
-        return (
-            "This model has a single stack of layers: `part` is for encoder–decoder models "
-            "(T5, BART, Marian)."
+        return phrase(
+            "This model has a single stack of layers: `part` is for encoder–decoder "
+            "models (T5, BART, Marian)."
         )
-    shown = quote_inline(asked, 30)
-    return f"Unknown part {shown}. Parts: " + ", ".join(f"`{name}`" for name in PARTS) + "."
+    parts_named = ", ".join(f"`{name}`" for name in PARTS)
+    return phrase("Unknown part {shown}. Parts: {parts}.", shown=quote_inline(asked, 30),
+                  parts=parts_named)  # fmt: skip
 
 
 def _stacked(layers: tuple | None) -> np.ndarray | None:
@@ -334,8 +337,11 @@ def exploration_for(subject: Subject, forwarded: Forwarded) -> Exploration:
 
 def _no_attentions(forwarded: Forwarded) -> UserError:
     return UserError(
-        f"The model **{forwarded.model.name}** returned no attention weights "
-        "(its attention implementation does not expose them)."
+        phrase(
+            "The model **{model}** returned no attention weights (its attention "
+            "implementation does not expose them).",
+            model=forwarded.model.name,
+        )
     )
 
 
@@ -349,15 +355,22 @@ def find_token(axis: Axis, wanted: str | None) -> int:
         position = int(wanted)
         if position >= len(axis):
             raise UserError(
-                f"There are {len(axis)} positions: choose one from 0 to {len(axis) - 1}, "
-                "as `/tokenize` lists them."
+                phrase(
+                    "There are {count} positions: choose one from 0 to {last}, as `/tokenize` "
+                    "lists them.",
+                    count=len(axis),
+                    last=len(axis) - 1,
+                )
             )
         return position
     plain = [token.removeprefix("##").lstrip("Ġ▁").lower() for token in axis.tokens]
     if wanted.lower() in plain:
         return plain.index(wanted.lower())
     shown = ", ".join(f"{i}:{escape_markdown(t)}" for i, t in enumerate(axis.tokens[:30]))
-    raise UserError(f"No token {quote_inline(wanted, 40)} in this text. Tokens: {shown}.")
+    raise UserError(
+        phrase("No token {wanted} in this text. Tokens: {tokens}.",
+               wanted=quote_inline(wanted, 40), tokens=shown)
+    )  # fmt: skip
 
 
 def check_layer_head(
@@ -366,10 +379,16 @@ def check_layer_head(
     """Validate a 1-based layer and head; default to the last layer and the mean (head 0)."""
     chosen = layers if layer is None else layer
     if not 1 <= chosen <= layers:
-        raise UserError(f"This model has {layers} layers: choose a layer from 1 to {layers}.")
+        raise UserError(
+            phrase("This model has {layers} layers: choose a layer from 1 to {layers}.",
+                   layers=layers)
+        )  # fmt: skip
     if head is not None and not 1 <= head <= heads:
         raise UserError(
-            f"This model has {heads} heads per layer: choose a head from 1 to {heads}, "
-            "or leave it out for the mean of all heads."
+            phrase(
+                "This model has {heads} heads per layer: choose a head from 1 to {heads}, "
+                "or leave it out for the mean of all heads.",
+                heads=heads,
+            )
         )
     return chosen, head or 0

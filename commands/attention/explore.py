@@ -20,7 +20,7 @@ from commands.attention.views import Scene, check_weighting, scene_of, switch_vi
 from commands.attention.views.base import WINDOW
 from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
 from explorer.export import npy
-from explorer.text import plural
+from explorer.i18n import SOURCE_LANGUAGE, phrase
 
 # Discord's upload limit for a bot in an unboosted server is 10 MiB per message; keep margin.
 EXPORT_LIMIT = 8 * 2**20
@@ -50,41 +50,55 @@ def caption(scene: Scene) -> str:
     whether tokens were cut or the decoder's text was the model's own."""
     exploration, encoding = scene.exploration, scene.exploration.encoding
     queries, keys = scene.attention.queries, scene.attention.keys
-    counted = plural(len(keys), scene.unit)
+    counted = scene.tell(scene.counted(len(keys)))
     if queries is not keys:
-        counted = f"{plural(len(queries), scene.unit)} × {counted}"
+        counted = f"{scene.tell(scene.counted(len(queries)))} × {counted}"
     lines = [f"**{view_of(scene.state).title(replace(scene, chat=True))}** · {counted}"]
     if encoding.truncated:
-        lines.append(
-            f"⚠️ Only the first {len(encoding)} of {encoding.untruncated_length} tokens are shown."
+        cut = phrase(
+            "⚠️ Only the first {shown} of {count} tokens are shown.",
+            shown=len(encoding),
+            count=encoding.untruncated_length,
         )
+        lines.append(scene.tell(cut))
     own_output = exploration.target is not None and exploration.subject.target is None
     if own_output and scene.state.part in ("decoder", "cross"):  # the encoder never reads it
-        lines.append("The decoder reads the model's own greedy output (give `target:` to choose).")
+        own = phrase("The decoder reads the model's own greedy output (give `target:` to choose).")
+        lines.append(scene.tell(own))
     return "\n".join(lines)
 
 
 def exports(scene: Scene) -> tuple[tuple[Attachment, ...], str]:
     """The shown part's attention tensor as `.npy` and the shown data as CSV, within
     Discord's upload limit; returns the attachments and a note when the CSV was left out."""
-    what = "value-weighted norms ‖αf(x)‖" if scene.exploration.norms else "attention weights"
-    tensor = npy("attention.npy", scene.attention.weights, f"{what} (layers, heads, query, key)")
+    if scene.exploration.norms:
+        what = phrase("value-weighted norms ‖αf(x)‖ (layers, heads, query, key)")
+    else:
+        what = phrase("attention weights (layers, heads, query, key)")
+    tensor = npy("attention.npy", scene.attention.weights, scene.tell(what))
     name, text = view_of(scene.state).table(scene)
     data = text.encode()
     if len(tensor.data) + len(data) > EXPORT_LIMIT:
-        note = (
-            f"The {name} ({len(data) / 2**20:.0f} MiB) is over Discord's upload limit: "
-            "the .npy holds the same numbers."
+        note = phrase(
+            "The {name} ({size:.0f} MiB) is over Discord's upload limit: the .npy holds the "
+            "same numbers.",
+            name=name,
+            size=len(data) / 2**20,
         )
-        return (tensor,), note
-    return (tensor, Attachment(name, data, "the shown data")), ""
+        return (tensor,), scene.tell(note)
+    return (tensor, Attachment(name, data, scene.tell(phrase("the shown data")))), ""
 
 
-def reply_for(exploration: Exploration, state: ViewState, export: bool = False) -> Reply:
-    """The message for a state: caption, picture, optional exports, and the exploration the
-    chat keeps for its controls (drawing work, run off the event loop)."""
+def reply_for(
+    exploration: Exploration,
+    state: ViewState,
+    export: bool = False,
+    language: str = SOURCE_LANGUAGE,
+) -> Reply:
+    """The message for a state, told in `language`: caption, picture, optional exports, and
+    the exploration the chat keeps for its controls (drawing work, run off the event loop)."""
     check_weighting(state.view, exploration.subject.weighting)
-    scene = scene_of(exploration, state)
+    scene = scene_of(exploration, state, language)
     view = view_of(state)
     attachments: tuple[Attachment, ...] = (
         Attachment("attention.png", view.draw(scene), view.title(scene)),
@@ -101,7 +115,7 @@ def reply_for(exploration: Exploration, state: ViewState, export: bool = False) 
 async def show(ctx: Context, explored: Explored) -> Reply:
     """The reply for an exploration's state (its tensors recomputed if they were dropped)."""
     exploration = await explore(ctx, explored.subject)
-    return await ctx.render(reply_for, exploration, explored.state)
+    return await ctx.render(reply_for, exploration, explored.state, False, ctx.language)
 
 
 def initial_state(

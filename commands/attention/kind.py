@@ -8,9 +8,10 @@ from dataclasses import replace
 from commands.attention.exploration import KIND, explored_of, state_of
 from commands.attention.explore import show
 from commands.attention.views import VIEWS, enabled, shows, step, switch_view
-from commands.attention.views.base import STEPPED
+from commands.attention.views.base import STEPPED, STEPPED_NAMES
 from explorer.contract import Context, Reply, State
-from explorer.live import Button, Choice, Control, Kind, Menu
+from explorer.i18n import phrase
+from explorer.live import Choice, Control, Kind, Menu, back_forth
 
 
 def controls(state: State) -> tuple[Control, ...]:
@@ -26,14 +27,14 @@ def controls(state: State) -> tuple[Control, ...]:
             for name, view in VIEWS.items()
             if shows(name, weighting)
         ),
-        "Choose a view",
+        phrase("Choose a view"),
     )
     active = enabled(explored.state, explored.shape)
     buttons = tuple(
-        Button(action, label, row, disabled=action not in active)
+        replace(button, disabled=button.action not in active)
         for stepped, row in STEPPED.items()
-        for action, label in ((f"{stepped}-", f"◀ {stepped}"), (f"{stepped}+", f"{stepped} ▶"))
-        if row == 1 or action in active
+        for button in back_forth(f"{stepped}-", f"{stepped}+", STEPPED_NAMES[stepped], row)
+        if row == 1 or button.action in active
     )
     return (menu, *buttons)
 

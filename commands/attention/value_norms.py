@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from explorer.contract import UserError
+from explorer.i18n import phrase
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,11 @@ def layers_of(model: Any) -> tuple[list[HeadOutputs], Any]:
             for block in encoder.block
         ], encoder
     raise UserError(
-        f"Value-weighted attention is not available for {type(model).__name__}: it reads "
-        "BERT-like encoders, GPT-2, Llama-like decoders and T5's encoder."
+        phrase(
+            "Value-weighted attention is not available for {architecture}: it reads "
+            "BERT-like encoders, GPT-2, Llama-like decoders and T5's encoder.",
+            architecture=type(model).__name__,
+        )
     )
 
 

@@ -29,6 +29,7 @@ from commands.attribution.result import Attribution, Method, Precision
 from commands.predictions.predicted import output_head, shown_tokens
 from explorer.contract import Forwarded, LoadedModel, UserError
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 from explorer.text import quote_inline
 
 
@@ -49,11 +50,17 @@ def target_position(loaded: LoadedModel, masks: tuple[int, ...], mask: int, toke
         return masks[mask]
     token = loaded.tokenizer.mask_token
     if masks:
-        raise UserError(f"The text has {len(masks)} {token} tokens: there is no mask {mask + 1}.")
+        raise UserError(
+            phrase("The text has {count} {token} tokens: there is no mask {mask}.",
+                   count=len(masks), token=token, mask=mask + 1)
+        )  # fmt: skip
     raise UserError(
-        f"Put {token} where the prediction to explain goes, e.g. "
-        f"`/attribute text:Paris is the {token} of France.` (the text may have been cut "
-        "to fit the model, taking the mask with it)."
+        phrase(
+            "Put {token} where the prediction to explain goes, e.g. `/attribute text:Paris is "
+            "the {token} of France.` (the text may have been cut to fit the model, taking the "
+            "mask with it).",
+            token=token,
+        )
     )
 
 
@@ -67,8 +74,13 @@ def named_token(loaded: LoadedModel, name: str) -> int:
             return int(ids[0])
     pieces = tokenizer.tokenize(name)
     raise UserError(
-        f"{quote_inline(name, 40)} is not one token of **{loaded.name}**: it reads it as "
-        f"{quote_inline(' '.join(pieces), 80)}. Name a single token (`/tokenize` shows them)."
+        phrase(
+            "{name} is not one token of **{model}**: it reads it as {pieces}. Name a single "
+            "token (`/tokenize` shows them).",
+            name=quote_inline(name, 40),
+            model=loaded.name,
+            pieces=quote_inline(" ".join(pieces), 80),
+        )
     )
 
 
@@ -81,8 +93,11 @@ def baseline_ids(loaded: LoadedModel, encoding: Encoding) -> tuple[tuple[int, ..
         filler, name = tokenizer.unk_token_id, tokenizer.unk_token
     if filler is None:
         raise UserError(
-            f"**{loaded.name}**'s tokenizer has neither a pad nor an unknown token to build "
-            "the baseline of integrated gradients from: use `method:saliency`."
+            phrase(
+                "**{model}**'s tokenizer has neither a pad nor an unknown token to build the "
+                "baseline of integrated gradients from: use `method:saliency`.",
+                model=loaded.name,
+            )
         )
     ids = tuple(
         token if special else int(filler)

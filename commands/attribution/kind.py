@@ -11,15 +11,16 @@ from commands.attribution.result import METHODS, Attribution, Method
 from commands.capabilities import notices
 from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply, State, UserError
 from explorer.drawing.labels import display_token
+from explorer.i18n import phrase, plural_phrase
 from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
-from explorer.text import plural, quote_inline
+from explorer.text import quote_inline
 
 MOST_TOKENS = 512  # drawn readably up to this many
 STEP_CHOICES = (8, 16, 32, 64, 128)  # the menu's steps, with the state's own
 FEWEST_STEPS, MOST_STEPS = 2, 256
 DESCRIPTIONS = {
-    "saliency": "gradient × input: one pass, noisy",
-    "integrated-gradients": "gradients along a path from a baseline; complete",
+    "saliency": phrase("gradient × input: one pass, noisy"),
+    "integrated-gradients": phrase("gradients along a path from a baseline; complete"),
 }
 
 
@@ -54,26 +55,32 @@ async def show(ctx: Context, state: State) -> Reply:
     result = await ctx.remember(("attribute", card.name, text, work), compute)
     ctx.record(tokens=len(result.encoding))
     lines = [
-        f"**{card.name}** · {plural(len(result.encoding), 'token')} · "
-        f"{target_line(result, causal)}",
+        phrase(
+            "**{model}** · {tokens} · {target}",
+            model=card.name,
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.encoding)),
+            target=target_line(result, causal),
+        ),
         method_line(result),
     ]
     lines += [line for line in (completeness_line(result),) if line]
     if card.untrained_head:
         lines.append(
-            "⚠️ This checkpoint ships no trained head: the target is a random prediction, "
-            "and the scores explain that."
+            phrase(
+                "⚠️ This checkpoint ships no trained head: the target is a random prediction, "
+                "and the scores explain that."
+            )
         )
     lines += await notices(ctx, card, result.encoding)
-    lines.append(f"strongest: {strongest(result)}")
-    png = await ctx.render(render, card.name, text, result, causal)
-    files: tuple[Attachment, ...] = (
-        Attachment("attribution.png", png, "each token coloured by its score"),
-    )
+    lines.append(phrase("strongest: {tokens}", tokens=strongest(result)))
+    png = await ctx.render(render, card.name, text, result, causal, ctx.language)
+    described = ctx.tell(phrase("each token coloured by its score"))
+    files: tuple[Attachment, ...] = (Attachment("attribution.png", png, described),)
     if state["export"]:
-        files += exported(result)
+        files += exported(result, ctx.language)
     live = {**state, "masks": result.masks}
-    return Reply("\n".join(lines)[:2000], files, Live(ATTRIBUTE.name, live))
+    content = "\n".join(map(ctx.tell, lines))[:2000]
+    return Reply(content, files, Live(ATTRIBUTE.name, live))
 
 
 def controls(state: State) -> tuple[Control, ...]:
@@ -84,7 +91,7 @@ def controls(state: State) -> tuple[Control, ...]:
         Menu(
             "method",
             tuple(Choice(name, name, DESCRIPTIONS[name], name == method) for name in METHODS),
-            "Choose a method",
+            phrase("Choose a method"),
         )
     ]
     if method == "integrated-gradients":
@@ -92,13 +99,18 @@ def controls(state: State) -> tuple[Control, ...]:
         found.append(
             Menu(
                 "steps",
-                tuple(Choice(str(n), f"{n} steps", "", n == steps) for n in counts),
-                "Steps of integrated gradients",
+                tuple(
+                    Choice(
+                        str(n), plural_phrase("{count} step", "{count} steps", n), "", n == steps
+                    )
+                    for n in counts
+                ),
+                phrase("Steps of integrated gradients"),
                 row=1,
             )
         )
     if state.get("masks", 0) > 1:
-        found += previous_next("mask", row=2)
+        found += previous_next(phrase("mask"), row=2)
     return tuple(found)
 
 
@@ -106,12 +118,15 @@ def transition(state: State, action: str, value: str | None) -> State:
     """Another method, another number of steps, or the previous or next mask (wrapping)."""
     if action == "method":
         if value not in METHODS:
-            raise UserError(f"Choose a method: {', '.join(METHODS)}.")
+            raise UserError(phrase("Choose a method: {methods}.", methods=", ".join(METHODS)))
         return {**state, "method": value}
     if action == "steps":
         steps = int(value) if value and value.isdigit() else 0
         if not FEWEST_STEPS <= steps <= MOST_STEPS:
-            raise UserError(f"Choose from {FEWEST_STEPS} to {MOST_STEPS} steps.")
+            raise UserError(
+                phrase("Choose from {fewest} to {most} steps.", fewest=FEWEST_STEPS,
+                       most=MOST_STEPS)
+            )  # fmt: skip
         return {**state, "steps": steps}
     return {**state, "mask": cycle(state["mask"], state["masks"], action)}
 

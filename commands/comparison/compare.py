@@ -27,10 +27,11 @@ from explorer.declare import Opt, command
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell, told
 from explorer.live import Control, Kind, cycle, previous_next
 from explorer.models import SUMMARISED_KEYS, summary
-from explorer.text import in_code, plural, quote_inline
-from explorer.words import text_words
+from explorer.text import in_code, quote_inline
+from explorer.words import SPECIAL_LABEL, text_words
 
 SHOWN_DIFFERENCES = 12
 CHARTED_WORDS = 128  # two matrices of this many words stay within the picture cap
@@ -46,30 +47,36 @@ def share(count: int, total: int) -> str:
     return f"{count} ({count / max(total, 1):.1%})"
 
 
-def _shown(values: dict[str, Any], key: str) -> str:
-    return json.dumps(values[key], ensure_ascii=False) if key in values else "(not set)"
+def _shown(values: dict[str, Any], key: str, language: str) -> str:
+    if key in values:
+        return json.dumps(values[key], ensure_ascii=False)
+    return tell(phrase("(not set)"), language)
 
 
-def config_differences(first: Any, second: Any) -> list[str]:
+def config_differences(first: Any, second: Any, language: str = SOURCE_LANGUAGE) -> list[str]:
     """The shapes people compare first (whatever each family calls them), then every other
-    setting whose value differs: `key: a → b`."""
+    setting whose value differs: `key: a → b` (labels and words told in `language`, config
+    keys as they are)."""
     lines = []
     shown = [dict(summary(config)) for config in (first, second)]
     for label in dict.fromkeys([*shown[0], *shown[1]]):
-        a, b = (side.get(label, "—") for side in shown)
+        a, b = (told(side.get(label, "—"), language) for side in shown)
         if a != b:
-            lines.append(f"{label}: {a} → {b}")
+            lines.append(f"{tell(label, language)}: {a} → {b}")
     values = [config.to_dict() for config in (first, second)]
     for key in sorted((values[0].keys() | values[1].keys()) - _IGNORED_KEYS - SUMMARISED_KEYS):
         if values[0].get(key) != values[1].get(key):
-            lines.append(f"{key}: {_shown(values[0], key)} → {_shown(values[1], key)}")
+            a, b = (_shown(side, key, language) for side in values)
+            lines.append(f"{key}: {a} → {b}")
     return lines
 
 
-def draw(text: str, sides: Sides, keep: list[int], depth: int) -> bytes:
+def draw(
+    text: str, sides: Sides, keep: list[int], depth: int, language: str = SOURCE_LANGUAGE
+) -> bytes:
     """Both models' attention (mean of heads) at the same relative depth (each one's last
-    layer by default), on the words both cover."""
-    labels = word_labels(text, sides.spans)
+    layer by default), on the words both cover; its words told in `language`."""
+    labels = (*word_labels(text, sides.spans)[:-1], tell(SPECIAL_LABEL, language))
     rows = tuple(labels[i] for i in keep)
     cols = (*rows, labels[-1])
     columns = [*keep, len(labels) - 1]
@@ -78,20 +85,31 @@ def draw(text: str, sides: Sides, keep: list[int], depth: int) -> bytes:
     vmax = max(float(value.max()) for value in values)
     blocks: list[Block] = []
     for (side, layer), value in zip(shown, values, strict=True):
-        heading = f"{side.model} · layer {layer}/{side.layers} · mean of {side.heads} heads"
+        shown_layer = phrase(
+            "layer {layer}/{layers} · mean of {heads} heads",
+            layer=layer,
+            layers=side.layers,
+            heads=side.heads,
+        )
+        heading = f"{side.model} · {tell(shown_layer, language)}"
         matrix = Matrix(
             value, rows, cols, vmax, heading=heading,
             col_special=tuple([False] * len(rows) + [True]),
         )  # fmt: skip
         blocks.append(MatrixBlock(matrix))
-    title = f"{sides.first.model} vs {sides.second.model} · attention on the same words"
+    title = phrase(
+        "{first} vs {second} · attention on the same words",
+        first=sides.first.model,
+        second=sides.second.model,
+    )
     notes = [
-        "rows: attending word · columns: attended-to word; the last column: special tokens",
-        f"colours: 0 to {vmax:.3g}, the larger of the two pictures' largest values",
+        phrase("rows: attending word · columns: attended-to word; the last column: special tokens"),
+        phrase("colours: 0 to {top:.3g}, the larger of the two pictures' largest values", top=vmax),
     ]
     if sides.first.layers != sides.second.layers:
-        notes.append("layers at the same relative depth of each model")
-    return picture(title, quote_inline(text, 90).strip("`"), blocks, notes)
+        notes.append(phrase("layers at the same relative depth of each model"))
+    told = [tell(note, language) for note in notes]
+    return picture(tell(title, language), quote_inline(text, 90).strip("`"), blocks, told)
 
 
 async def _side(ctx: Context, card: ModelCard, text: str, spans: Any) -> Side:
@@ -111,7 +129,7 @@ async def compare(
     check_text(text, ctx.limits.max_input_chars)
     cards = (await ctx.model(model_a), await ctx.model(model_b))
     if cards[0].name == cards[1].name:
-        raise UserError("Choose two different models to compare.")
+        raise UserError(phrase("Choose two different models to compare."))
     state = {"text": text, "models": [card.name for card in cards], "depth": 0}
     return await COMPARE.show(ctx, state)
 
@@ -135,42 +153,58 @@ async def render(ctx: Context, state: State) -> Reply:
     ]
     if not keep:
         raise UserError(
-            "No word of this text is read by both models (their tokenizers drop or merge "
-            "all of it): please try a text with ordinary words."
+            phrase(
+                "No word of this text is read by both models (their tokenizers drop or merge "
+                "all of it): please try a text with ordinary words."
+            )
         )
     ctx.record(tokens=len(first.encoding) + len(second.encoding))
     depth = state["depth"] or sides.deepest
-    lines = [f"**{first.model}** vs **{second.model}** on {quote_inline(text, 80)}"]
+    t = ctx.tell
+    lines = [
+        t(phrase("**{first}** vs **{second}** on {text}", first=first.model,
+                 second=second.model, text=quote_inline(text, 80)))
+    ]  # fmt: skip
     for side in (first, second):
-        lines.append(
-            f"• **{side.model}**: {plural(len(side.encoding), 'token')} "
-            f"({plural(side.words, 'word piece')}), unknown {share(side.unknown, side.words)}, "
-            f"byte fallback {share(side.byte_fallback, side.words)}"
+        reading = phrase(
+            "• **{model}**: {tokens} ({pieces}), unknown {unknown}, byte fallback {fallback}",
+            model=side.model,
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(side.encoding)),
+            pieces=plural_phrase("{count:,} word piece", "{count:,} word pieces", side.words),
+            unknown=share(side.unknown, side.words),
+            fallback=share(side.byte_fallback, side.words),
         )
+        lines.append(t(reading))
     splits = different_splits(text, spans, first.encoding, second.encoding)
-    details = [f"words cut differently ({len(splits)} of {len(spans)}):"]
-    details += [f"  {in_code(word)}: {in_code(a)} vs {in_code(b)}" for word, a, b in splits]
+    details = [
+        t(phrase("words cut differently ({count} of {words}):", count=len(splits),
+                 words=len(spans)))
+    ]  # fmt: skip
+    vs = t(phrase("vs"))
+    details += [f"  {in_code(word)}: {in_code(a)} {vs} {in_code(b)}" for word, a, b in splits]
     configs = [(await ctx.config(card.name))[1] for card in cards]
-    differences = config_differences(*configs)
-    details += ["", f"config differences ({len(differences)}):"]
+    differences = config_differences(configs[0], configs[1], ctx.language)
+    details += ["", t(phrase("config differences ({count}):", count=len(differences)))]
     details += [f"  {line}" for line in differences[:SHOWN_DIFFERENCES]]
     if len(differences) > SHOWN_DIFFERENCES:
-        details.append(f"  … and {len(differences) - SHOWN_DIFFERENCES} more")
+        more = phrase("… and {count} more", count=len(differences) - SHOWN_DIFFERENCES)
+        details.append(f"  {t(more)}")
     if len(keep) > CHARTED_WORDS:
         lines.append(
-            f"The picture shows the first {CHARTED_WORDS} of the {len(keep)} words both read."
-        )
-    png = await ctx.render(draw, text, sides, keep[:CHARTED_WORDS], depth)
-    image = Attachment("compare.png", png, "both models' attention on the same words")
+            t(phrase("The picture shows the first {shown} of the {count} words both read.",
+                     shown=CHARTED_WORDS, count=len(keep)))
+        )  # fmt: skip
+    png = await ctx.render(draw, text, sides, keep[:CHARTED_WORDS], depth, ctx.language)
+    image = Attachment("compare.png", png, t(phrase("both models' attention on the same words")))
     reply = reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
-                                attachments=(image,))  # fmt: skip
+                                attachments=(image,), reader=ctx.language)  # fmt: skip
     live = {**state, "depth": depth, "deepest": sides.deepest}
     return replace(reply, live=Live(COMPARE.name, live))
 
 
 def controls(state: State) -> tuple[Control, ...]:
     """Buttons stepping both models' layers together (by relative depth)."""
-    return previous_next("layer") if state.get("deepest", 1) > 1 else ()
+    return previous_next(phrase("layer")) if state.get("deepest", 1) > 1 else ()
 
 
 def transition(state: State, action: str, value: str | None) -> State:

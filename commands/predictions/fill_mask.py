@@ -24,18 +24,24 @@ from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.drawing.charts import Bars
 from explorer.drawing.page import Block, picture
 from explorer.encoding import check_text
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
 from explorer.live import Control, Kind, cycle, previous_next
-from explorer.text import in_code, pad, plural, quote_inline
+from explorer.text import in_code, pad, quote_inline
 
 CHART_ROWS = 120  # bars in one chart: 5 masks of 20 guesses, 20 of 5
 MASKED_TEXT = Opt("The text, with [MASK] (or the model's mask token) for each gap", 1, TEXT_LIMIT)
 
 
-def guesses_table(filled: Filled) -> str:
-    """Per mask: rank, token, probability."""
+def mask_heading(number: int, position: int) -> str:
+    """`mask 2 (token 5)` (a `phrase`)."""
+    return phrase("mask {number} (token {position})", number=number, position=position)
+
+
+def guesses_table(filled: Filled, language: str = SOURCE_LANGUAGE) -> str:
+    """Per mask: rank, token, probability (the masks' headings told in `language`)."""
     lines = []
     for number, mask in enumerate(filled.masks, 1):
-        lines.append(f"mask {number} (token {mask.position})")
+        lines.append(tell(mask_heading(number, mask.position), language))
         for rank, guess in enumerate(mask.guesses, 1):
             lines.append(f"  {rank:>2}. {pad(in_code(guess.token), 16)} {guess.probability:8.2%}")
     return "\n".join(lines)
@@ -48,26 +54,33 @@ def charted(filled: Filled) -> int:
     return min(len(filled.masks), max(1, CHART_ROWS // rows))
 
 
-def draw(model: str, text: str, filled: Filled, focus: int = 0) -> bytes:
+def draw(
+    model: str, text: str, filled: Filled, focus: int = 0, language: str = SOURCE_LANGUAGE
+) -> bytes:
     """One group of probability bars per mask, for the first `charted` masks; with `focus`,
-    the bars of that mask (1-based) alone."""
+    the bars of that mask (1-based) alone; its words told in `language`."""
     shown = charted(filled)
     numbered = list(enumerate(filled.masks, 1))
     picked = [numbered[focus - 1]] if focus else numbered[:shown]
     groups: list[Block] = [
         Bars(
             [(guess.token, guess.probability) for guess in mask.guesses],
-            f"mask {number} (token {mask.position})" if len(filled.masks) > 1 else "",
+            tell(mask_heading(number, mask.position), language) if len(filled.masks) > 1 else "",
         )
         for number, mask in picked
     ]
-    title = f"{model} · what fills the mask"
+    title = f"{model} · {tell(phrase('what fills the mask'), language)}"
     if focus:
-        title += f" · mask {focus} of {len(filled.masks)}"
-    notes = ["bar: probability (softmax over the vocabulary)"]
+        which = phrase("mask {mask} of {masks}", mask=focus, masks=len(filled.masks))
+        title += f" · {tell(which, language)}"
+    notes = [phrase("bar: probability (softmax over the vocabulary)")]
     if not focus and shown < len(filled.masks):
-        notes.append(f"the first {shown} of {len(filled.masks)} masks; the text lists them all")
-    return picture(title, quote_inline(text, 90).strip("`"), groups, notes)
+        notes.append(
+            phrase("the first {shown} of {count} masks; the text lists them all", shown=shown,
+                   count=len(filled.masks))
+        )  # fmt: skip
+    told = [tell(note, language) for note in notes]
+    return picture(title, quote_inline(text, 90).strip("`"), groups, told)
 
 
 @command(name="fill-mask")
@@ -83,8 +96,11 @@ async def fill_mask(
     mask, written = mask_of(card), with_mask_token(card, text)
     if mask not in written:
         raise UserError(
-            f"Put {mask} where a word is missing, e.g. "
-            f"`/fill-mask text:Paris is the {mask} of France.`"
+            phrase(
+                "Put {mask} where a word is missing, e.g. "
+                "`/fill-mask text:Paris is the {mask} of France.`",
+                mask=mask,
+            )
         )
     return await FILL_MASK.show(ctx, {"model": card.name, "text": written, "top_k": top_k})
 
@@ -102,28 +118,44 @@ async def render(ctx: Context, state: State) -> Reply:
     ctx.record(tokens=len(filled.encoding))
     if not filled.masks:
         mask = mask_of(card)
-        raise UserError(f"The text was cut to fit the model and no {mask} is left in it.")
-    lines = [
-        f"**{card.name}** · {plural(len(filled.masks), 'mask')} · "
-        f"best guess: {quote_inline(filled.filled, 300)}"
-    ]
+        raise UserError(
+            phrase("The text was cut to fit the model and no {mask} is left in it.", mask=mask)
+        )
+    masks = plural_phrase("{count:,} mask", "{count:,} masks", len(filled.masks))
+    lines: list[str] = [
+        phrase("**{model}** · {masks} · best guess: {guess}", model=card.name, masks=masks,
+               guess=quote_inline(filled.filled, 300))
+    ]  # fmt: skip
     lines += await notices(ctx, card, filled.encoding)
     if card.untrained_head:
         lines.append(
-            "⚠️ This checkpoint ships no trained masked-LM head "
-            f"({len(card.untrained_head)} weights missing, e.g. `{card.untrained_head[0]}`): "
-            "these predictions come from randomly initialised weights."
+            phrase(
+                "⚠️ This checkpoint ships no trained masked-LM head ({count} weights missing, "
+                "e.g. `{example}`): these predictions come from randomly initialised weights.",
+                count=len(card.untrained_head),
+                example=card.untrained_head[0],
+            )
         )
     if focus:
         position = filled.masks[focus - 1].position
-        lines.append(f"The chart shows mask {focus} of {len(filled.masks)} (token {position}).")
+        lines.append(
+            phrase("The chart shows mask {mask} of {count} (token {position}).", mask=focus,
+                   count=len(filled.masks), position=position)
+        )  # fmt: skip
     elif (shown := charted(filled)) < len(filled.masks):
-        masks = plural(len(filled.masks), "mask")
-        lines.append(f"The chart shows the first {shown} of the {masks}; the list has them all.")
-    png = await ctx.render(draw, card.name, text, filled, focus)
-    bars = Attachment("fill-mask.png", png, "probabilities of the top tokens")
+        lines.append(
+            phrase("The chart shows the first {shown} of the {masks}; the list has them all.",
+                   shown=shown, masks=masks)
+        )  # fmt: skip
+    png = await ctx.render(draw, card.name, text, filled, focus, ctx.language)
+    described = ctx.tell(phrase("probabilities of the top tokens"))
+    bars = Attachment("fill-mask.png", png, described)
     reply = reply_with_overflow(
-        "\n".join(lines), guesses_table(filled), "fill-mask.txt", attachments=(bars,)
+        "\n".join(map(ctx.tell, lines)),
+        guesses_table(filled, ctx.language),
+        "fill-mask.txt",
+        attachments=(bars,),
+        reader=ctx.language,
     )
     live = {"model": card.name, "text": text, "top_k": top_k, "focus": focus,
             "masks": len(filled.masks)}  # fmt: skip
@@ -132,7 +164,7 @@ async def render(ctx: Context, state: State) -> Reply:
 
 def controls(state: State) -> tuple[Control, ...]:
     """With several masks: buttons charting them one at a time (and all of them again)."""
-    return previous_next("mask") if state.get("masks", 1) > 1 else ()
+    return previous_next(phrase("mask")) if state.get("masks", 1) > 1 else ()
 
 
 def transition(state: State, action: str, value: str | None) -> State:

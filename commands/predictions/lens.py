@@ -15,20 +15,35 @@ from explorer.drawing.charts import Lens as LensTable
 from explorer.drawing.labels import display_token
 from explorer.drawing.page import picture
 from explorer.encoding import check_text
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
 from explorer.live import Control, Kind, cycle, previous_next
-from explorer.text import plural, quote_inline
+from explorer.text import quote_inline
 
 LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
 
 
-def draw(model: str, text: str, lens: Lens, causal: bool) -> bytes:
-    """Layers × positions, each cell the top token and coloured by its probability."""
+def reads_of(causal: bool) -> str:
+    """What the lens reads at a position (a `phrase`)."""
+    return phrase("the next token") if causal else phrase("each position's token")
+
+
+def draw(model: str, text: str, lens: Lens, causal: bool, language: str = SOURCE_LANGUAGE) -> bytes:
+    """Layers × positions, each cell the top token and coloured by its probability; its
+    words told in `language`."""
     tokens = lens.encoding.tokens
-    layers = ["embeddings"] + [f"layer {i}" for i in range(1, len(lens.tokens))]
+    layers = [tell(layer_name(layer), language) for layer in range(len(lens.tokens))]
     predicted = [[display_token(t, i) for i, t in enumerate(row)] for row in lens.tokens]
-    reads = "the next token" if causal else "each position's token"
-    norm = ", final norm applied" if lens.normed else ""
-    note = f"cell: top prediction for {reads} through the output head{norm} · colour: probability"
+    if lens.normed:
+        note = phrase(
+            "cell: top prediction for {reads} through the output head, final norm applied · "
+            "colour: probability",
+            reads=reads_of(causal),
+        )
+    else:
+        note = phrase(
+            "cell: top prediction for {reads} through the output head · colour: probability",
+            reads=reads_of(causal),
+        )
     table = LensTable(
         layers,
         [display_token(t, i) for i, t in enumerate(tokens)],
@@ -36,26 +51,33 @@ def draw(model: str, text: str, lens: Lens, causal: bool) -> bytes:
         predicted,
         lens.probabilities,
     )
-    return picture(f"{model} · logit lens", quote_inline(text, 90).strip("`"), [table], [note])
+    title = f"{model} · {tell(phrase('logit lens'), language)}"
+    return picture(title, quote_inline(text, 90).strip("`"), [table], [tell(note, language)])
 
 
 def layer_name(layer: int) -> str:
-    """`embeddings` for row 0 of the lens, `layer N` after."""
-    return "embeddings" if layer == 0 else f"layer {layer}"
+    """`embeddings` for row 0 of the lens, `layer N` after (a `phrase`)."""
+    return phrase("embeddings") if layer == 0 else phrase("layer {layer}", layer=layer)
 
 
-def draw_layer(model: str, text: str, lens: Lens, layer: int, causal: bool) -> bytes:
-    """One layer's top prediction at every position, as probability bars."""
+def draw_layer(
+    model: str, text: str, lens: Lens, layer: int, causal: bool, language: str = SOURCE_LANGUAGE
+) -> bytes:
+    """One layer's top prediction at every position, as probability bars; its words told
+    in `language`."""
     tokens = lens.encoding.tokens
     rows = [
         (f"{i} {display_token(t, i)} → {display_token(lens.tokens[layer][i], i)}",
          float(lens.probabilities[layer, i]))
         for i, t in enumerate(tokens)
     ]  # fmt: skip
-    reads = "the next token" if causal else "each position's token"
-    note = f"position token → top prediction for {reads} · bar: its probability"
-    title = f"{model} · logit lens · {layer_name(layer)} ({len(lens.tokens) - 1} layers)"
-    return picture(title, quote_inline(text, 90).strip("`"), [Bars(rows)], [note])
+    note = phrase(
+        "position token → top prediction for {reads} · bar: its probability",
+        reads=reads_of(causal),
+    )
+    shown = phrase("{layer} ({count} layers)", layer=layer_name(layer), count=len(lens.tokens) - 1)
+    title = f"{model} · {tell(phrase('logit lens'), language)} · {tell(shown, language)}"
+    return picture(title, quote_inline(text, 90).strip("`"), [Bars(rows)], [tell(note, language)])
 
 
 @command()
@@ -84,26 +106,30 @@ async def render(ctx: Context, state: State) -> Reply:
     ctx.record(tokens=len(read.encoding))
     causal = card.task == "causal-lm"
     if layer < 0:
-        png = await ctx.render(draw, card.name, text, read, causal)
+        png = await ctx.render(draw, card.name, text, read, causal, ctx.language)
     else:
-        png = await ctx.render(draw_layer, card.name, text, read, layer, causal)
-    lines = [
-        f"**{card.name} · logit lens** · {plural(len(read.tokens) - 1, 'layer')} × "
-        f"{plural(len(read.encoding), 'token')}"
+        png = await ctx.render(draw_layer, card.name, text, read, layer, causal, ctx.language)
+    lines: list[str] = [
+        phrase(
+            "**{model} · logit lens** · {layers} × {tokens}",
+            model=card.name,
+            layers=plural_phrase("{count:,} layer", "{count:,} layers", len(read.tokens) - 1),
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(read.encoding)),
+        )
     ]
     if layer >= 0:
-        lines[0] += f" · {layer_name(layer)}"
+        lines[0] = phrase("{lens} · {layer}", lens=lines[0], layer=layer_name(layer))
     if card.untrained_head:
-        lines.append("⚠️ This checkpoint ships no trained head: the predictions are random.")
+        lines.append(phrase("⚠️ This checkpoint ships no trained head: the predictions are random."))
     lines += await notices(ctx, card, read.encoding)
     live = {"model": card.name, "text": text, "layer": layer, "layers": len(read.tokens) - 1}
-    image = Attachment("lens.png", png, "the logit lens")
-    return Reply("\n".join(lines), (image,), Live(LENS.name, live))
+    image = Attachment("lens.png", png, ctx.tell(phrase("the logit lens")))
+    return Reply("\n".join(map(ctx.tell, lines)), (image,), Live(LENS.name, live))
 
 
 def controls(state: State) -> tuple[Control, ...]:
     """Buttons showing one layer at a time: the embeddings, each layer, then all again."""
-    return previous_next("layer")
+    return previous_next(phrase("layer"))
 
 
 def transition(state: State, action: str, value: str | None) -> State:

@@ -25,17 +25,21 @@ from explorer.drawing.charts import Bars
 from explorer.drawing.labels import display_token
 from explorer.drawing.page import picture
 from explorer.encoding import check_text
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
 from explorer.live import Control, Kind, cycle, previous_next
 from explorer.text import in_code, pad, quote_inline
 
 CONTINUATION_TOKENS = 12
 
 
-def draw(model: str, text: str, guesses: tuple[Guess, ...], after: str) -> bytes:
-    """Probability bars of the most likely tokens after a position (`after` says which)."""
+def draw(
+    model: str, text: str, guesses: tuple[Guess, ...], after: str, language: str = SOURCE_LANGUAGE
+) -> bytes:
+    """Probability bars of the most likely tokens after a position (`after`, a `phrase`,
+    says which); its words told in `language`."""
     bars = Bars([(guess.token, guess.probability) for guess in guesses])
-    title = f"{model} · the next token{after}"
-    note = "bar: probability (softmax of the position's logits)"
+    title = f"{model} · {tell(after, language)}"
+    note = tell(phrase("bar: probability (softmax of the position's logits)"), language)
     return picture(title, quote_inline(text, 90).strip("`"), [bars], [note])
 
 
@@ -54,22 +58,31 @@ async def predict(
 
 def header(model: str, text: str, predicted: NextTokens, position: int) -> str:
     """What the model expects after the text (and how it would go on), or after one of its
-    positions, with the token the text has there."""
+    positions, with the token the text has there (a `phrase`)."""
     best = predicted.steps[position][0]
     if position == len(predicted.steps) - 1:
-        return (
-            f"**{model}** · next token: {quote_inline(best.token, 40)} "
-            f"({best.probability:.1%})\n"
-            f"greedy continuation: {quote_inline(text, 200)} → "
-            f"{quote_inline(predicted.continuation, 300)}"
+        return phrase(
+            "**{model}** · next token: {best} ({probability:.1%})\n"
+            "greedy continuation: {text} → {continuation}",
+            model=model,
+            best=quote_inline(best.token, 40),
+            probability=best.probability,
+            text=quote_inline(text, 200),
+            continuation=quote_inline(predicted.continuation, 300),
         )
     token = display_token(predicted.encoding.tokens[position], position)
     taken = predicted.taken[position]
-    return (
-        f"**{model}** · after token {position} {quote_inline(token, 40)}: expected "
-        f"{quote_inline(best.token, 40)} ({best.probability:.1%}); the text has "
-        f"{quote_inline(taken.guess.token, 40)} ({taken.guess.probability:.1%}, "
-        f"rank {taken.rank:,})"
+    return phrase(
+        "**{model}** · after token {position} {token}: expected {best} ({probability:.1%}); "
+        "the text has {taken} ({taken_probability:.1%}, rank {rank:,})",
+        model=model,
+        position=position,
+        token=quote_inline(token, 40),
+        best=quote_inline(best.token, 40),
+        probability=best.probability,
+        taken=quote_inline(taken.guess.token, 40),
+        taken_probability=taken.guess.probability,
+        rank=taken.rank,
     )
 
 
@@ -95,10 +108,20 @@ async def render(ctx: Context, state: State) -> Reply:
         for rank, guess in enumerate(guesses, 1)
     )
     token = display_token(predicted.encoding.tokens[position], position)
-    after = "" if position == positions - 1 else f" after token {position} “{token}”"
-    png = await ctx.render(draw, card.name, text, guesses, after)
-    bars = Attachment("predict.png", png, "probabilities of the most likely next tokens")
-    reply = reply_with_overflow("\n".join(lines), table, "predict.txt", attachments=(bars,))
+    after = phrase("the next token")
+    if position != positions - 1:
+        after = phrase("the next token after token {position} “{token}”", position=position,
+                       token=token)  # fmt: skip
+    png = await ctx.render(draw, card.name, text, guesses, after, ctx.language)
+    described = ctx.tell(phrase("probabilities of the most likely next tokens"))
+    bars = Attachment("predict.png", png, described)
+    reply = reply_with_overflow(
+        "\n".join(map(ctx.tell, lines)),
+        table,
+        "predict.txt",
+        attachments=(bars,),
+        reader=ctx.language,
+    )
     live = {"model": card.name, "text": text, "top_k": top_k, "position": position,
             "positions": positions}  # fmt: skip
     return replace(reply, live=Live(PREDICT.name, live))
@@ -106,7 +129,7 @@ async def render(ctx: Context, state: State) -> Reply:
 
 def controls(state: State) -> tuple[Control, ...]:
     """Buttons stepping through the text's positions (a text of one token has none)."""
-    return previous_next("position") if state.get("positions", 1) > 1 else ()
+    return previous_next(phrase("position")) if state.get("positions", 1) > 1 else ()
 
 
 def transition(state: State, action: str, value: str | None) -> State:

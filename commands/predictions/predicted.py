@@ -12,6 +12,7 @@ import numpy as np
 
 from explorer.contract import Forwarded, LoadedModel, UserError
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 from explorer.text import join_wide
 
 # Modules after the base model that are not part of the output head.
@@ -247,9 +248,12 @@ def lens_of(forwarded: Forwarded) -> Lens:
     candidates = [hidden[-1]] + ([norm(hidden[-1])] if norm is not None else [])
     if not any(_reproduces(_through(head, state), logits) for state in candidates):
         raise UserError(
-            f"The logit lens cannot be read for **{loaded.name}** "
-            f"({loaded.card.architecture}): its output head does not reproduce the model's "
-            "own output from the last hidden state."
+            phrase(
+                "The logit lens cannot be read for **{model}** ({architecture}): its output "
+                "head does not reproduce the model's own output from the last hidden state.",
+                model=loaded.name,
+                architecture=loaded.card.architecture,
+            )
         )
     tokens, ids, probabilities = [], [], []
     for index, state in enumerate(hidden):

@@ -11,31 +11,51 @@ from explorer.drawing.flow import Legend, Piece, TokenFlow, headline, mapped, wo
 from explorer.drawing.labels import display_token
 from explorer.drawing.page import picture
 from explorer.export import npy, table
-from explorer.text import in_code, pad, text_width
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
+from explorer.text import in_code, pad, pad_left, text_width
 
-READINGS = {
-    "causal": "−log₂ p(token | the tokens before it)",
-    "pseudo": "−log₂ p(token | every other token), the token masked (pseudo-log-likelihood)",
+READINGS: dict[str, str] = {
+    "causal": phrase("−log₂ p(token | the tokens before it)"),
+    "pseudo": phrase(
+        "−log₂ p(token | every other token), the token masked (pseudo-log-likelihood)"
+    ),
 }
 MEASURES: dict[Measure, dict[str, str]] = {
     "surprisal": READINGS,
     "entropy": {
-        "causal": "−Σ p log₂ p of the prediction each token was read from (how unsure the "
-        "model was)",
-        "pseudo": "−Σ p log₂ p of the prediction at each masked token (how unsure the model was)",
+        "causal": phrase(
+            "−Σ p log₂ p of the prediction each token was read from (how unsure the model was)"
+        ),
+        "pseudo": phrase(
+            "−Σ p log₂ p of the prediction at each masked token (how unsure the model was)"
+        ),
     },
 }
+# The measures' names in words (their values, `surprisal` and `entropy`, stay as typed).
+MEASURE_WORDS: dict[Measure, str] = {"surprisal": phrase("surprisal"), "entropy": phrase("entropy")}
+HEADINGS = (phrase("token"), phrase("bits"), phrase("entropy"))  # the table's, told
 PAGE_TOKENS = 64  # past this many tokens, pages of this many can be shown one at a time
 
 
 def summary(result: Surprisal) -> str:
-    """The total and the mean in bits, and the perplexity they make."""
+    """The total and the mean in bits, and the perplexity they make (a `phrase`)."""
     count = len(result.positions)
-    mean = result.total / count if count else 0.0
-    name = "pseudo-perplexity" if result.kind == "pseudo" else "perplexity"
-    return (
-        f"{result.total:.1f} bits over {count} scored tokens · mean {mean:.2f} bits/token · "
-        f"{name} {result.perplexity:.1f}"
+    values = {
+        "total": result.total,
+        "count": count,
+        "mean": result.total / count if count else 0.0,
+        "perplexity": result.perplexity,
+    }
+    if result.kind == "pseudo":
+        return phrase(
+            "{total:.1f} bits over {count} scored tokens · mean {mean:.2f} bits/token · "
+            "pseudo-perplexity {perplexity:.1f}",
+            **values,
+        )
+    return phrase(
+        "{total:.1f} bits over {count} scored tokens · mean {mean:.2f} bits/token · "
+        "perplexity {perplexity:.1f}",
+        **values,
     )
 
 
@@ -54,10 +74,11 @@ def pages_of(tokens: int) -> int:
 
 
 def render(model: str, text: str, result: Surprisal, measure: Measure = "surprisal",
-           page: int = 0) -> bytes:  # fmt: skip
+           page: int = 0, language: str = SOURCE_LANGUAGE) -> bytes:  # fmt: skip
     """The text token by token (or one page of it) with a strip under each scored token
     coloured by its surprisal (or the entropy it was drawn from) and the bits written under
-    it; the colours on one scale over the whole text, so pages compare."""
+    it; the colours on one scale over the whole text, so pages compare; its words told in
+    `language`."""
     values = result.bits if measure == "surprisal" else result.entropy
     top = max(1.0, float(values.max()) if len(values) else 1.0)
     colour = functools.partial(mapped, COLORMAP, low=0.0, high=top)
@@ -69,23 +90,35 @@ def render(model: str, text: str, result: Surprisal, measure: Measure = "surpris
         strip = None if bits is None else colour(bits)
         value = "" if bits is None else f"{bits:.1f}"
         pieces.append(Piece(label, None, strip, value, result.encoding.special[index], spaced))
-    notes = [f"{measure}: {MEASURES[measure][result.kind]}, in bits", summary(result)]
+    named = MEASURE_WORDS[measure]
+    notes = [
+        phrase(
+            "{measure}: {meaning}, in bits", measure=named, meaning=MEASURES[measure][result.kind]
+        ),
+        summary(result),
+    ]
     if result.kind == "causal" and start == 0:
-        notes.append("the first token has nothing before it and is not scored")
-    legend = Legend(colour, 0.0, top, f"bits of {measure}")
-    title = f"{model} · {measure}"
+        notes.append(phrase("the first token has nothing before it and is not scored"))
+    legend = Legend(colour, 0.0, top, tell(phrase("bits of {measure}", measure=named), language))
+    title = f"{model} · {tell(named, language)}"
     subtitle = headline(text)
     if page:
-        title += f" · page {page} of {pages_of(len(result.encoding))}"
-        subtitle = f"tokens {start + 1}–{end} of {len(result.encoding)}"
-    return picture(title, subtitle, [TokenFlow(pieces), legend], notes)
+        pages = phrase("page {page} of {pages}", page=page, pages=pages_of(len(result.encoding)))
+        title += f" · {tell(pages, language)}"
+        shown = phrase("tokens {first}–{last} of {count}", first=start + 1, last=end,
+                       count=len(result.encoding))  # fmt: skip
+        subtitle = tell(shown, language)
+    told = [tell(note, language) for note in notes]
+    return picture(title, subtitle, [TokenFlow(pieces), legend], told)
 
 
-def surprisal_table(result: Surprisal) -> str:
-    """A fixed-width table: position, token, surprisal and entropy in bits."""
+def surprisal_table(result: Surprisal, language: str = SOURCE_LANGUAGE) -> str:
+    """A fixed-width table: position, token, surprisal and entropy in bits (its headings
+    told in `language`)."""
     labels = [in_code(display_token(result.encoding.tokens[i], i)) for i in result.positions]
-    width = max(5, *(text_width(label) + 1 for label in labels)) if labels else 5
-    rows = [f"{'#':>4}  {'token':<{width}}  {'bits':>6}  {'entropy':>7}"]
+    token, bits, entropy = (tell(heading, language) for heading in HEADINGS)
+    width = max(5, text_width(token), *(text_width(label) + 1 for label in labels))
+    rows = [f"{'#':>4}  {pad(token, width)}  {pad_left(bits, 6)}  {pad_left(entropy, 7)}"]
     for position, label, bits, entropy in zip(
         result.positions, labels, result.bits, result.entropy, strict=True
     ):
@@ -93,8 +126,9 @@ def surprisal_table(result: Surprisal) -> str:
     return "\n".join(rows)
 
 
-def exported(result: Surprisal) -> tuple[Attachment, Attachment]:
-    """`surprisal.npy` (float32 bits, one per scored token) and `surprisal.csv`."""
+def exported(result: Surprisal, language: str = SOURCE_LANGUAGE) -> tuple[Attachment, Attachment]:
+    """`surprisal.npy` (float32 bits, one per scored token) and `surprisal.csv` (the data as
+    it is; the `.npy`'s description told in `language`)."""
     tokens = result.encoding.tokens
     rows = [
         (position, tokens[position], f"{bits:.6f}", f"{entropy:.6f}")
@@ -103,6 +137,10 @@ def exported(result: Surprisal) -> tuple[Attachment, Attachment]:
         )
     ]
     return (
-        npy("surprisal.npy", result.bits, "surprisal in bits, one per scored token"),
+        npy(
+            "surprisal.npy",
+            result.bits,
+            tell(phrase("surprisal in bits, one per scored token"), language),
+        ),
         table("surprisal.csv", ("position", "token", "bits", "entropy_bits"), rows),
     )

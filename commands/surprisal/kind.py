@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from commands.capabilities import notices
 from commands.surprisal.draw import (
+    MEASURE_WORDS,
     MEASURES,
     READINGS,
     exported,
@@ -21,12 +22,12 @@ from commands.surprisal.draw import (
 from commands.surprisal.finish import reading
 from commands.surprisal.result import MEASURE_NAMES, Surprisal, measure_named
 from explorer.contract import Attachment, Context, Live, Reply, State, reply_with_overflow
+from explorer.i18n import phrase, plural_phrase
 from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
-from explorer.text import plural
 
 DESCRIPTIONS = {
-    "surprisal": "−log₂ p of each token: how unexpected it was",
-    "entropy": "of each prediction: how unsure the model was",
+    "surprisal": phrase("−log₂ p of each token: how unexpected it was"),
+    "entropy": phrase("of each prediction: how unsure the model was"),
 }
 
 
@@ -43,26 +44,42 @@ async def show(ctx: Context, state: State) -> Reply:
     tokens = len(result.encoding)
     ctx.record(tokens=tokens)
     lines = [
-        f"**{card.name}** · surprisal of {plural(len(result.positions), 'token')}: "
-        f"{READINGS[result.kind]}",
+        phrase(
+            "**{model}** · surprisal of {tokens}: {reading}",
+            model=card.name,
+            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.positions)),
+            reading=READINGS[result.kind],
+        ),
         summary(result),
     ]
+    named = MEASURE_WORDS[measure]
     if measure != "surprisal":
-        lines.append(f"The picture shows the {measure}: {MEASURES[measure][result.kind]}.")
+        lines.append(
+            phrase("The picture shows the {measure}: {meaning}.", measure=named,
+                   meaning=MEASURES[measure][result.kind])
+        )  # fmt: skip
     if page:
         start, end = page_bounds(tokens, page)
-        lines.append(f"The picture shows tokens {start + 1}–{end} of {tokens}.")
+        lines.append(
+            phrase("The picture shows tokens {first}–{last} of {count}.", first=start + 1,
+                   last=end, count=tokens)
+        )  # fmt: skip
     if card.untrained_head:
-        lines.append("⚠️ This checkpoint ships no trained head: the probabilities are random.")
+        lines.append(
+            phrase("⚠️ This checkpoint ships no trained head: the probabilities are random.")
+        )
     lines += await notices(ctx, card, result.encoding)
-    png = await ctx.render(render, card.name, text, result, measure, page)
-    files: tuple[Attachment, ...] = (
-        Attachment("surprisal.png", png, f"{measure} per token, in bits"),
-    )
+    png = await ctx.render(render, card.name, text, result, measure, page, ctx.language)
+    described = ctx.tell(phrase("{measure} per token, in bits", measure=named))
+    files: tuple[Attachment, ...] = (Attachment("surprisal.png", png, described),)
     if state["export"]:
-        files += exported(result)
+        files += exported(result, ctx.language)
     reply = reply_with_overflow(
-        "\n".join(lines), surprisal_table(result), "surprisal.txt", attachments=files
+        "\n".join(map(ctx.tell, lines)),
+        surprisal_table(result, ctx.language),
+        "surprisal.txt",
+        attachments=files,
+        reader=ctx.language,
     )
     live = {**state, "pages": pages_of(tokens)}
     return replace(reply, live=Live(SURPRISAL.name, live))
@@ -74,9 +91,9 @@ def controls(state: State) -> tuple[Control, ...]:
     menu = Menu(
         "measure",
         tuple(Choice(name, name, DESCRIPTIONS[name], name == measure) for name in MEASURE_NAMES),
-        "Choose what the strip shows",
+        phrase("Choose what the strip shows"),
     )
-    pages = previous_next("page", row=1) if state.get("pages", 0) else ()
+    pages = previous_next(phrase("page"), row=1) if state.get("pages", 0) else ()
     return (menu, *pages)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from commands.predictions.predicted import OBJECT_BYTES
 from explorer.contract import UserError
 from explorer.encoding import Encoding
+from explorer.i18n import phrase
 
 Kind = Literal["causal", "pseudo"]
 Measure = Literal["surprisal", "entropy"]
@@ -22,7 +23,7 @@ def measure_named(name: str | None) -> Measure:
     for measure in MEASURE_NAMES:
         if name == measure:
             return measure
-    raise UserError(f"Choose a measure: {', '.join(MEASURE_NAMES)}.")
+    raise UserError(phrase("Choose a measure: {measures}.", measures=", ".join(MEASURE_NAMES)))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from commands.attention.views.rollout import RolloutView
 from commands.attention.views.summary import SummaryView
 from commands.attention.views.token import TokenView
 from explorer.contract import UserError
+from explorer.i18n import phrase
 from explorer.text import quote_inline
 
 VIEWS: dict[str, View] = {
@@ -41,7 +42,10 @@ def view_of(state: ViewState) -> View:
 def switch_view(state: ViewState, name: str) -> ViewState:
     """The state shown after choosing view `name` in the menu."""
     if name not in VIEWS:
-        raise UserError(f"Unknown view {quote_inline(name, 40)}. Views: {', '.join(VIEWS)}.")
+        raise UserError(
+            phrase("Unknown view {shown}. Views: {views}.", shown=quote_inline(name, 40),
+                   views=", ".join(VIEWS))
+        )  # fmt: skip
     return VIEWS[name].enter(state)
 
 

@@ -30,10 +30,17 @@ from commands.attention.views.tables import matrix_table
 from explorer.drawing.grid import Axis as GridAxis
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
+from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
 from explorer.text import escape_markdown
 
 # What the stepping buttons step, each back (-) and forth (+), on which row of controls.
 STEPPED = {"layer": 1, "head": 1, "token": 2, "window": 2}
+STEPPED_NAMES = {
+    "layer": phrase("layer"),
+    "head": phrase("head"),
+    "token": phrase("token"),
+    "window": phrase("window"),
+}
 
 
 def arrows(stepped: str) -> frozenset[str]:
@@ -45,11 +52,11 @@ LAYER_ACTIONS, HEAD_ACTIONS, TOKEN_ACTIONS, WINDOW_ACTIONS = map(arrows, STEPPED
 FULL = 128  # up to this many tokens a picture shows them all
 WINDOW = 64  # past that, this many at a time
 PART_TITLES = {
-    "encoder": "encoder self-attention",
-    "decoder": "decoder self-attention",
-    "cross": "cross-attention",
+    "encoder": phrase("encoder self-attention"),
+    "decoder": phrase("decoder self-attention"),
+    "cross": phrase("cross-attention"),
 }
-OTHERS = "others Σ"
+OTHERS = phrase("others Σ")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +68,11 @@ class Scene:
     state: ViewState
     attention: Attention
     chat: bool = False  # worded for the chat's caption (real tokens) rather than the picture
+    language: str = SOURCE_LANGUAGE  # the reader's: every text is told in it
+
+    def tell(self, text: str) -> str:
+        """`text` (a `phrase`) in the reader's language."""
+        return tell(text, self.language)
 
     def query_label(self, index: int) -> str:
         """A query token as the picture labels it, or its real text for the chat (which
@@ -77,22 +89,44 @@ class Scene:
     def head_name(self, head: int) -> str:
         """`head 3/12`, or `mean of 12 heads` for head 0."""
         heads = self.shape.heads
-        return f"mean of {heads} heads" if head == 0 else f"head {head}/{heads}"
+        if head == 0:
+            return phrase("mean of {heads} heads", heads=heads)
+        return phrase("head {head}/{heads}", head=head, heads=heads)
 
     @property
     def layer_name(self) -> str:
         """`layer 2/6`."""
-        return f"layer {self.state.layer}/{self.shape.layers}"
+        return phrase("layer {layer}/{layers}", layer=self.state.layer, layers=self.shape.layers)
 
     @property
     def model_shape(self) -> str:
         """`6 layers × 12 heads`."""
-        return f"{self.shape.layers} layers × {self.shape.heads} heads"
+        return phrase(
+            "{layers} layers × {heads} heads", layers=self.shape.layers, heads=self.shape.heads
+        )
 
     @property
     def unit(self) -> str:
         """What a row and column stand for."""
-        return "word" if self.state.granularity == "word" else "token"
+        return phrase("word") if self.state.granularity == "word" else phrase("token")
+
+    @property
+    def units(self) -> str:
+        """What rows and columns stand for, more than one."""
+        return phrase("words") if self.state.granularity == "word" else phrase("tokens")
+
+    def counted(self, count: int) -> str:
+        """`12 tokens`, `1 word`."""
+        if self.state.granularity == "word":
+            return plural_phrase("{count:,} word", "{count:,} words", count)
+        return plural_phrase("{count:,} token", "{count:,} tokens", count)
+
+    @property
+    def axes_note(self) -> str:
+        """What a matrix's rows and columns are."""
+        if self.state.granularity == "word":
+            return phrase("rows: attending word (query) · columns: attended-to word (key)")
+        return phrase("rows: attending token (query) · columns: attended-to token (key)")
 
     @property
     def longest(self) -> int:
@@ -120,7 +154,7 @@ class Scene:
     @property
     def quantity(self) -> str:
         """What a value is: an attention weight, or a value-weighted norm."""
-        return "‖αf(x)‖" if self.exploration.norms else "attention weight"
+        return "‖αf(x)‖" if self.exploration.norms else phrase("attention weight")
 
     @property
     def column(self) -> str:
@@ -130,10 +164,15 @@ class Scene:
     def scale_note(self, vmax: float, named: bool = True) -> str:
         """What the colours span, in words; a norm's in the hidden state's units, and named
         unless the caption already says what a value is."""
-        span = f"0 to {vmax:.3g}"
-        if self.exploration.norms:
-            span = f"{'‖αf(x)‖ ' if named else ''}{span} (the hidden state's units)"
-        return f"colours: {span}, {SCALES[self.state.scale]}"
+        scale = SCALES[self.state.scale]
+        if not self.exploration.norms:
+            return phrase("colours: 0 to {top:.3g}, {scale}", top=vmax, scale=scale)
+        return phrase(
+            "colours: {named}0 to {top:.3g} (the hidden state's units), {scale}",
+            named="‖αf(x)‖ " if named else "",
+            top=vmax,
+            scale=scale,
+        )
 
 
 def window_count(shape: Shape) -> int:
@@ -141,19 +180,20 @@ def window_count(shape: Shape) -> int:
     return 1 if shape.longest <= FULL else math.ceil(shape.longest / WINDOW)
 
 
-def scene_of(exploration: Exploration, state: ViewState) -> Scene:
-    """The scene for a state (its part and granularity checked)."""
-    return Scene(exploration, state, exploration.attention(state.part, state.granularity))
+def scene_of(exploration: Exploration, state: ViewState, language: str = SOURCE_LANGUAGE) -> Scene:
+    """The scene for a state (its part and granularity checked), told in `language`."""
+    attention = exploration.attention(state.part, state.granularity)
+    return Scene(exploration, state, attention, language=language)
 
 
-def layer_names(count: int) -> tuple[str, ...]:
-    """`layer 1`, `layer 2`…, as rows are labelled."""
-    return tuple(f"layer {i}" for i in range(1, count + 1))
+def layer_names(count: int, language: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
+    """`layer 1`, `layer 2`…, as rows are labelled (in exports: English)."""
+    return tuple(tell(phrase("layer {layer}", layer=i), language) for i in range(1, count + 1))
 
 
-def head_names(count: int) -> tuple[str, ...]:
+def head_names(count: int, language: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
     """`h1`, `h2`…, as columns are labelled."""
-    return tuple(f"h{i}" for i in range(1, count + 1))
+    return tuple(tell(phrase("h{head}", head=i), language) for i in range(1, count + 1))
 
 
 def pick_top(scene: Scene, peak: str, layer: float, shown: float) -> float:
@@ -172,24 +212,26 @@ class View:
     `detail`, `blocks` and `table`; stepping wraps layers, heads, tokens and windows."""
 
     name: ClassVar[str]
-    description: ClassVar[str]
+    description: ClassVar[str]  # a `phrase`
     actions: ClassVar[frozenset[str]] = frozenset()
     windowed: ClassVar[bool] = False  # long inputs are shown a window at a time
     refuses_norms: ClassVar[str] = ""  # why value-weighted norms make no sense here ("": they do)
 
     def title(self, scene: Scene) -> str:
-        """The caption naming the model, the part, the weighting and what is shown."""
-        parts = [scene.exploration.model]
+        """The caption naming the model, the part, the weighting and what is shown, told in
+        the scene's language."""
+        parts: list[str] = []
         if scene.state.part != SELF:
             parts.append(PART_TITLES[scene.state.part])
         if scene.exploration.norms:
             parts.append(NORM_LABEL)
         parts.append(self.detail(scene))
         if scene.state.granularity == "word":
-            parts.append("words")
+            parts.append(phrase("words"))
         if self.windowed and scene.windows > 1:
-            parts.append(f"window {scene.window + 1}/{scene.windows}")
-        return " · ".join(parts)
+            parts.append(phrase("window {window}/{windows}", window=scene.window + 1,
+                                windows=scene.windows))  # fmt: skip
+        return " · ".join([scene.exploration.model, *map(scene.tell, parts)])
 
     def enabled(self, shape: Shape) -> frozenset[str]:
         """The actions that change something for an exploration of this shape."""
@@ -202,7 +244,7 @@ class View:
         raise NotImplementedError
 
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
-        """The picture's blocks and notes."""
+        """The picture's blocks and notes, told in the scene's language."""
         raise NotImplementedError
 
     def draw(self, scene: Scene) -> bytes:
@@ -252,7 +294,11 @@ def windowed_matrix(
         [picked[:, cols.start : cols.stop], picked[:, special], picked[:, others].sum(1)[:, None]],
         axis=1,
     )
-    labels = [*keys.labels[cols.start : cols.stop], *(keys.labels[k] for k in special), OTHERS]
+    labels = [
+        *keys.labels[cols.start : cols.stop],
+        *(keys.labels[k] for k in special),
+        scene.tell(OTHERS),
+    ]
     col_special = [*keys.special[cols.start : cols.stop], *([True] * len(special)), False]
 
     def inside(boundary: int | None, span: range) -> int | None:
@@ -277,20 +323,34 @@ def window_note(scene: Scene) -> list[str]:
     """What a window leaves out, when the input is shown in windows."""
     if scene.windows == 1:
         return []
-    return [
-        f"{scene.unit}s {scene.window_range(len(scene.attention.queries)).start}–"
-        f"{scene.window_range(len(scene.attention.queries)).stop - 1} of "
-        f"{len(scene.attention.queries)}; after the gap: special tokens outside the window, "
-        f"then “{OTHERS}”, the sum over all other {scene.unit}s outside it (clipped at the "
-        "scale's top)"
-    ]
+    shown = scene.window_range(len(scene.attention.queries))
+    values = {"first": shown.start, "last": shown.stop - 1, "count": len(scene.attention.queries),
+              "others": OTHERS}  # fmt: skip
+    if scene.state.granularity == "word":
+        note = phrase(
+            "words {first}–{last} of {count}; after the gap: special tokens outside the "
+            "window, then “{others}”, the sum over all other words outside it (clipped at the "
+            "scale's top)",
+            **values,
+        )
+    else:
+        note = phrase(
+            "tokens {first}–{last} of {count}; after the gap: special tokens outside the "
+            "window, then “{others}”, the sum over all other tokens outside it (clipped at the "
+            "scale's top)",
+            **values,
+        )
+    return [scene.tell(note)]
 
 
 class MatrixView(View):
     """A queries × keys matrix with labels on both axes."""
 
     windowed = True
-    measure: ClassVar[str]  # what a cell holds; `{quantity}` is a weight or a norm
+
+    def measure(self, scene: Scene) -> str:
+        """What a cell holds (a `phrase`)."""
+        raise NotImplementedError
 
     def values(self, scene: Scene) -> np.ndarray:
         """The matrix shown."""
@@ -304,11 +364,9 @@ class MatrixView(View):
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         values = self.values(scene)
         vmax = self.span(scene, values)
-        measure = self.measure.format(quantity=scene.quantity)
-        caption = f"{measure} · {scene.scale_note(vmax, named=False)}"
+        caption = f"{scene.tell(self.measure(scene))} · {scene.tell(scene.scale_note(vmax, False))}"
         matrix = windowed_matrix(scene, values, vmax, caption)
-        notes = [f"rows: attending {scene.unit} (query) · columns: attended-to {scene.unit} (key)"]
-        return [MatrixBlock(matrix)], notes + window_note(scene)
+        return [MatrixBlock(matrix)], [scene.tell(scene.axes_note), *window_note(scene)]
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:

@@ -9,19 +9,24 @@ from typing_extensions import override
 
 from commands.attention.exploration import ViewState
 from commands.attention.views.base import HEAD_ACTIONS, LAYER_ACTIONS, MatrixView, Scene, pick_top
+from explorer.i18n import phrase
 
 
 class HeadView(MatrixView):
     """One head of one layer."""
 
     name = "head"
-    description = "one head of a layer"
+    description = phrase("one head of a layer")
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    measure = "{quantity}"
 
     @override
     def detail(self, scene: Scene) -> str:
-        return f"{scene.layer_name} · {scene.head_name(scene.state.head)}"
+        return phrase("{layer} · {head}", layer=scene.layer_name,
+                      head=scene.head_name(scene.state.head))  # fmt: skip
+
+    @override
+    def measure(self, scene: Scene) -> str:
+        return scene.quantity
 
     @override
     def values(self, scene: Scene) -> np.ndarray:

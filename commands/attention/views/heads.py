@@ -17,18 +17,20 @@ from commands.attention.views.base import (
 from commands.attention.views.tables import long_table
 from explorer.drawing.grid import Grid, GridBlock
 from explorer.drawing.page import Block
+from explorer.i18n import phrase
 
 
 class HeadsView(View):
     """Every head of one layer, as a grid."""
 
     name = "heads"
-    description = "every head of a layer"
+    description = phrase("every head of a layer")
     actions = LAYER_ACTIONS
 
     @override
     def detail(self, scene: Scene) -> str:
-        return f"{scene.layer_name} · all {scene.shape.heads} heads"
+        return phrase("{layer} · all {heads} heads", layer=scene.layer_name,
+                      heads=scene.shape.heads)  # fmt: skip
 
     @override
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
@@ -37,7 +39,7 @@ class HeadsView(View):
         vmax = pick_top(scene, "weight", layer.max(), layer.max())
         columns = math.ceil(math.sqrt(heads))
         panels = [layer[h] for h in range(heads)]
-        names = [f"head {h + 1}" for h in range(heads)]
+        names = [scene.tell(phrase("head {head}", head=h + 1)) for h in range(heads)]
         rows = [panels[i : i + columns] for i in range(0, heads, columns)]
         titles = [names[i : i + columns] for i in range(0, heads, columns)]
         queries, keys = grid_axes(scene.attention, set())
@@ -48,10 +50,9 @@ class HeadsView(View):
             titles,
             queries=queries,
             keys=keys,
-            caption=scene.scale_note(vmax),
+            caption=scene.tell(scene.scale_note(vmax)),
         )
-        note = f"rows: attending {scene.unit} (query) · columns: attended-to {scene.unit} (key)"
-        return [GridBlock(grid)], [note]
+        return [GridBlock(grid)], [scene.tell(scene.axes_note)]
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:

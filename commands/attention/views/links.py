@@ -10,6 +10,7 @@ from typing_extensions import override
 from commands.attention.views.base import HEAD_ACTIONS, LAYER_ACTIONS, CyclingView, Scene
 from explorer.drawing.charts import Bars
 from explorer.drawing.page import Block
+from explorer.i18n import phrase
 
 LINKS = 20  # the strongest links listed
 
@@ -27,12 +28,13 @@ class LinksView(CyclingView):
     any length."""
 
     name = "links"
-    description = "the strongest links"
+    description = phrase("the strongest links")
     actions = LAYER_ACTIONS | HEAD_ACTIONS
 
     @override
     def detail(self, scene: Scene) -> str:
-        return f"{scene.layer_name} · {scene.head_name(scene.state.head)} · strongest links"
+        return phrase("{layer} · {head} · strongest links", layer=scene.layer_name,
+                      head=scene.head_name(scene.state.head))  # fmt: skip
 
     def values(self, scene: Scene) -> np.ndarray:
         """The layer's head, or the mean of its heads."""
@@ -59,19 +61,22 @@ class LinksView(CyclingView):
         ordinary = values[~np.asarray(queries.special, dtype=bool)]
         on_special = ordinary[:, np.asarray(keys.special, dtype=bool)].sum(axis=1)
         shares = on_special / np.maximum(ordinary.sum(axis=1), 1e-12)  # rows of norms: any sum
-        unit, bars = scene.unit, Bars(rows)
-        bar, given = "attention weight (0 to 1)", "attention"
+        bars = Bars(rows)
+        bar: str = phrase("attention weight (0 to 1)")
+        given: str = phrase("attention")
         if scene.exploration.norms:  # no bound: the bars reach up to the strongest link
             bars = Bars(rows, top=max(links[0][2], 1e-6), number_format="{:.3g}")
-            bar, given = f"‖αf(x)‖, 0 to {bars.top:.3g} (the hidden state's units)", "‖αf(x)‖"
+            bar = phrase("‖αf(x)‖, 0 to {top:.3g} (the hidden state's units)", top=bars.top)
+            given = "‖αf(x)‖"
+        share = float(shares.mean()) if shares.size else 0.0
         notes = [
-            f"attending {unit} → attended-to {unit}, positions as /tokenize lists them · bar: "
-            f"{bar}",
-            f"links from or to special tokens left out: ordinary {unit}s give them "
-            f"{float(shares.mean()) if shares.size else 0.0:.0%} of their {given} here on "
-            "average",
-        ]
-        return [bars], notes
+            phrase("attending {unit} → attended-to {unit}, positions as /tokenize lists them "
+                   "· bar: {bar}", unit=scene.unit, bar=bar),
+            phrase("links from or to special tokens left out: ordinary {units} give them "
+                   "{share:.0%} of their {given} here on average",
+                   units=scene.units, share=share, given=given),
+        ]  # fmt: skip
+        return [bars], [scene.tell(note) for note in notes]
 
     @override
     def table(self, scene: Scene) -> tuple[str, str]:

@@ -9,19 +9,23 @@ from typing_extensions import override
 
 from commands.attention.exploration import Shape, ViewState
 from commands.attention.views.base import HEAD_ACTIONS, LAYER_ACTIONS, MatrixView, Scene, pick_top
+from explorer.i18n import phrase
 
 
 class MeanView(MatrixView):
     """The heads of one layer, averaged."""
 
     name = "mean"
-    description = "mean of a layer's heads"
+    description = phrase("mean of a layer's heads")
     actions = LAYER_ACTIONS | HEAD_ACTIONS
-    measure = "{quantity}, mean of the heads"
 
     @override
     def detail(self, scene: Scene) -> str:
-        return f"{scene.layer_name} · {scene.head_name(0)}"
+        return phrase("{layer} · {head}", layer=scene.layer_name, head=scene.head_name(0))
+
+    @override
+    def measure(self, scene: Scene) -> str:
+        return phrase("{quantity}, mean of the heads", quantity=scene.quantity)
 
     @override
     def values(self, scene: Scene) -> np.ndarray:

@@ -14,12 +14,14 @@ from commands.attention.views.base import (
     View,
     grid_axes,
     head_names,
+    layer_names,
     pick_top,
     thumbnail_side,
 )
 from commands.attention.views.tables import long_table
 from explorer.drawing.grid import Grid, GridBlock
 from explorer.drawing.page import Block
+from explorer.i18n import phrase
 
 MODEL_PAGE = 4  # layers on one page of the model view
 
@@ -28,7 +30,7 @@ class ModelView(View):
     """Every layer × head, as thumbnails, a page of layers at a time."""
 
     name = "model"
-    description = "every layer × head"
+    description = phrase("every layer × head")
     actions = LAYER_ACTIONS
 
     @staticmethod
@@ -42,9 +44,12 @@ class ModelView(View):
         page = self.page(scene)
         if len(page) == scene.shape.layers:
             return scene.model_shape
-        return (
-            f"layers {page.start + 1}–{page.stop} of {scene.shape.layers} × "
-            f"{scene.shape.heads} heads"
+        return phrase(
+            "layers {first}–{last} of {layers} × {heads} heads",
+            first=page.start + 1,
+            last=page.stop,
+            layers=scene.shape.layers,
+            heads=scene.shape.heads,
         )
 
     @override
@@ -58,15 +63,16 @@ class ModelView(View):
             [[weights[layer, h] for h in range(heads)] for layer in page],
             vmax,
             thumbnail_side(scene.longest, 96, 160, per_token=8),
-            row_headers=[f"layer {layer + 1}" for layer in page],
-            col_headers=head_names(heads),
+            row_headers=[layer_names(scene.shape.layers, scene.language)[layer] for layer in page],
+            col_headers=head_names(heads, scene.language),
             queries=queries,
             keys=keys,
-            caption=scene.scale_note(vmax),
+            caption=scene.tell(scene.scale_note(vmax)),
         )
         notes = []
         if len(page) < scene.shape.layers:
-            notes.append(f"◀ layer ▶ turns the page ({MODEL_PAGE} layers each)")
+            turns = phrase("◀ layer ▶ turns the page ({count} layers each)", count=MODEL_PAGE)
+            notes.append(scene.tell(turns))
         return [GridBlock(grid)], notes
 
     @override

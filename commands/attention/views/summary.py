@@ -12,6 +12,7 @@ from commands.attention.views.base import Scene, View, head_names, layer_names
 from commands.attention.views.tables import summary_table
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block
+from explorer.i18n import phrase
 
 
 def stats_of(scene: Scene) -> HeadStats:
@@ -27,19 +28,22 @@ class SummaryView(View):
     """Per-head statistics: entropy, special-token and previous-token shares."""
 
     name = "summary"
-    description = "per-head statistics"
+    description = phrase("per-head statistics")
 
     @override
     def detail(self, scene: Scene) -> str:
-        return f"per-head statistics · {scene.model_shape}"
+        return phrase("per-head statistics · {shape}", shape=scene.model_shape)
 
     @override
     def blocks(self, scene: Scene) -> tuple[list[Block], list[str]]:
         attention = scene.attention
         stats = stats_of(scene)
-        layers, heads = layer_names(scene.shape.layers), head_names(scene.shape.heads)
+        layers = layer_names(scene.shape.layers, scene.language)
+        heads = head_names(scene.shape.heads, scene.language)
         most = math.log2(max(len(attention.keys), 2))
-        shared = "‖αf(x)‖" if scene.exploration.norms else "attention"
+        shared = "‖αf(x)‖" if scene.exploration.norms else phrase("attention")
+        told = scene.tell
+        fixed = told(phrase("colours: fixed from 0 to 1"))
 
         def block(heading: str, values: np.ndarray, vmax: float, fmt: str, what: str) -> Block:
             matrix = Matrix(values, layers, heads, vmax, what, heading, number_format=fmt,
@@ -47,20 +51,28 @@ class SummaryView(View):
             return MatrixBlock(matrix)
 
         blocks = [
-            block("entropy (bits): low = focused", stats.entropy, most, "{:.1f}",
-                  f"colours: 0 to {most:.2f} bits, uniform attention over all keys"),
-            block(f"share of {shared} on special tokens ([CLS], [SEP]…): high = sink",
-                  stats.special_share, 1.0, "{:.2f}", "colours: fixed from 0 to 1"),
+            block(told(phrase("entropy (bits): low = focused")), stats.entropy, most, "{:.1f}",
+                  told(phrase("colours: 0 to {most:.2f} bits, uniform attention over all keys",
+                              most=most))),
+            block(told(phrase("share of {shared} on special tokens ([CLS], [SEP]…): high = sink",
+                              shared=shared)),
+                  stats.special_share, 1.0, "{:.2f}", fixed),
         ]  # fmt: skip
         if stats.previous_share is not None:  # only within one sequence
-            heading = f"share of {shared} on the previous token: high = previous-token head"
-            fixed = "colours: fixed from 0 to 1"
-            blocks.append(block(heading, stats.previous_share, 1.0, "{:.2f}", fixed))
+            heading = phrase(
+                "share of {shared} on the previous token: high = previous-token head",
+                shared=shared,
+            )
+            blocks.append(block(told(heading), stats.previous_share, 1.0, "{:.2f}", fixed))
         notes = []
         if scene.exploration.norms:
             notes.append(
-                "value-weighted: each row's ‖αf(x)‖ taken as shares of the row's sum, so a "
-                "share is of what is really added, not of where the head looks"
+                told(
+                    phrase(
+                        "value-weighted: each row's ‖αf(x)‖ taken as shares of the row's sum, "
+                        "so a share is of what is really added, not of where the head looks"
+                    )
+                )
             )
         return blocks, notes
 

@@ -18,6 +18,7 @@ from commands.attention.views.base import (
 from commands.attention.views.tables import matrix_table
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block
+from explorer.i18n import phrase
 
 BAND = 32  # the token view wraps its columns into bands of this many
 
@@ -26,7 +27,7 @@ class TokenView(CyclingView):
     """What one token attends to, in every layer."""
 
     name = "token"
-    description = "one token across layers"
+    description = phrase("one token across layers")
     actions = LAYER_ACTIONS | HEAD_ACTIONS | TOKEN_ACTIONS
     windowed = True
 
@@ -34,7 +35,8 @@ class TokenView(CyclingView):
     def detail(self, scene: Scene) -> str:
         state = scene.state
         label = scene.query_label(state.token)
-        return f"{scene.unit} {state.token} “{label}” · {scene.head_name(state.head)}"
+        return phrase("{unit} {token} “{label}” · {head}", unit=scene.unit, token=state.token,
+                      label=label, head=scene.head_name(state.head))  # fmt: skip
 
     def values(self, scene: Scene) -> np.ndarray:
         """What the token attends to: (layers, keys)."""
@@ -48,7 +50,7 @@ class TokenView(CyclingView):
         keys = scene.attention.keys
         span = scene.window_range(len(keys))
         marked = {scene.state.token} if scene.attention.square else set()
-        layers = layer_names(scene.shape.layers)
+        layers = layer_names(scene.shape.layers, scene.language)
         blocks: list[Block] = []
         for start in range(span.start, span.stop, BAND):
             stop = min(start + BAND, span.stop)
@@ -67,12 +69,20 @@ class TokenView(CyclingView):
                 show_scale=start == span.start,
             )
             blocks.append(MatrixBlock(matrix))
-        notes = [
-            f"what {scene.unit} {scene.state.token} attends to in each layer "
-            f"({scene.head_name(scene.state.head)}) · {scene.scale_note(vmax)}"
-        ]
+        attends = phrase(
+            "what {unit} {token} attends to in each layer ({head}) · {scale}",
+            unit=scene.unit,
+            token=scene.state.token,
+            head=scene.head_name(scene.state.head),
+            scale=scene.scale_note(vmax),
+        )
+        notes = [scene.tell(attends)]
         if scene.windows > 1:
-            notes.append(f"{scene.unit}s {span.start}–{span.stop - 1} of {len(keys)}")
+            shown = {"first": span.start, "last": span.stop - 1, "count": len(keys)}
+            if scene.state.granularity == "word":
+                notes.append(scene.tell(phrase("words {first}–{last} of {count}", **shown)))
+            else:
+                notes.append(scene.tell(phrase("tokens {first}–{last} of {count}", **shown)))
         return blocks, notes
 
     @override
