@@ -42,6 +42,7 @@ from explorer.contract import (
     Outcome,
     UserError,
 )
+from explorer.i18n import phrase
 
 from .batching import Batcher
 from .compute import ComputeError
@@ -59,11 +60,11 @@ CONNECT_TIMEOUT_S = 5.0
 # A bot-started local Ray: a small object store (results are pictures' data, not models).
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 
-WORKER_DIED = (
+WORKER_DIED = phrase(
     "The model worker stopped while working on this request. It is being restarted: "
     "please try again in a moment."
 )
-UNREACHABLE = "The model workers cannot be reached right now. Please try again in a moment."
+UNREACHABLE = phrase("The model workers cannot be reached right now. Please try again in a moment.")
 # How often a call still waiting for its answer checks that the application is still there.
 APP_CHECK_SECONDS = 5.0
 

@@ -23,6 +23,7 @@ from explorer.contract import (
     UserError,
 )
 from explorer.encoding import unreadable
+from explorer.i18n import phrase, plural_phrase
 from explorer.models import PickleRefused, TokenizerMissing, load, parameter_count
 from explorer.text import escape_markdown, quote_inline
 
@@ -53,16 +54,22 @@ def _check_local(spec: ModelSpec) -> None:
     if not (root / "config.json").is_file():
         log.error("model %s: no config.json in %s", spec.name, spec.source)
         raise UserError(
-            f"The model **{spec.name}** is configured from a local directory that is missing "
-            "on this server. Ask the bot's operator to check the MODELS setting."
+            phrase(
+                "The model **{name}** is configured from a local directory that is missing "
+                "on this server. Ask the bot's operator to check the MODELS setting.",
+                name=spec.name,
+            )
         )
     allowed = allowed_root(root)
     for path in root.rglob("*"):
         if not path.resolve().is_relative_to(allowed):
             log.error("model %s: %s points outside %s", spec.name, path, allowed)
             raise UserError(
-                f"The model **{spec.name}** was not loaded: a file in its directory points "
-                "outside it. Ask the bot's operator to check it."
+                phrase(
+                    "The model **{name}** was not loaded: a file in its directory points "
+                    "outside it. Ask the bot's operator to check it.",
+                    name=spec.name,
+                )
             )
 
 
@@ -70,28 +77,32 @@ def explain(exc: Exception) -> str:
     """Why a model could not be loaded, in words an operator can act on (no local paths)."""
     message = str(exc)
     if isinstance(exc, TokenizerMissing | PickleRefused):
-        return message
+        return exc.args[0]  # a phrase
     if isinstance(exc, ValueError | KeyError) and (
         "model type" in message or "Unrecognized model" in message
     ):
         import transformers
 
         kind = re.search(r"model type `?'?([\w-]+)", message)
-        named = f"model type `{kind.group(1)}`" if kind else "a model type"
-        return (
-            f"its config.json names {named}, which transformers {transformers.__version__} "
-            "does not know (upgrade transformers, or check the config)"
+        named = (
+            phrase("model type `{kind}`", kind=kind.group(1)) if kind else phrase("a model type")
+        )
+        return phrase(
+            "its config.json names {named}, which transformers {version} does not know "
+            "(upgrade transformers, or check the config)",
+            named=named,
+            version=transformers.__version__,
         )
     if isinstance(exc, OSError):
         missing = re.search(
             r"(?:named|file) ([\w.-]+\.(?:json|safetensors|bin|model|txt))", message
         )
         if missing:
-            return f"its directory has no `{missing.group(1)}`"
-        return "its files could not be read"
+            return phrase("its directory has no `{file}`", file=missing.group(1))
+        return phrase("its files could not be read")
     if "tokenizer" in message.lower():
-        return "its tokenizer could not be built from its files"
-    detail = escape_markdown(message.splitlines()[0][:120]) if message else "no detail"
+        return phrase("its tokenizer could not be built from its files")
+    detail = escape_markdown(message.splitlines()[0][:120]) if message else phrase("no detail")
     return f"{type(exc).__name__}: {detail}"
 
 
@@ -99,10 +110,16 @@ def _load_failure(spec: ModelSpec, exc: Exception) -> UserError:
     log.warning("model %s could not be loaded from %s: %s", spec.name, spec.source, exc)
     if not spec.local and isinstance(exc, OSError):
         return UserError(
-            f"The model **{spec.name}** could not be fetched from the Hugging Face Hub "
-            f"(`{spec.source}`): it is not in this server's cache and the Hub cannot be reached."
+            phrase(
+                "The model **{name}** could not be fetched from the Hugging Face Hub "
+                "(`{source}`): it is not in this server's cache and the Hub cannot be reached.",
+                name=spec.name,
+                source=spec.source,
+            )
         )
-    return UserError(f"The model **{spec.name}** could not be loaded: {explain(exc)}.")
+    return UserError(
+        phrase("The model **{name}** could not be loaded: {why}.", name=spec.name, why=explain(exc))
+    )
 
 
 def _read(spec: ModelSpec, reader: Callable[[], T]) -> T:
@@ -181,22 +198,35 @@ class Allowlist:
         key = allowed[0] if name is None else name.strip()
         if key not in allowed:
             narrowed = server is not None and server.allowed is not None
-            whose = "this server's" if narrowed else "this bot's"
+            whose = phrase("this server's") if narrowed else phrase("this bot's")
             names = ", ".join(f"`{name}`" for name in allowed)
             if not key:
                 raise UserError(
-                    f"The model name is empty: choose one of {whose} models ({names}), "
-                    "or leave the option out for the default."
+                    phrase(
+                        "The model name is empty: choose one of {whose} models ({names}), "
+                        "or leave the option out for the default.",
+                        whose=whose,
+                        names=names,
+                    )
                 )
             base, at, _ = key.partition("@")
             pinned = (
-                f" A revision is pinned by the bot's operator (in `MODELS`), not typed: use "
-                f"`{base}`."
+                phrase(
+                    " A revision is pinned by the bot's operator (in `MODELS`), not typed: "
+                    "use `{base}`.",
+                    base=base,
+                )
                 if at and base in allowed
                 else ""
             )
             raise UserError(
-                f"{quote_inline(key, 60)} is not one of {whose} models. Allowed: {names}.{pinned}"
+                phrase(
+                    "{name} is not one of {whose} models. Allowed: {names}.{pinned}",
+                    name=quote_inline(key, 60),
+                    whose=whose,
+                    names=names,
+                    pinned=pinned,
+                )
             )
         return self._specs[key]
 
@@ -291,8 +321,13 @@ class ModelRegistry:
         parameters = self._parameters[spec.name]
         if parameters is not None and parameters * 4 > self._budget:
             raise UserError(
-                f"The model **{spec.name}** needs about {size(parameters * 4)}, more than this "
-                f"bot's model memory ({size(self._budget)})."
+                phrase(
+                    "The model **{name}** needs about {needs}, more than this bot's model "
+                    "memory ({budget}).",
+                    name=spec.name,
+                    needs=size(parameters * 4),
+                    budget=size(self._budget),
+                )
             )
 
     async def _load(self, spec: ModelSpec) -> LoadedModel:
@@ -335,11 +370,17 @@ class ModelRegistry:
         """Drop a loaded model from memory; refused while a command uses it."""
         spec = self.resolve(name)
         if spec.name not in self._loaded:
-            raise UserError(f"The model **{spec.name}** is not loaded.")
+            raise UserError(phrase("The model **{name}** is not loaded.", name=spec.name))
         if self._holds[spec.name]:
             raise UserError(
-                f"The model **{spec.name}** is in use by {self._holds[spec.name]} running "
-                "command(s); try again when they finish."
+                plural_phrase(
+                    "The model **{name}** is in use by {count} running command; try again "
+                    "when it finishes.",
+                    "The model **{name}** is in use by {count} running commands; try again "
+                    "when they finish.",
+                    self._holds[spec.name],
+                    name=spec.name,
+                )
             )
         del self._loaded[spec.name]
         gc.collect()

@@ -36,6 +36,7 @@ from explorer.contract import (
     Snapshot,
     UserError,
 )
+from explorer.i18n import phrase
 
 from .admission import Admission
 from .allocator import give_back, release_large_blocks
@@ -274,19 +275,21 @@ class Job(Context):
     @override
     async def server_settings(self) -> ServerSettings:
         if self._server is None:
-            raise UserError("Server settings can be changed in a server only.")
+            raise UserError(phrase("Server settings can be changed in a server only."))
         return self._server
 
     @override
     async def save_server_settings(self, settings: ServerSettings) -> None:
         store = self._runtime.store
         if store is None:
-            raise UserError("This bot keeps no settings (it runs without a database).")
+            raise UserError(phrase("This bot keeps no settings (it runs without a database)."))
         try:
             await store.save_server_settings(settings, self._user_id)
         except StoreError as error:
             raise UserError(
-                "The bot cannot reach its database right now; the settings were not changed."
+                phrase(
+                    "The bot cannot reach its database right now; the settings were not changed."
+                )
             ) from error
         self._server = settings
 

@@ -191,7 +191,7 @@ class PickleRefused(ValueError):
     those."""
 
 
-PICKLE_REFUSED = (
+PICKLE_REFUSED = phrase(
     "its weights come only as pickle files (.bin), which can run code when loaded; the "
     "bot's operator may allow them with ALLOW_PICKLE_WEIGHTS=true"
 )
@@ -224,7 +224,7 @@ def load(
     if len(tokenizer) <= len(tokenizer.all_special_tokens) + 1:
         # transformers builds a tokenizer of special tokens alone when the files are missing:
         # every word would silently become the unknown token.
-        raise TokenizerMissing("its tokenizer has no vocabulary (no tokenizer files found)")
+        raise TokenizerMissing(phrase("its tokenizer has no vocabulary (no tokenizer files found)"))
     task = task_of(config)
     try:
         model, info = auto_class(task).from_pretrained(

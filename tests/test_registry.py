@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import user_message
 from bot.registry import ModelRegistry
 from bot.settings import parse_models
 from explorer.contract import UserError
@@ -41,6 +42,21 @@ async def test_unknown_name_lists_the_allowed_models(tiny_dir):
         r"Allowed: `tiny`, `other`\.",
     ):
         await models.model("gpt-7b")
+
+
+async def test_the_registry_refusals_are_told_in_the_readers_language(tiny_dir, tmp_path):
+    models, _ = registry(f"tiny={tiny_dir},gone={vanishing_model(tmp_path / 'gone')}")
+    shutil.rmtree(tmp_path / "gone")
+    told = {}
+    for name in ("gpt-7b", "gone"):
+        with pytest.raises(UserError) as caught:
+            await models.model(name)
+        told[name] = user_message(caught.value, "zh-CN")
+    assert told["gpt-7b"] == "⚠️ `gpt-7b` 不是本机器人的模型。可用的有：`tiny`, `gone`。"
+    assert "模型 **gone** 配置为从本地目录加载" in told["gone"]
+    with pytest.raises(UserError) as caught:
+        await registry("hfl/rbt3")[0].config("hfl/rbt3")
+    assert "无法从 Hugging Face Hub 获取模型 **hfl/rbt3**" in user_message(caught.value, "zh-CN")
 
 
 async def test_default_is_the_first_entry(tiny_dir):
