@@ -9,8 +9,10 @@ no kind: it draws the controls a kind gives, and hands each press to the kind's 
 `render` (`explorer.live`).
 
 Presses pass the same pipeline as commands. While a message is being redrawn, further presses
-on it are acknowledged at once and folded into one pending redraw of the latest state: a
-channel mashing buttons costs at most one redraw in flight and one pending per message.
+on it are acknowledged first, before any work of theirs, and queued; the redraw under way then
+applies them in their order and draws only the latest state: a channel mashing buttons costs
+at most one redraw in flight and one pending per message, and each press little more than its
+acknowledgement.
 Live replies are kept in the store, so a message's controls outlive a restart: its state is
 read back, and what it shows computed again.
 """
@@ -23,7 +25,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +110,17 @@ def stepping(kind: Kind, action: str, value: str | None) -> Change:
     return lambda live: Live(live.kind, kind.step(live.state, action, value))
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """A press queued while its message is redrawn: acknowledged meanwhile, stepped in turn."""
+
+    interaction: discord.Interaction
+    action: str
+    value: str | None
+    acknowledged: asyncio.Task[None]
+    stepped: asyncio.Future[UserError | None]  # the step's refusal, if any
+
+
 @dataclass
 class _Entry:
     kind: Kind
@@ -115,7 +128,7 @@ class _Entry:
     wanted: Live  # what the latest press asked for
     content: str  # the message's text
     busy: bool = False  # a redraw is under way
-    waiting: discord.Interaction | None = None  # a folded press; its redraw is owed
+    folded: list[_Folded] = field(default_factory=list)  # presses queued meanwhile, in order
 
 
 class Explorer:
@@ -214,9 +227,9 @@ class Explorer:
     async def press(
         self, interaction: discord.Interaction, key: str, action: str, value: str | None
     ) -> None:
-        """Apply a press (or a menu's choice of `value`) to the shared message: redraw it, or
-        fold the press into the redraw under way (acknowledged at once; the latest state
-        wins)."""
+        """Apply a press (or a menu's choice of `value`) to the shared message: redraw it, or,
+        while a redraw is under way, acknowledge the press at once and queue it for that
+        redraw, which applies the queued presses in order and draws the latest state."""
         try:
             entry = await self._entry(key)
             if entry is None:
@@ -225,33 +238,67 @@ class Explorer:
             await self._pipeline.refuse(interaction, CONTROLS, "press", error)
             return
         name = entry.kind.name
-        if value is None and _is_menu(entry.kind, entry.wanted, action):
-            await self._pipeline.acknowledge(interaction, name, "unchanged")  # nothing chosen
+        if entry.busy:
+            await self._fold(interaction, entry, action, value)
             return
         try:
-            wanted = stepping(entry.kind, action, value)(entry.wanted)
+            wanted = self._step(entry, action, value)
         except UserError as error:  # an action or a menu value this state does not offer
             await self._pipeline.refuse(interaction, name, "press", error)
             return
+        if wanted is None:
+            await self._pipeline.acknowledge(interaction, name, "unchanged")  # nothing chosen
+            return
         entry.wanted = wanted
-        if entry.busy:
-            # Acknowledged before it is handed on: the redraw under way must find it so.
-            await self._pipeline.acknowledge(interaction, name)
-            if entry.busy:
-                entry.waiting = interaction
-                return
-            # That redraw ended meanwhile: this press draws its own state.
         entry.busy = True
         try:
             drawn = await self._redraw(interaction, key, entry, "queued")
-            if drawn is None and entry.waiting is None:
+            if drawn is None and not entry.folded:
                 entry.wanted = entry.shown  # refused or failed: the press changed nothing
-            while entry.waiting is not None and entry.wanted != entry.shown:
-                follower, entry.waiting = entry.waiting, None
-                await self._redraw(follower, key, entry, "continuation")
+            while (follower := self._apply_folded(entry)) and entry.wanted != entry.shown:
+                await follower.acknowledged  # its redraw edits the message it deferred
+                await self._redraw(follower.interaction, key, entry, "continuation")
         finally:
             entry.busy = False
-            entry.waiting = None
+            self._apply_folded(entry)  # none left unanswered if a redraw was cancelled
+
+    async def _fold(
+        self, interaction: discord.Interaction, entry: _Entry, action: str, value: str | None
+    ) -> None:
+        """Queue a press for the redraw under way and acknowledge it before anything else; a
+        step the state turns out not to offer is then refused privately."""
+        loop = asyncio.get_running_loop()
+        acknowledged = loop.create_task(self._pipeline.acknowledge(interaction, entry.kind.name))
+        folded = _Folded(interaction, action, value, acknowledged, loop.create_future())
+        entry.folded.append(folded)
+        await acknowledged
+        refusal = await folded.stepped
+        if refusal is not None:
+            await self._pipeline.refuse(interaction, entry.kind.name, "press", refusal)
+
+    @staticmethod
+    def _step(entry: _Entry, action: str, value: str | None) -> Live | None:
+        """What a press on top of the latest wanted state asks for: None for a menu emptied
+        of its choice; a `UserError` for a step that state does not offer."""
+        if value is None and _is_menu(entry.kind, entry.wanted, action):
+            return None
+        return stepping(entry.kind, action, value)(entry.wanted)
+
+    def _apply_folded(self, entry: _Entry) -> _Folded | None:
+        """Step the queued presses in their order onto the wanted state; the last one that
+        changed it, whose redraw is owed (None if none did)."""
+        follower = None
+        queued, entry.folded = entry.folded, []
+        for folded in queued:
+            try:
+                wanted = self._step(entry, folded.action, folded.value)
+            except UserError as error:
+                folded.stepped.set_result(error)
+                continue
+            folded.stepped.set_result(None)
+            if wanted is not None:
+                entry.wanted, follower = wanted, folded
+        return follower
 
     async def _redraw(
         self, interaction: discord.Interaction, key: str, entry: _Entry, lane: Lane
