@@ -1,0 +1,87 @@
+"""Pictures drawn in processes of their own: the answer comes back, a process that dies is
+replaced, and none outlives the bot (stopped, or killed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from bot.rendering import Renderers
+from tests.bot_process import fresh_bot
+from tests.test_e2e_discord import explore
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+async def gone(pids: set[int]) -> bool:
+    """Whether every one of `pids` has ended, given a few seconds to."""
+    for _ in range(100):
+        if not any(alive(pid) for pid in pids):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_work_is_drawn_in_another_process_and_stops_with_the_pool():
+    renderers = Renderers(1)
+    await renderers.start()
+    try:
+        assert await renderers.run(pow, 2, 10) == 1024
+        pid = await renderers.run(os.getpid)
+        assert pid != os.getpid()
+    finally:
+        await renderers.close()
+    assert not alive(pid)
+
+
+async def test_a_drawing_process_that_dies_is_replaced():
+    renderers = Renderers(1)
+    await renderers.start()
+    try:
+        first = await renderers.run(os.getpid)
+        os.kill(first, signal.SIGKILL)
+        await gone({first})
+        second = await renderers.run(os.getpid)
+        assert second != first and alive(second)
+        assert await renderers.run(divmod, 7, 2) == (3, 1)
+    finally:
+        await renderers.close()
+
+
+async def test_no_drawing_process_outlives_the_bot(tmp_path, tiny_dir):
+    for ending in ("terminated", "killed"):
+        log = tmp_path / ending / "bot.log"
+        log.parent.mkdir()
+        async with fresh_bot(log, f"tiny={tiny_dir}", RENDER_PROCESSES="2") as (fake, bot):
+            await explore(fake, text="hello world", model="tiny")  # drawn in a process
+            assert bot.process is not None
+            drawing = children(bot.process.pid)
+            assert len(drawing) >= 2
+            if ending == "terminated":
+                assert await bot.terminate() == 0
+            else:
+                bot.process.kill()
+                await bot.process.wait()
+            assert await gone(drawing), f"left running after the bot was {ending}"
