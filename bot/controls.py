@@ -20,6 +20,7 @@ read back, and what it shows computed again.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
@@ -286,17 +287,22 @@ class Explorer:
 
     def _apply_folded(self, entry: _Entry) -> _Folded | None:
         """Step the queued presses in their order onto the wanted state; the last one that
-        changed it, whose redraw is owed (None if none did)."""
+        changed it, whose redraw is owed (None if none did). A flood presses the same few
+        controls through the same few states: each step is worked out once."""
         follower = None
         queued, entry.folded = entry.folded, []
+        steps: dict[tuple[str, str, str | None], Live | UserError | None] = {}
         for folded in queued:
-            try:
-                wanted = self._step(entry, folded.action, folded.value)
-            except UserError as error:
-                folded.stepped.set_result(error)
-                continue
-            folded.stepped.set_result(None)
-            if wanted is not None:
+            known = (json.dumps(entry.wanted.state, sort_keys=True), folded.action, folded.value)
+            if known not in steps:
+                try:
+                    steps[known] = self._step(entry, folded.action, folded.value)
+                except UserError as error:
+                    steps[known] = error
+            wanted = steps[known]
+            refused = wanted if isinstance(wanted, UserError) else None
+            folded.stepped.set_result(refused)
+            if isinstance(wanted, Live):
                 entry.wanted, follower = wanted, folded
         return follower
 
