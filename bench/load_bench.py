@@ -2,11 +2,12 @@
 
 Measures, in one run: p50/p95 end-to-end latency of /tokenize, /forward and /attention at
 concurrency 1, 4 and 16; /forward throughput on short texts at concurrency 16 with and
-without batching; the worst lateness of gateway heartbeats under load; the bot's peak RSS;
-and, beside them, the raw library cost of the same work (tokenizer call, `model(**inputs)`,
-rendering) so the bot's overhead reads as a ratio. This VM's speed drifts by tens of percent
-within seconds, so each concurrency-1 request is preceded by one timed raw run, and the batched
-and unbatched bots run side by side, their bursts alternated.
+without batching; the worst lateness of gateway heartbeats under load; the peak RSS of the
+bot and of its drawing processes; and, beside them, the raw library cost of the same work
+(tokenizer call, `model(**inputs)`, rendering) so the bot's overhead reads as a ratio. This
+VM's speed drifts by tens of percent within seconds, so each concurrency-1 request is preceded
+by one timed raw run, and the batched and unbatched bots run side by side, their bursts
+alternated.
 
 Where /attention's time goes, in the same run: the raw work split into its stages (tokeniser,
 forward with attentions, attentions copied out, colour scales, drawing, PNG encoding); the
@@ -54,7 +55,7 @@ from explorer.drawing.canvas import Canvas
 from explorer.encoding import encode
 from explorer.forward import run_batch
 from explorer.models import load
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, memory_mib
 from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, message_data
 
 SHORT = "I am studying NLP."
@@ -369,6 +370,7 @@ async def latency_part(log_dir: Path) -> dict:
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
         latencies = await latency_matrix(fake)
         rss = bot.memory_mib("VmHWM")
+        drawing_rss = [memory_mib(pid, "VmHWM") for pid in bot.children()]
         await attention_profile(fake, bot)
     return {
         "raw_work_ms": raw_ms,
@@ -380,6 +382,7 @@ async def latency_part(log_dir: Path) -> dict:
             command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
         },
         "peak_rss_mib": rss,
+        "drawing_processes_peak_rss_mib": drawing_rss,
     }
 
 
@@ -465,6 +468,9 @@ def report(result: dict) -> None:
         late = result["latency"]["worst_heartbeat_late_ms"]
         print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
         print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
+        drawing = result["drawing_processes_peak_rss_mib"]
+        each = ", ".join(f"{mib:.0f}" for mib in drawing) or "none"
+        print(f"drawing processes' peak RSS: {each} MiB ({sum(drawing):.0f} MiB in all)")
     if "forward_throughput_16" in result:
         batching = result["forward_throughput_16"]
         rounds = ", ".join(f"{ratio:.2f}" for ratio in batching["ratio_per_round"])

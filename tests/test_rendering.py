@@ -22,19 +22,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def children(pid: int) -> set[int]:
-    """The processes whose parent is `pid`."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
 async def gone(pids: set[int]) -> bool:
     """Whether every one of `pids` has ended, given a few seconds to."""
     for _ in range(100):
@@ -77,7 +64,7 @@ async def test_no_drawing_process_outlives_the_bot(tmp_path, tiny_dir):
         async with fresh_bot(log, f"tiny={tiny_dir}", RENDER_PROCESSES="2") as (fake, bot):
             await explore(fake, text="hello world", model="tiny")  # drawn in a process
             assert bot.process is not None
-            drawing = children(bot.process.pid)
+            drawing = bot.children()
             assert len(drawing) >= 2
             if ending == "terminated":
                 assert await bot.terminate() == 0
