@@ -59,6 +59,9 @@ EXPIRED = phrase(
     "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
     "run the command again to explore this text."
 )
+# The pause between redraws of one message while presses keep coming: a flood is drawn a few
+# times a second, in its latest state (Discord limits how often a message may be edited too).
+REDRAW_GAP_SECONDS = 0.25
 # Live replies whose state is kept in memory too (the store keeps them all).
 MEMORY_EXPLORATIONS = 256
 # A change a press makes to what is shown.
@@ -118,7 +121,7 @@ class _Folded:
     interaction: discord.Interaction
     action: str
     value: str | None
-    acknowledged: asyncio.Task[None]
+    acknowledged: asyncio.Future[None]  # done once its acknowledgement has landed (or failed)
     stepped: asyncio.Future[UserError | None]  # the step's refusal, if any
 
 
@@ -256,7 +259,11 @@ class Explorer:
             drawn = await self._redraw(interaction, key, entry, "queued")
             if drawn is None and not entry.folded:
                 entry.wanted = entry.shown  # refused or failed: the press changed nothing
-            while (follower := self._apply_folded(entry)) and entry.wanted != entry.shown:
+            while entry.folded:
+                await asyncio.sleep(REDRAW_GAP_SECONDS)  # presses meanwhile join this redraw
+                follower = self._apply_folded(entry)
+                if follower is None or entry.wanted == entry.shown:
+                    break
                 await follower.acknowledged  # its redraw edits the message it deferred
                 await self._redraw(follower.interaction, key, entry, "continuation")
         finally:
@@ -269,10 +276,12 @@ class Explorer:
         """Queue a press for the redraw under way and acknowledge it before anything else; a
         step the state turns out not to offer is then refused privately."""
         loop = asyncio.get_running_loop()
-        acknowledged = loop.create_task(self._pipeline.acknowledge(interaction, entry.kind.name))
-        folded = _Folded(interaction, action, value, acknowledged, loop.create_future())
+        folded = _Folded(interaction, action, value, loop.create_future(), loop.create_future())
         entry.folded.append(folded)
-        await acknowledged
+        try:
+            await self._pipeline.acknowledge(interaction, entry.kind.name)
+        finally:
+            folded.acknowledged.set_result(None)
         refusal = await folded.stepped
         if refusal is not None:
             await self._pipeline.refuse(interaction, entry.kind.name, "press", refusal)
