@@ -469,8 +469,8 @@ def report(result: dict) -> None:
         print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
         print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
         drawing = result["drawing_processes_peak_rss_mib"]
-        each = ", ".join(f"{mib:.0f}" for mib in drawing) or "none"
-        print(f"drawing processes' peak RSS: {each} MiB ({sum(drawing):.0f} MiB in all)")
+        each = ", ".join(f"{mib:.0f} MiB" for mib in drawing) or "none"
+        print(f"drawing processes' peak RSS: {each} ({sum(drawing):.0f} MiB in all)")
     if "forward_throughput_16" in result:
         batching = result["forward_throughput_16"]
         rounds = ", ".join(f"{ratio:.2f}" for ratio in batching["ratio_per_round"])

@@ -122,8 +122,8 @@ def report(result: dict) -> None:
         f"{result['budget_mib']} MiB budget ({result['growth_over_budget']:.2f}x; target 1.15x)"
     )
     drawing = result["drawing_processes_rss_mib"]
-    each = ", ".join(f"{mib:.0f}" for mib in drawing) or "none"
-    print(f"drawing processes after the work: {each} MiB ({sum(drawing):.0f} MiB in all)")
+    each = ", ".join(f"{mib:.0f} MiB" for mib in drawing) or "none"
+    print(f"drawing processes after the work: {each} ({sum(drawing):.0f} MiB in all)")
     for line in result["internals"].splitlines():
         if "kept explorations" in line or "resident" in line:
             print(line.strip())
