@@ -137,7 +137,10 @@ class Runtime:
         """Run drawing work `fn(*args)` in a drawing process (or, without them, as `run`)."""
         if self._renderers is None:
             return await self.run(fn, *args)
-        return await self._renderers.run(fn, *args)
+        try:
+            return await self._renderers.run(fn, *args)
+        finally:  # the arguments pickled for it were freed here: given back on a worker
+            self._executor.submit(give_back)
 
     def job(self, server: ServerSettings | None = None, user_id: int | None = None) -> Job:
         """A fresh context for one request (made in a server: that server's choices)."""
