@@ -2,11 +2,12 @@
 
 Measures, in one run: p50/p95 end-to-end latency of /tokenize, /forward and /attention at
 concurrency 1, 4 and 16; /forward throughput on short texts at concurrency 16 with and
-without batching; the worst lateness of gateway heartbeats under load; the bot's peak RSS;
-and, beside them, the raw library cost of the same work (tokenizer call, `model(**inputs)`,
-rendering) so the bot's overhead reads as a ratio. This VM's speed drifts by tens of percent
-within seconds, so each concurrency-1 request is preceded by one timed raw run, and the batched
-and unbatched bots run side by side, their bursts alternated.
+without batching; the worst lateness of gateway heartbeats under load; the peak RSS of the
+bot and of its drawing processes; and, beside them, the raw library cost of the same work
+(tokenizer call, `model(**inputs)`, rendering) so the bot's overhead reads as a ratio. This
+VM's speed drifts by tens of percent within seconds, so each concurrency-1 request is preceded
+by one timed raw run, and the batched and unbatched bots run side by side, their bursts
+alternated.
 
 Where /attention's time goes, in the same run: the raw work split into its stages (tokeniser,
 forward with attentions, attentions copied out, colour scales, drawing, PNG encoding); the
@@ -14,7 +15,10 @@ bot's own timings per request at concurrency 1 and 16 (queue, compute, render, t
 log lines); and, where py-spy can attach, which code held the interpreter lock in the bot
 (the one thing two cores cannot share) during those runs.
 
-Run: .venv/bin/python bench/load_bench.py   (writes bench/results/load.json)
+Run: .venv/bin/python bench/load_bench.py [PART...]   (writes bench/results/load.json)
+PART is any of `latency` (raw work, the latency matrix and /attention's profile), `flood` (the
+press flood) and `batching` (/forward with and without batching); all by default. A run of
+some parts prints those only (bench/results/load.json is written by a run of all).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from explorer.drawing.canvas import Canvas
 from explorer.encoding import encode
 from explorer.forward import run_batch
 from explorer.models import load
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, memory_mib
 from tests.fake_discord import HEARTBEAT_INTERVAL_MS, USER_ID, FakeDiscord, message_data
 
 SHORT = "I am studying NLP."
@@ -320,14 +324,14 @@ async def running_bot(log_dir: Path, name: str, env: dict[str, str], models: str
         await fake.stop()
 
 
-async def main() -> dict:
+async def latency_part(log_dir: Path) -> dict:
+    """The raw work, its stages, the latency matrix beside it and /attention's profile."""
     raw = raw_work()
     stages = raw_stages()
     raw_ms: dict[str, float] = {}
-    log_dir = Path(tempfile.mkdtemp(prefix="explorer-bench-"))
     profile: dict[str, dict] = {}
 
-    async def latency_matrix(fake: FakeDiscord, bot: BotProcess) -> dict:
+    async def latency_matrix(fake: FakeDiscord) -> dict:
         table: dict = {}
         worst_late = 0.0
         for command in COMMANDS:
@@ -364,15 +368,32 @@ async def main() -> dict:
     async with running_bot(log_dir, "latency", {"EXPLORATION_MEMORY_MB": "0"}) as (fake, bot):
         # The fixed cost of any command through Discord: /models does no model work.
         floor = await closed_loop(fake, "models", 1, REQUESTS[1])
-        latencies = await latency_matrix(fake, bot)
+        latencies = await latency_matrix(fake)
         rss = bot.memory_mib("VmHWM")
+        drawing_rss = [memory_mib(pid, "VmHWM") for pid in bot.children()]
         await attention_profile(fake, bot)
+    return {
+        "raw_work_ms": raw_ms,
+        "raw_attention_stages_ms": stages,
+        "attention_profile": profile,
+        "round_trip_floor_ms": floor["p50_ms"],
+        "latency": latencies,
+        "overhead_at_1": {
+            command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
+        },
+        "peak_rss_mib": rss,
+        "drawing_processes_peak_rss_mib": drawing_rss,
+    }
 
+
+async def flood_part(log_dir: Path) -> dict:
     # On a fresh pair: the fake Discord shares this process, and thousands of recorded
     # requests make its own garbage collection pause long enough to delay heartbeats.
     async with running_bot(log_dir, "flood", {}) as (fake, _):
-        flood = await press_flood(fake)
+        return {"press_flood": await press_flood(fake)}
 
+
+async def batching_part(log_dir: Path) -> dict:
     # Both bots stay up and their bursts alternate, so drifts in this machine's speed hit both.
     rates: dict[str, list[float]] = {"batched": [], "unbatched": []}
     async with (
@@ -385,17 +406,7 @@ async def main() -> dict:
                 rates[name].append(burst["throughput_per_s"])
     batched_rate = statistics.median(rates["batched"])
     unbatched_rate = statistics.median(rates["unbatched"])
-
     return {
-        "machine": f"{os.cpu_count()} cores",
-        "raw_work_ms": raw_ms,
-        "raw_attention_stages_ms": stages,
-        "attention_profile": profile,
-        "round_trip_floor_ms": floor["p50_ms"],
-        "latency": latencies,
-        "overhead_at_1": {
-            command: latencies[f"{command}@1"]["p50_ms"] / raw_ms[command] for command in COMMANDS
-        },
         "forward_throughput_16": {
             "batched_per_s": batched_rate,
             "unbatched_per_s": unbatched_rate,
@@ -403,67 +414,88 @@ async def main() -> dict:
             "ratio_per_round": [
                 b / u for b, u in zip(rates["batched"], rates["unbatched"], strict=True)
             ],
-        },
-        "press_flood": flood,
-        "peak_rss_mib": rss,
+        }
     }
 
 
+PARTS = {"latency": latency_part, "flood": flood_part, "batching": batching_part}
+
+
+async def main(parts: tuple[str, ...] = tuple(PARTS)) -> dict:
+    log_dir = Path(tempfile.mkdtemp(prefix="explorer-bench-"))
+    result: dict = {"machine": f"{os.cpu_count()} cores"}
+    for part in parts:
+        result |= await PARTS[part](log_dir)
+    return result
+
+
 def report(result: dict) -> None:
-    raw = result["raw_work_ms"]
-    print(f"raw work (medians): tokenizer call {raw['tokenize']:.2f} ms; tokenizer + "
-          f"model(**inputs) {raw['forward']:.1f} ms; tokenizer + forward with attentions + "
-          f"rendering {raw['attention']:.1f} ms")  # fmt: skip
-    stages = "; ".join(f"{name} {ms:.2f}" for name, ms in result["raw_attention_stages_ms"].items())
-    print(f"raw /attention stages (median ms): {stages}")
-    print(f"{'command':<10}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}")
-    for key, row in result["latency"].items():
-        if "@" in key:
-            command, level = key.split("@")
-            print(f"{command:<10}{level:>5}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
-                  f"{row['throughput_per_s']:>8.1f}")  # fmt: skip
-    print(f"a /models round trip (no model work, the fixed cost of any command): "
-          f"p50 {result['round_trip_floor_ms']:.1f} ms")  # fmt: skip
-    for command, ratio in result["overhead_at_1"].items():
-        added = result["latency"][f"{command}@1"]["p50_ms"] - raw[command]
-        print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
-              f"({raw[command]:.1f} ms raw, {added:+.1f} ms)")  # fmt: skip
-    for level, seen in result["attention_profile"].items():
-        timings = ", ".join(f"{name} {ms:.0f}" for name, ms in seen["bot_ms"].items())
-        print(f"/attention at concurrency {level.split('@')[1]}, the bot's medians (ms): {timings}")
-        holders = ", ".join(
-            f"{name} {share:.0%}" for name, share in seen["lock"].items() if name != "samples"
+    if "latency" in result:
+        raw = result["raw_work_ms"]
+        print(f"raw work (medians): tokenizer call {raw['tokenize']:.2f} ms; tokenizer + "
+              f"model(**inputs) {raw['forward']:.1f} ms; tokenizer + forward with attentions + "
+              f"rendering {raw['attention']:.1f} ms")  # fmt: skip
+        stages = "; ".join(
+            f"{name} {ms:.2f}" for name, ms in result["raw_attention_stages_ms"].items()
         )
-        if holders:
-            print(f"  interpreter lock held by: {holders}")
-    growth = (
-        result["latency"]["attention@16"]["throughput_per_s"]
-        / (result["latency"]["attention@1"]["throughput_per_s"])
-    )
-    print(f"/attention throughput at concurrency 16: {growth:.2f}x that at 1")
-    late = result["latency"]["worst_heartbeat_late_ms"]
-    print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
-    batching = result["forward_throughput_16"]
-    rounds = ", ".join(f"{ratio:.2f}" for ratio in batching["ratio_per_round"])
-    print(
-        f"/forward at concurrency 16 (medians of {THROUGHPUT_ROUNDS} alternated rounds): "
-        f"{batching['batched_per_s']:.1f} req/s batched, {batching['unbatched_per_s']:.1f} "
-        f"req/s unbatched: {batching['ratio']:.2f}x (rounds: {rounds})"
-    )
-    flood = result["press_flood"]
-    print(
-        f"press flood: {flood['presses']} presses from {flood['users']} users on one message: "
-        f"{flood['redraws']} redraws, {flood['png_uploads']} PNG uploads; acknowledged in "
-        f"{flood['ack_p50_ms']:.0f} ms (p50), {flood['ack_max_ms']:.0f} ms (max); heartbeat "
-        f"at most {flood['heartbeat_late_ms']:.0f} ms late; a bystander's /attention meanwhile "
-        f"{flood['bystander_ms']:.0f} ms ({flood['bystander_alone_ms']:.0f} ms alone)"
-    )
-    print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
+        print(f"raw /attention stages (median ms): {stages}")
+        print(f"{'command':<10}{'conc':>5}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}")
+        for key, row in result["latency"].items():
+            if "@" in key:
+                command, level = key.split("@")
+                print(f"{command:<10}{level:>5}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
+                      f"{row['throughput_per_s']:>8.1f}")  # fmt: skip
+        print(f"a /models round trip (no model work, the fixed cost of any command): "
+              f"p50 {result['round_trip_floor_ms']:.1f} ms")  # fmt: skip
+        for command, ratio in result["overhead_at_1"].items():
+            added = result["latency"][f"{command}@1"]["p50_ms"] - raw[command]
+            print(f"overhead at concurrency 1, {command}: {ratio:.2f}x the raw work "
+                  f"({raw[command]:.1f} ms raw, {added:+.1f} ms)")  # fmt: skip
+        for level, seen in result["attention_profile"].items():
+            timings = ", ".join(f"{name} {ms:.0f}" for name, ms in seen["bot_ms"].items())
+            at = level.split("@")[1]
+            print(f"/attention at concurrency {at}, the bot's medians (ms): {timings}")
+            holders = ", ".join(
+                f"{name} {share:.0%}" for name, share in seen["lock"].items() if name != "samples"
+            )
+            if holders:
+                print(f"  interpreter lock held by: {holders}")
+        growth = (
+            result["latency"]["attention@16"]["throughput_per_s"]
+            / (result["latency"]["attention@1"]["throughput_per_s"])
+        )
+        print(f"/attention throughput at concurrency 16: {growth:.2f}x that at 1")
+        late = result["latency"]["worst_heartbeat_late_ms"]
+        print(f"worst heartbeat lateness under concurrency 16: {late:.0f} ms")
+        print(f"bot peak RSS with the default model loaded: {result['peak_rss_mib']:.0f} MiB")
+        drawing = result["drawing_processes_peak_rss_mib"]
+        each = ", ".join(f"{mib:.0f} MiB" for mib in drawing) or "none"
+        print(f"drawing processes' peak RSS: {each} ({sum(drawing):.0f} MiB in all)")
+    if "forward_throughput_16" in result:
+        batching = result["forward_throughput_16"]
+        rounds = ", ".join(f"{ratio:.2f}" for ratio in batching["ratio_per_round"])
+        print(
+            f"/forward at concurrency 16 (medians of {THROUGHPUT_ROUNDS} alternated rounds): "
+            f"{batching['batched_per_s']:.1f} req/s batched, {batching['unbatched_per_s']:.1f} "
+            f"req/s unbatched: {batching['ratio']:.2f}x (rounds: {rounds})"
+        )
+    if "press_flood" in result:
+        flood = result["press_flood"]
+        print(
+            f"press flood: {flood['presses']} presses from {flood['users']} users on one message: "
+            f"{flood['redraws']} redraws, {flood['png_uploads']} PNG uploads; acknowledged in "
+            f"{flood['ack_p50_ms']:.0f} ms (p50), {flood['ack_max_ms']:.0f} ms (max); heartbeat "
+            f"at most {flood['heartbeat_late_ms']:.0f} ms late; a bystander's /attention meanwhile "
+            f"{flood['bystander_ms']:.0f} ms ({flood['bystander_alone_ms']:.0f} ms alone)"
+        )
 
 
 if __name__ == "__main__":
-    outcome = asyncio.run(main())
+    chosen = tuple(sys.argv[1:]) or tuple(PARTS)
+    assert set(chosen) <= set(PARTS), f"parts are {tuple(PARTS)}"
+    outcome = asyncio.run(main(chosen))
     report(outcome)
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    (results / "load.json").write_text(json.dumps(outcome, indent=2) + "\n")
+    if chosen == tuple(PARTS):  # a partial run does not replace the whole one's record
+        results = Path(__file__).parent / "results"
+        results.mkdir(exist_ok=True)
+        (results / "load.json").write_text(json.dumps(outcome, indent=2) + "\n")

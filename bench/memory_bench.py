@@ -4,8 +4,9 @@ model with hfl/rbt3's shapes (3 layers × 12 heads, hidden 768, vocabulary 21,12
 Forty `/attention` explorations of ~500 tokens each (every one answered with a PNG), then a
 press on each of their messages (the dropped ones computed again). The bot's resident memory
 (VmRSS) is read before the model is loaded, after it is loaded and warm, and after the work,
-so the model's own footprint is separated from what the kept explorations cost. Target: the
-growth over the warm model stays within EXPLORATION_MEMORY_MB + 15 %.
+so the model's own footprint is separated from what the kept explorations cost; the drawing
+processes' resident memory is read apart, after the work. Target: the bot's growth over the
+warm model stays within EXPLORATION_MEMORY_MB + 15 %.
 
 Run: nice .venv/bin/python bench/memory_bench.py [KEY=VALUE ...]   (extra bot settings;
 writes bench/results/memory.json)
@@ -24,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bot_process import fresh_bot
+from tests.bot_process import fresh_bot, memory_mib
 from tests.fake_discord import FakeDiscord, Interaction, message_data
 from tests.model_factory import CHINESE, save_bert
 
@@ -90,6 +91,7 @@ async def main(env: dict[str, str]) -> dict:
         for message in messages:
             await answered(await fake.press(message, layer_button(message)))
         pressed = bot.memory_mib()
+        drawing = [memory_mib(pid) for pid in bot.children()]
         kept = await internals(fake)
     growth = pressed - warm
     return {
@@ -102,6 +104,7 @@ async def main(env: dict[str, str]) -> dict:
         "growth_after_presses_mib": growth,
         "budget_mib": BUDGET_MB,
         "growth_over_budget": growth / BUDGET_MB,
+        "drawing_processes_rss_mib": drawing,
         "internals": kept,
     }
 
@@ -118,6 +121,9 @@ def report(result: dict) -> None:
         f"growth over the warm model: {result['growth_after_presses_mib']:.0f} MiB for a "
         f"{result['budget_mib']} MiB budget ({result['growth_over_budget']:.2f}x; target 1.15x)"
     )
+    drawing = result["drawing_processes_rss_mib"]
+    each = ", ".join(f"{mib:.0f} MiB" for mib in drawing) or "none"
+    print(f"drawing processes after the work: {each} ({sum(drawing):.0f} MiB in all)")
     for line in result["internals"].splitlines():
         if "kept explorations" in line or "resident" in line:
             print(line.strip())

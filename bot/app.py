@@ -47,6 +47,22 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+def yield_after_each_event() -> None:
+    """Let the work a gateway event starts begin before the next event is read. discord.py
+    reads every event already received in one go, and the handlers it schedules run only
+    after: a burst of 400 presses would be parsed whole before the first is acknowledged."""
+    received = DiscordWebSocket.received_message
+    if getattr(received, "yields", False):
+        return
+
+    async def received_then_yield(self: DiscordWebSocket, msg: Any, /) -> None:
+        await received(self, msg)
+        await asyncio.sleep(0)
+
+    received_then_yield.yields = True  # type: ignore[attr-defined]
+    DiscordWebSocket.received_message = received_then_yield  # type: ignore[method-assign]
+
+
 class ExplorerBot(discord.AutoShardedClient):
     """A client with the declared commands and the live replies' controls, on the gateway shards
     the settings give this process (all of one, unsharded); the process with shard 0 syncs
@@ -178,6 +194,7 @@ async def serve(settings: Settings) -> int:
     cannot be started `ComputeError`, Discord refusing or unreachable `DiscordError`, an
     address the endpoints cannot listen on `SettingsError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
+    yield_after_each_event()
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())
     store = Store(settings.database_url, settings.max_stored_explorations)

@@ -9,8 +9,10 @@ no kind: it draws the controls a kind gives, and hands each press to the kind's 
 `render` (`explorer.live`).
 
 Presses pass the same pipeline as commands. While a message is being redrawn, further presses
-on it are acknowledged at once and folded into one pending redraw of the latest state: a
-channel mashing buttons costs at most one redraw in flight and one pending per message.
+on it are acknowledged first, before any work of theirs, and queued; the redraw under way then
+applies them in their order and draws only the latest state: a channel mashing buttons costs
+at most one redraw in flight and one pending per message, and each press little more than its
+acknowledgement.
 Live replies are kept in the store, so a message's controls outlive a restart: its state is
 read back, and what it shows computed again.
 """
@@ -18,12 +20,13 @@ read back, and what it shows computed again.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +59,9 @@ EXPIRED = phrase(
     "⌛ This exploration is no longer kept (explorations unused for a while are removed): "
     "run the command again to explore this text."
 )
+# The pause between redraws of one message while presses keep coming: a flood is drawn a few
+# times a second, in its latest state (Discord limits how often a message may be edited too).
+REDRAW_GAP_SECONDS = 0.25
 # Live replies whose state is kept in memory too (the store keeps them all).
 MEMORY_EXPLORATIONS = 256
 # A change a press makes to what is shown.
@@ -109,6 +115,17 @@ def stepping(kind: Kind, action: str, value: str | None) -> Change:
     return lambda live: Live(live.kind, kind.step(live.state, action, value))
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """A press queued while its message is redrawn: acknowledged meanwhile, stepped in turn."""
+
+    interaction: discord.Interaction
+    action: str
+    value: str | None
+    acknowledged: asyncio.Future[None]  # done once its acknowledgement has landed (or failed)
+    stepped: asyncio.Future[UserError | None]  # the step's refusal, if any
+
+
 @dataclass
 class _Entry:
     kind: Kind
@@ -116,7 +133,7 @@ class _Entry:
     wanted: Live  # what the latest press asked for
     content: str  # the message's text
     busy: bool = False  # a redraw is under way
-    waiting: discord.Interaction | None = None  # a folded press; its redraw is owed
+    folded: list[_Folded] = field(default_factory=list)  # presses queued meanwhile, in order
 
 
 class Explorer:
@@ -215,9 +232,9 @@ class Explorer:
     async def press(
         self, interaction: discord.Interaction, key: str, action: str, value: str | None
     ) -> None:
-        """Apply a press (or a menu's choice of `value`) to the shared message: redraw it, or
-        fold the press into the redraw under way (acknowledged at once; the latest state
-        wins)."""
+        """Apply a press (or a menu's choice of `value`) to the shared message: redraw it, or,
+        while a redraw is under way, acknowledge the press at once and queue it for that
+        redraw, which applies the queued presses in order and draws the latest state."""
         try:
             entry = await self._entry(key)
             if entry is None:
@@ -226,33 +243,78 @@ class Explorer:
             await self._pipeline.refuse(interaction, CONTROLS, "press", error)
             return
         name = entry.kind.name
-        if value is None and _is_menu(entry.kind, entry.wanted, action):
-            await self._pipeline.acknowledge(interaction, name, "unchanged")  # nothing chosen
+        if entry.busy:
+            await self._fold(interaction, entry, action, value)
             return
         try:
-            wanted = stepping(entry.kind, action, value)(entry.wanted)
+            wanted = self._step(entry, action, value)
         except UserError as error:  # an action or a menu value this state does not offer
             await self._pipeline.refuse(interaction, name, "press", error)
             return
+        if wanted is None:
+            await self._pipeline.acknowledge(interaction, name, "unchanged")  # nothing chosen
+            return
         entry.wanted = wanted
-        if entry.busy:
-            # Acknowledged before it is handed on: the redraw under way must find it so.
-            await self._pipeline.acknowledge(interaction, name)
-            if entry.busy:
-                entry.waiting = interaction
-                return
-            # That redraw ended meanwhile: this press draws its own state.
         entry.busy = True
         try:
             drawn = await self._redraw(interaction, key, entry, "queued")
-            if drawn is None and entry.waiting is None:
+            if drawn is None and not entry.folded:
                 entry.wanted = entry.shown  # refused or failed: the press changed nothing
-            while entry.waiting is not None and entry.wanted != entry.shown:
-                follower, entry.waiting = entry.waiting, None
-                await self._redraw(follower, key, entry, "continuation")
+            while entry.folded:
+                await asyncio.sleep(REDRAW_GAP_SECONDS)  # presses meanwhile join this redraw
+                follower = self._apply_folded(entry)
+                if follower is None or entry.wanted == entry.shown:
+                    break
+                await follower.acknowledged  # its redraw edits the message it deferred
+                await self._redraw(follower.interaction, key, entry, "continuation")
         finally:
             entry.busy = False
-            entry.waiting = None
+            self._apply_folded(entry)  # none left unanswered if a redraw was cancelled
+
+    async def _fold(
+        self, interaction: discord.Interaction, entry: _Entry, action: str, value: str | None
+    ) -> None:
+        """Queue a press for the redraw under way and acknowledge it before anything else; a
+        step the state turns out not to offer is then refused privately."""
+        loop = asyncio.get_running_loop()
+        folded = _Folded(interaction, action, value, loop.create_future(), loop.create_future())
+        entry.folded.append(folded)
+        try:
+            await self._pipeline.acknowledge(interaction, entry.kind.name)
+        finally:
+            folded.acknowledged.set_result(None)
+        refusal = await folded.stepped
+        if refusal is not None:
+            await self._pipeline.refuse(interaction, entry.kind.name, "press", refusal)
+
+    @staticmethod
+    def _step(entry: _Entry, action: str, value: str | None) -> Live | None:
+        """What a press on top of the latest wanted state asks for: None for a menu emptied
+        of its choice; a `UserError` for a step that state does not offer."""
+        if value is None and _is_menu(entry.kind, entry.wanted, action):
+            return None
+        return stepping(entry.kind, action, value)(entry.wanted)
+
+    def _apply_folded(self, entry: _Entry) -> _Folded | None:
+        """Step the queued presses in their order onto the wanted state; the last one that
+        changed it, whose redraw is owed (None if none did). A flood presses the same few
+        controls through the same few states: each step is worked out once."""
+        follower = None
+        queued, entry.folded = entry.folded, []
+        steps: dict[tuple[str, str, str | None], Live | UserError | None] = {}
+        for folded in queued:
+            known = (json.dumps(entry.wanted.state, sort_keys=True), folded.action, folded.value)
+            if known not in steps:
+                try:
+                    steps[known] = self._step(entry, folded.action, folded.value)
+                except UserError as error:
+                    steps[known] = error
+            wanted = steps[known]
+            refused = wanted if isinstance(wanted, UserError) else None
+            folded.stepped.set_result(refused)
+            if isinstance(wanted, Live):
+                entry.wanted, follower = wanted, folded
+        return follower
 
     async def _redraw(
         self, interaction: discord.Interaction, key: str, entry: _Entry, lane: Lane

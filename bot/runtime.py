@@ -47,12 +47,16 @@ from .interrupts import block_in_this_thread
 from .libraries import prepare_libraries
 from .memo import Memo
 from .registry import Allowlist
+from .rendering import Renderers
 from .settings import ModelSpec, Settings
 from .stats import CommandStats
 from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Drawing arguments bigger than this are drawn on a worker thread: pickling them to a drawing
+# process and back costs more than the drawing (an exploration of 250 tokens, 18 MB: 88 ms).
+PROCESS_DRAWING_BYTES = 4 << 20
 
 
 class Runtime:
@@ -68,6 +72,8 @@ class Runtime:
             thread_name_prefix="explorer-worker",
             initializer=block_in_this_thread,
         )
+        processes = settings.render_processes  # drawing in processes of its own (0: threads)
+        self._renderers = Renderers(processes) if processes else None
         self.allowlist = Allowlist(settings.models)
         self.compute: Compute = compute_for(settings, self.run)
         self._compute_started = False
@@ -92,7 +98,9 @@ class Runtime:
         started = time.perf_counter()
         await self.run(go_offline_without_hub, self.settings.models)
         await self.start_compute()
+        drawing = asyncio.ensure_future(self._start_renderers())
         await self.run(prepare_libraries, self.torch_threads)
+        await drawing
         self.warm = True
         log.info("libraries ready in %.1f s", time.perf_counter() - started)
         preloaded = True
@@ -125,6 +133,20 @@ class Runtime:
             self._executor, functools.partial(_then_give_back, fn, *args)
         )
 
+    async def _start_renderers(self) -> None:
+        if self._renderers is not None:
+            await self._renderers.start()
+
+    async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run drawing work `fn(*args)` in a drawing process; without them, or for arguments
+        too big to be worth pickling there, as `run`."""
+        if self._renderers is None or carried(args) > PROCESS_DRAWING_BYTES:
+            return await self.run(fn, *args)
+        try:
+            return await self._renderers.run(fn, *args)
+        finally:  # the arguments pickled for it were freed here: given back on a worker
+            self._executor.submit(give_back)
+
     def job(self, server: ServerSettings | None = None, user_id: int | None = None) -> Job:
         """A fresh context for one request (made in a server: that server's choices)."""
         return Job(self, server, user_id)
@@ -136,6 +158,7 @@ class Runtime:
         internals = {
             "worker threads": str(self.settings.workers),
             "torch threads per worker": str(self.torch_threads),
+            "drawing processes": str(self.settings.render_processes),
             "python threads": str(threading.active_count()),
             **self.compute.internals(),
             "kept explorations": (
@@ -163,6 +186,14 @@ class Runtime:
         is dropped."""
         await self.compute.close()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        if self._renderers is not None:
+            await self._renderers.close()
+
+
+def carried(args: tuple[Any, ...]) -> int:
+    """About how many bytes drawing arguments take pickled: their `nbytes` (arrays, kept
+    results such as an exploration's attentions); nothing for the rest, which is small."""
+    return sum(int(getattr(arg, "nbytes", 0)) for arg in args)
 
 
 def _then_give_back(fn: Callable[..., T], /, *args: Any) -> T:
@@ -246,7 +277,7 @@ class Job(Context):
 
     @override
     async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
-        return await self._timed("render_s", self._runtime.run(fn, *args))
+        return await self._timed("render_s", self._runtime.render(fn, *args))
 
     @override
     async def forward(

@@ -290,6 +290,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_INPUT_CHARS", "2000", number(1, 100_000), "longest text accepted"),
     Setting("MAX_HEATMAP_TOKENS", "64", number(2, 512), "most tokens in an exploration"),
     Setting("WORKER_THREADS", "2", number(1, 64), "threads for model and drawing work"),
+    Setting("RENDER_PROCESSES", "2", number(0, 64), "processes drawing pictures (0: threads)"),
     Setting("MAX_LOADED_MODELS", "2", number(1, 64), "models kept in memory"),
     Setting("MODEL_MEMORY_MB", "4096", number(16, 1_048_576), "memory for models"),
     Setting("EXPLORATION_MEMORY_MB", "512", number(0, 1_048_576), "memory for kept results"),
@@ -383,6 +384,7 @@ class Settings:
     models: tuple[ModelSpec, ...]
     limits: Limits
     workers: int
+    render_processes: int
     max_loaded_models: int
     model_memory_mb: int
     request_memory_mb: int
@@ -446,6 +448,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         limits=Limits(values["MAX_INPUT_CHARS"], values["MAX_HEATMAP_TOKENS"]),
         workers=values["WORKER_THREADS"],
+        render_processes=values["RENDER_PROCESSES"],
         max_loaded_models=values["MAX_LOADED_MODELS"],
         model_memory_mb=values["MODEL_MEMORY_MB"],
         request_memory_mb=values["REQUEST_MEMORY_MB"],

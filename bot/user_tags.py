@@ -6,6 +6,7 @@ without the key. The key itself is never logged."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
@@ -34,6 +35,7 @@ def tag_key(configured: str | None, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+@functools.lru_cache(maxsize=4096)  # every interaction is logged: a flood of presses too
 def user_tag(key: bytes, user_id: int) -> str:
     """A stable tag for a user in the log, which only the key's holder can link to an id."""
     return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:10]

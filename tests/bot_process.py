@@ -122,11 +122,12 @@ class BotProcess:
     def memory_mib(self, field: str = "VmRSS") -> float:
         """The process's memory now (`VmRSS`, resident) or at its peak (`VmHWM`), in MiB."""
         assert self.process is not None
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no {field} in /proc/{self.process.pid}/status")
+        return memory_mib(self.process.pid, field)
+
+    def children(self) -> set[int]:
+        """The processes the bot started (its drawing processes)."""
+        assert self.process is not None
+        return children(self.process.pid)
 
     async def until_log(self, holds: Callable[[str], bool], timeout: float) -> None:
         """Wait until `holds(log)`, checked each time the bot writes to its log."""
@@ -177,3 +178,25 @@ async def fresh_bot(
         if process.process is not None and process.process.returncode is None:
             await process.terminate()
         await server.stop()
+
+
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory now (`VmRSS`, resident) or at its peak (`VmHWM`), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found

@@ -414,6 +414,32 @@ async def test_a_burst_of_presses_folds_into_at_most_two_redraws(fake, bot):
     assert len(folded) >= 38
 
 
+async def test_a_flood_of_mixed_presses_is_applied_in_order_every_press_acknowledged(fake, bot):
+    _, message = await explore(fake, text="I am studying NLP.")  # layer 6 of 6, the mean
+    controls = components(message)
+    pressed = [("layer+", None)] + [("head+", None)] * 3 + [("view", ["heads"]), ("head+", None)]
+    pressed += [("view", ["mean"])] + [("layer+", None)] * 2
+    presses = await asyncio.gather(
+        *(
+            fake.press(message, controls[action]["custom_id"], values, user_id=USER_ID + i)
+            for i, (action, values) in enumerate(pressed)
+        )
+    )
+    for interaction in presses:
+        await interaction.wait(lambda i: bool(i.answers()) or bool(i.callbacks))
+        assert interaction.acknowledged_after is not None
+    # In their order: three heads on, the heads view (where head ▶ does nothing: refused,
+    # privately), back to the mean, and three layers on from layer 6 of 6: layer 3.
+    await settled(fake, presses, "**minilm · layer 3/6 · mean of 12 heads**")
+    refused = presses[5]
+    await refused.wait(
+        lambda i: any(
+            "does nothing here" in message_data(a).get("content", "") for a in i.answers()
+        )
+    )
+    assert all(message_data(a).get("flags", 0) & EPHEMERAL for a in refused.answers())
+
+
 async def test_presses_are_acknowledged_in_time_while_other_work_runs(fake, bot):
     _, message = await explore(fake, text="I am studying NLP.")
     busy = [fake.slash("attention", text=f"Busy request {i}.", view="heads") for i in range(8)]
