@@ -13,7 +13,7 @@ from explorer.contract import TASK_NAMES, Context, ModelCard, Task, UserError
 from explorer.encoding import Encoding
 from explorer.i18n import phrase, plural_phrase
 from explorer.models import task_of
-from explorer.text import quote_inline
+from explorer.text import quote_inline, token_count
 
 # Whether the named model has the capability (reading its config or tokenizer, not weights).
 Fits = Callable[[Context, str], Awaitable[bool]]
@@ -137,7 +137,7 @@ async def unknown_notice(ctx: Context, card: ModelCard, encoding: Encoding) -> l
         return []
     pieces = tuple(piece for piece in dict.fromkeys(encoding.unknown) if piece)
     values = {
-        "tokens": plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+        "tokens": token_count(len(encoding)),
         "model": card.name,
     }
     if not pieces:

@@ -17,8 +17,8 @@ from explorer.contract import (
 )
 from explorer.declare import Opt, command
 from explorer.encoding import Encoding, check_text
-from explorer.i18n import phrase, plural_phrase
-from explorer.text import in_code, pad, quote_inline, text_width
+from explorer.i18n import phrase
+from explorer.text import in_code, pad, quote_inline, text_width, token_count
 
 if TYPE_CHECKING:
     import torch
@@ -138,7 +138,7 @@ async def forward(
             "**{model}** · `model(**inputs{options})` on {tokens}",
             model=card.name,
             options=", output_attentions=True" if attentions else "",
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.encoding)),
+            tokens=token_count(len(result.encoding)),
         )
     ]
     if result.target is not None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from explorer.contract import UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
-from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
-from explorer.text import in_code, pad, text_width
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
+from explorer.text import in_code, pad, text_width, token_count
 
 CONTINUES = "┆"  # a piece that began on an earlier row covers this one too
 MOST_MODELS = 4
@@ -148,7 +148,7 @@ def counts(lineup: Lineup) -> list[str]:
                 "`{model}`: {tokens} ({special} special) · {unknown} unknown{missing} · "
                 "{per_token:.2f} characters/token",
                 model=read.name,
-                tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+                tokens=token_count(len(encoding)),
                 special=sum(encoding.special),
                 unknown=len(encoding.unknown),
                 missing=missing,

@@ -18,7 +18,7 @@ from explorer.contract import (
 from explorer.declare import TEXT_LIMIT, Opt, command
 from explorer.encoding import Encoding, check_text
 from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
-from explorer.text import in_code, pad, quote_inline, text_width
+from explorer.text import in_code, pad, quote_inline, text_width, token_count
 
 COMPARE = Opt(
     f"Up to {MOST_MODELS - 1} more models, comma-separated: their pieces side by side", 1, 300
@@ -52,7 +52,7 @@ def summary(model: str, text: str, text_pair: str | None, encoding: Encoding) ->
     values = {
         "model": model,
         "characters": plural_phrase("{count:,} character", "{count:,} characters", chars),
-        "tokens": plural_phrase("{count:,} token", "{count:,} tokens", len(encoding)),
+        "tokens": token_count(len(encoding)),
         "special": sum(encoding.special),
     }
     if text_pair is not None:
@@ -114,7 +114,7 @@ async def tokenize(
             )
         decoder = phrase(
             "decoder input: {tokens}",
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(decoded)),
+            tokens=token_count(len(decoded)),
         )
         table += f"\n\n{ctx.tell(decoder)}\n{token_table(decoded, ctx.language)}"
     header = "\n".join(map(ctx.tell, lines))

@@ -10,8 +10,9 @@ from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 from explorer.contract import Budget, Dimensions, ForwardRequest, UserError
-from explorer.i18n import phrase, plural_phrase
+from explorer.i18n import phrase
 from explorer.models import shapes
+from explorer.text import token_count
 
 FLOAT_BYTES = 4  # float32 activations
 PIXEL_BYTES = 4  # what a drawn picture costs per pixel while it is drawn and encoded
@@ -173,7 +174,7 @@ def check_request(
     if fitting:
         advice = phrase(
             "please shorten the text to at most {tokens} (`/tokenize` counts them)",
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", fitting),
+            tokens=token_count(fitting),
         )
     plain = replace(request, attentions=False)
     if request.attentions and request_bytes(dims, plain, tokens, work) <= limit:
@@ -183,7 +184,7 @@ def check_request(
             "This needs about {needed} of memory for {tokens}{extras}; the limit per request "
             "is {limit}: {advice}.",
             needed=shown_bytes(needed),
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", tokens),
+            tokens=token_count(tokens),
             extras=extras,
             limit=shown_bytes(limit),
             advice=advice,

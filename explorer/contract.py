@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
-from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
+from explorer.i18n import SOURCE_LANGUAGE, phrase, tell
+from explorer.text import token_count
 
 T = TypeVar("T")
 
@@ -214,7 +215,7 @@ class Encoding:
             return ""
         return phrase(
             "⚠️ Input truncated to {tokens} (it had {count:,}).",
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(self.input_ids)),
+            tokens=token_count(len(self.input_ids)),
             count=self.untruncated_length,
         )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from explorer.i18n import Phrase, plural_phrase
+
 ZERO_WIDTH_SPACE = "\u200b"
 # Characters that start markdown, a mention (<@id>, <#id>, <t:…>) or a masked link.
 _MARKDOWN = re.compile(r"([\\*_~`|<>\[\]#-])")
@@ -54,6 +56,12 @@ def quote_inline(text: str, limit: int = 80) -> str:
 def plural(count: int, word: str) -> str:
     """`1 token`, `2 tokens`, with thousands separators."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def token_count(count: int) -> Phrase:
+    """`1 token`, `2 tokens`, with thousands separators, as a phrase told in the reader's
+    language."""
+    return plural_phrase("{count:,} token", "{count:,} tokens", count)
 
 
 def text_width(text: str) -> int:

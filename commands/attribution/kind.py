@@ -13,7 +13,7 @@ from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply, 
 from explorer.drawing.labels import display_token
 from explorer.i18n import phrase, plural_phrase
 from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
-from explorer.text import quote_inline
+from explorer.text import quote_inline, token_count
 
 MOST_TOKENS = 512  # drawn readably up to this many
 STEP_CHOICES = (8, 16, 32, 64, 128)  # the menu's steps, with the state's own
@@ -58,7 +58,7 @@ async def show(ctx: Context, state: State) -> Reply:
         phrase(
             "**{model}** · {tokens} · {target}",
             model=card.name,
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.encoding)),
+            tokens=token_count(len(result.encoding)),
             target=target_line(result, causal),
         ),
         method_line(result),

@@ -30,7 +30,7 @@ from explorer.encoding import check_text
 from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell, told
 from explorer.live import Control, Kind, cycle, previous_next
 from explorer.models import SUMMARISED_KEYS, summary
-from explorer.text import in_code, quote_inline
+from explorer.text import in_code, quote_inline, token_count
 from explorer.words import SPECIAL_LABEL, text_words
 
 SHOWN_DIFFERENCES = 12
@@ -169,7 +169,7 @@ async def render(ctx: Context, state: State) -> Reply:
         reading = phrase(
             "• **{model}**: {tokens} ({pieces}), unknown {unknown}, byte fallback {fallback}",
             model=side.model,
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(side.encoding)),
+            tokens=token_count(len(side.encoding)),
             pieces=plural_phrase("{count:,} word piece", "{count:,} word pieces", side.words),
             unknown=share(side.unknown, side.words),
             fallback=share(side.byte_fallback, side.words),

@@ -17,7 +17,7 @@ from explorer.drawing.page import picture
 from explorer.encoding import check_text
 from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
 from explorer.live import Control, Kind, cycle, previous_next
-from explorer.text import quote_inline
+from explorer.text import quote_inline, token_count
 
 LENS_TOKENS = 128  # a layer per row and a position per column: past this, too tall to read
 
@@ -114,7 +114,7 @@ async def render(ctx: Context, state: State) -> Reply:
             "**{model} · logit lens** · {layers} × {tokens}",
             model=card.name,
             layers=plural_phrase("{count:,} layer", "{count:,} layers", len(read.tokens) - 1),
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(read.encoding)),
+            tokens=token_count(len(read.encoding)),
         )
     ]
     if layer >= 0:

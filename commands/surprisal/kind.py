@@ -22,8 +22,9 @@ from commands.surprisal.draw import (
 from commands.surprisal.finish import reading
 from commands.surprisal.result import MEASURE_NAMES, Surprisal, measure_named
 from explorer.contract import Attachment, Context, Live, Reply, State, reply_with_overflow
-from explorer.i18n import phrase, plural_phrase
+from explorer.i18n import phrase
 from explorer.live import Choice, Control, Kind, Menu, cycle, previous_next
+from explorer.text import token_count
 
 DESCRIPTIONS = {
     "surprisal": phrase("−log₂ p of each token: how unexpected it was"),
@@ -47,7 +48,7 @@ async def show(ctx: Context, state: State) -> Reply:
         phrase(
             "**{model}** · surprisal of {tokens}: {reading}",
             model=card.name,
-            tokens=plural_phrase("{count:,} token", "{count:,} tokens", len(result.positions)),
+            tokens=token_count(len(result.positions)),
             reading=READINGS[result.kind],
         ),
         summary(result),

@@ -31,7 +31,7 @@ from explorer.drawing.grid import Axis as GridAxis
 from explorer.drawing.matrix import Matrix, MatrixBlock
 from explorer.drawing.page import Block, picture
 from explorer.i18n import SOURCE_LANGUAGE, phrase, plural_phrase, tell
-from explorer.text import escape_markdown
+from explorer.text import escape_markdown, token_count
 
 # What the stepping buttons step, each back (-) and forth (+), on which row of controls.
 STEPPED = {"layer": 1, "head": 1, "token": 2, "window": 2}
@@ -119,7 +119,7 @@ class Scene:
         """`12 tokens`, `1 word`."""
         if self.state.granularity == "word":
             return plural_phrase("{count:,} word", "{count:,} words", count)
-        return plural_phrase("{count:,} token", "{count:,} tokens", count)
+        return token_count(count)
 
     @property
     def axes_note(self) -> str:
