@@ -239,8 +239,7 @@ class Console:
         live = self._live
         kind = self._kinds[live.kind] if live is not None else None
         stepping = live is not None and kind is not None and not line.lstrip().startswith("/")
-        job = self._runtime.job()
-        job.language = self._language
+        job = self._runtime.job(language=self._language)
         started = time.perf_counter()
         name: str | None = None
         failure: BaseException | None = None

@@ -91,7 +91,7 @@ class Pipeline:
 
     async def _job(self, interaction: discord.Interaction) -> Job:
         """A context for the interaction: in a server, with that server's choices; told in the
-        user's language."""
+        language of the user who sent it (for a press, whoever pressed)."""
         guild_id, store = interaction.guild_id, self.runtime.store
         server = None
         if guild_id is not None:
@@ -103,9 +103,7 @@ class Pipeline:
                 )
             except StoreError as error:
                 raise UserError(STORE_DOWN) from error
-        job = self.runtime.job(server, interaction.user.id)
-        job.language = language_of(interaction)  # a press: the presser's
-        return job
+        return self.runtime.job(server, interaction.user.id, language_of(interaction))
 
     def _account(
         self,

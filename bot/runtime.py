@@ -36,7 +36,7 @@ from explorer.contract import (
     Snapshot,
     UserError,
 )
-from explorer.i18n import phrase
+from explorer.i18n import SOURCE_LANGUAGE, phrase
 
 from .admission import Admission
 from .allocator import give_back, release_large_blocks
@@ -147,9 +147,15 @@ class Runtime:
         finally:  # the arguments pickled for it were freed here: given back on a worker
             self._executor.submit(give_back)
 
-    def job(self, server: ServerSettings | None = None, user_id: int | None = None) -> Job:
-        """A fresh context for one request (made in a server: that server's choices)."""
-        return Job(self, server, user_id)
+    def job(
+        self,
+        server: ServerSettings | None = None,
+        user_id: int | None = None,
+        language: str = SOURCE_LANGUAGE,
+    ) -> Job:
+        """A fresh context for one request (made in a server: that server's choices), told
+        in `language`."""
+        return Job(self, server, user_id, language)
 
     def snapshot(self) -> Snapshot:
         """What `/status` and `/admin internals` show."""
@@ -219,8 +225,13 @@ class Job(Context):
     rendering, collects log fields, and holds the models it uses until `close`."""
 
     def __init__(
-        self, runtime: Runtime, server: ServerSettings | None = None, user_id: int | None = None
+        self,
+        runtime: Runtime,
+        server: ServerSettings | None = None,
+        user_id: int | None = None,
+        language: str = SOURCE_LANGUAGE,
     ) -> None:
+        self.language = language
         self._runtime = runtime
         self._server = server
         self._user_id = user_id

@@ -48,8 +48,7 @@ def told(reply: Reply) -> None:
 
 @pytest.mark.parametrize("line", LINES)
 async def test_a_reply_and_each_of_its_steps_are_told_in_chinese(runtime, line):
-    job = runtime.job()
-    job.language = "zh-CN"
+    job = runtime.job(language="zh-CN")
     try:
         invocation = parse(line)
         reply = await invocation.command(job, **invocation.arguments)
