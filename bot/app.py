@@ -92,7 +92,7 @@ class ExplorerBot(discord.AutoShardedClient):
             kinds_by_name(KINDS),
             min(MEMORY_EXPLORATIONS, settings.max_stored_explorations),
         )
-        register(self.tree, self.pipeline, COMMANDS, self.explorer.send, settings.user_installs)
+        register(self.tree, self.pipeline, COMMANDS, self.explorer, settings.user_installs)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._pruner: asyncio.Task[None] | None = None
 

@@ -14,7 +14,9 @@ applies them in their order and draws only the latest state: a channel mashing b
 at most one redraw in flight and one pending per message, and each press little more than its
 acknowledgement.
 Live replies are kept in the store, so a message's controls outlive a restart: its state is
-read back, and what it shows computed again.
+read back, and what it shows computed again. A live reply is committed before its message is
+sent; one the command announced before drawing it (`Context.announce`) is committed, and its
+controls made, while the picture is drawn.
 """
 
 from __future__ import annotations
@@ -131,9 +133,20 @@ class _Entry:
     kind: Kind
     shown: Live  # what the message shows
     wanted: Live  # what the latest press asked for
-    content: str  # the message's text
     busy: bool = False  # a redraw is under way
     folded: list[_Folded] = field(default_factory=list)  # presses queued meanwhile, in order
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A live reply being kept for a command's answer: its key, its kind, its controls, and
+    its commit to the store under way (None without a store)."""
+
+    key: str
+    kind: Kind
+    live: Live
+    view: discord.ui.View
+    committed: asyncio.Future[None] | None
 
 
 class Explorer:
@@ -161,34 +174,48 @@ class Explorer:
             self._entries.popitem(last=False)
         return entry
 
-    async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
-        """Answer a command; a live reply gets its kind's controls and is kept for them (one
-        whose state offers none is sent as a plain message)."""
-        live = reply.live
-        kind = None if live is None else self._kinds.get(live.kind)
-        controls = () if live is None or kind is None else kind.controls(live.state)
-        if live is None or kind is None or not controls:  # nothing to step: a plain message
-            await send_reply(interaction, reply)
-            return
+    def keep(self, interaction: discord.Interaction, live: Live) -> Kept | None:
+        """Start keeping a live reply that will answer `interaction`: a key, its controls, and
+        its commit to the store, made while the reply is drawn (a command that fails after
+        this leaves a row that nothing shows, removed as unused ones are). None when its
+        state offers no controls (it is sent as a plain message)."""
+        kind = self._kinds.get(live.kind)
+        controls = () if kind is None else kind.controls(live.state)
+        if kind is None or not controls:
+            return None
         key = secrets.token_urlsafe(6)
-        self._remember(key, _Entry(kind, live, live, reply.content))
-        kept: asyncio.Future[None] | None = None
-        if self._store is not None:
+        committed = None
+        if self._store is not None:  # its text is noted once it is sent (`set_message`)
             now = datetime.now(UTC)
             record = ExplorationRecord(
-                key, live, reply.content, interaction.guild_id, interaction.channel_id,
+                key, live, "", interaction.guild_id, interaction.channel_id,
                 interaction.user.id, now, now,
             )  # fmt: skip
-            kept = self._store.add_exploration(record)  # committing while the message is made
+            committed = self._store.add_exploration(record)
         view = components(key, controls, language_of(interaction))
-        if kept is not None:
+        return Kept(key, kind, live, view, committed)
+
+    async def send(
+        self, interaction: discord.Interaction, reply: Reply, kept: Kept | None = None
+    ) -> None:
+        """Answer a command; a live reply gets its kind's controls and is kept for them (kept
+        now unless `kept` holds it already; one whose state offers none is sent as a plain
+        message)."""
+        live = reply.live
+        if live is not None and (kept is None or kept.live != live):
+            kept = self.keep(interaction, live)
+        if live is None or kept is None:
+            await send_reply(interaction, reply)
+            return
+        self._remember(kept.key, _Entry(kept.kind, live, live))
+        if kept.committed is not None:
             try:  # committed before the message whose controls need it is sent
-                await asyncio.wait_for(asyncio.shield(kept), STORE_WAIT_SECONDS)
+                await asyncio.wait_for(asyncio.shield(kept.committed), STORE_WAIT_SECONDS)
             except (StoreError, TimeoutError):
-                log.warning("exploration %s is kept in memory only", key)
-        message_id = await send_reply(interaction, reply, view)
+                log.warning("exploration %s is kept in memory only", kept.key)
+        message_id = await send_reply(interaction, reply, kept.view)
         if self._store is not None and message_id is not None:
-            self._store.set_message(key, message_id)
+            self._store.set_message(kept.key, message_id, reply.content)
 
     async def _entry(self, key: str) -> _Entry | None:
         """The live reply behind a message's controls: in memory, or read from the store
@@ -214,7 +241,7 @@ class Explorer:
         kind = self._kinds.get(record.live.kind)
         if kind is None:  # a kind this version no longer has
             raise UserError(UNKNOWN_CONTROL)
-        return self._remember(key, _Entry(kind, record.live, record.live, record.content))
+        return self._remember(key, _Entry(kind, record.live, record.live))
 
     async def interact(self, interaction: discord.Interaction) -> None:
         """Answer any component interaction, whatever it carries: a press or a choice on a
@@ -328,7 +355,7 @@ class Explorer:
             assert reply.live is not None
             view = components(key, kind.controls(reply.live.state), language_of(interaction))
             await update_message(interaction, reply, view)
-            entry.shown, entry.content = reply.live, reply.content
+            entry.shown = reply.live
             self._entries.move_to_end(key)
             if self._store is not None:  # not waited for: the message shows the state already
                 now = datetime.now(UTC)

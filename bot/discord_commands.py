@@ -8,19 +8,18 @@ install the bot themselves, wherever they use it."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 import discord
 from discord import app_commands
 
-from explorer.contract import Reply, UserError
+from explorer.contract import UserError
 from explorer.declare import Command, Group, Option
 from explorer.i18n import MENU, NAME, phrase, tell, tell_name
 
-from .pipeline import Pipeline
+from .pipeline import Answer, Pipeline
 
-Send = Callable[[discord.Interaction, Reply], Awaitable[None]]
 Location = app_commands.TranslationContextLocation
 NAMES = {Location.command_name, Location.group_name, Location.parameter_name}
 SERVER_ONLY = phrase(
@@ -84,7 +83,7 @@ def _completer(pipeline: Pipeline, command: Command, option: Option) -> Callable
     return complete
 
 
-def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[..., Any]:
+def _callback(pipeline: Pipeline, command: Command, answer: Answer[Any]) -> Callable[..., Any]:
     """A callback with the command's options as its signature, which discord.py reads."""
 
     async def callback(interaction: discord.Interaction, **arguments: Any) -> None:
@@ -93,7 +92,7 @@ def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[...,
             error = UserError(SERVER_ONLY)
             await pipeline.refuse(interaction, command.path, "command", error)
             return
-        await pipeline.command(interaction, command, arguments, send)
+        await pipeline.command(interaction, command, arguments, answer)
 
     first = inspect.Parameter(
         "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
@@ -131,12 +130,12 @@ def _callback(pipeline: Pipeline, command: Command, send: Send) -> Callable[...,
 
 
 def _menu(
-    pipeline: Pipeline, command: Command, send: Send, user_installs: bool
+    pipeline: Pipeline, command: Command, answer: Answer[Any], user_installs: bool
 ) -> app_commands.ContextMenu:
     """A message context-menu command: the message's text is its `text` option."""
 
     async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
-        await pipeline.command(interaction, command, {"text": message.content}, send)
+        await pipeline.command(interaction, command, {"text": message.content}, answer)
 
     installs, contexts = reach(server_only(command), user_installs)
     return app_commands.ContextMenu(
@@ -164,15 +163,15 @@ def register(
     tree: app_commands.CommandTree,
     pipeline: Pipeline,
     commands: Iterable[Command],
-    send: Send,
+    answer: Answer[Any],
     user_installs: bool = False,
 ) -> None:
-    """Add every declared command to `tree`; each answers through `send`. `user_installs`:
+    """Add every declared command to `tree`; each answers through `answer`. `user_installs`:
     users may install the bot themselves and use it wherever they are."""
     groups: dict[str, app_commands.Group] = {}
     for command in commands:
         if command.menu:
-            tree.add_command(_menu(pipeline, command, send, user_installs))
+            tree.add_command(_menu(pipeline, command, answer, user_installs))
             continue
         parent = None
         if command.group is not None:
@@ -184,7 +183,7 @@ def register(
         app_command: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=command.name,
             description=command.description,
-            callback=_callback(pipeline, command, send),
+            callback=_callback(pipeline, command, answer),
             parent=parent,
             allowed_installs=None if parent else installs,
             allowed_contexts=None if parent else contexts,

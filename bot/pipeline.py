@@ -9,11 +9,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import discord
 
-from explorer.contract import Reply, ServerSettings, UserError
+from explorer.contract import Live, Reply, ServerSettings, UserError
 from explorer.declare import PERMISSIONS, Command, Option
 from explorer.i18n import phrase
 
@@ -33,6 +33,22 @@ Work = Callable[[Job], Awaitable[Reply]]
 Deliver = Callable[[Reply], Awaitable[None]]
 # Autocompletion must answer within Discord's 3 s, and cannot be deferred.
 AUTOCOMPLETE_SECONDS = 2.0
+K = TypeVar("K")
+
+
+class Answer(Protocol[K]):
+    """How a command's reply reaches the channel (`bot.controls.Explorer`): a live reply
+    announced before it is drawn is kept meanwhile (`keep`), then sent with what was kept."""
+
+    def keep(self, interaction: discord.Interaction, live: Live) -> K | None:
+        """Start keeping the live reply that will answer `interaction`."""
+        ...
+
+    async def send(
+        self, interaction: discord.Interaction, reply: Reply, kept: K | None = None
+    ) -> None:
+        """Answer `interaction` with `reply`."""
+        ...
 
 
 def log_line(
@@ -179,16 +195,18 @@ class Pipeline:
         interaction: discord.Interaction,
         command: Command,
         arguments: dict[str, Any],
-        send: Callable[[discord.Interaction, Reply], Awaitable[None]],
+        answer: Answer[Any],
     ) -> Reply | None:
-        """Run a slash command and answer with `send(interaction, reply)`."""
+        """Run a slash command and answer through `answer`."""
+        kept: list[Any] = []  # what `answer` kept of the live reply the command announced
 
         async def work(job: Job) -> Reply:
             check_permission(command, interaction, self.operators)
+            job.announced = lambda live: kept.append(answer.keep(interaction, live))
             return await command(job, **arguments)
 
         async def deliver(reply: Reply) -> None:
-            await send(interaction, reply)
+            await answer.send(interaction, reply, kept[-1] if kept else None)
 
         lane: Lane = "queued" if command.queued else "free"
         return await self.serve(interaction, command.path, "command", work, deliver, lane)

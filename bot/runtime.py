@@ -30,6 +30,7 @@ from explorer.contract import (
     Forwarded,
     ForwardRequest,
     Limits,
+    Live,
     M,
     ModelCard,
     ServerSettings,
@@ -239,6 +240,8 @@ class Job(Context):
         self.compute_s = 0.0
         self.render_s = 0.0
         self.fields: dict[str, Any] = {}
+        # Where an announced live reply goes (the chat's, for a command's answer).
+        self.announced: Callable[[Live], None] | None = None
 
     @property
     @override
@@ -289,6 +292,11 @@ class Job(Context):
     @override
     async def render(self, fn: Callable[..., T], /, *args: Any) -> T:
         return await self._timed("render_s", self._runtime.render(fn, *args))
+
+    @override
+    def announce(self, live: Live) -> None:
+        if self.announced is not None:
+            self.announced(live)
 
     @override
     async def forward(

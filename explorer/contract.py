@@ -391,6 +391,11 @@ class Context(Protocol):
         """Run drawing work off the event loop (timed apart from computing)."""
         ...
 
+    def announce(self, live: Live) -> None:
+        """Say, before drawing it, which live reply a command answers with: the chat starts
+        keeping it (and making its controls) while the picture is drawn, instead of after.
+        A live reply not announced, or drawn otherwise, is kept when it is sent."""
+
     async def remember(self, key: Hashable, compute: Callable[[], Awaitable[M]]) -> M:
         """`compute()`'s result, kept under `key` within the runtime's byte budget (the result
         has `nbytes`); computed again once dropped."""

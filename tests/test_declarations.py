@@ -65,11 +65,8 @@ def discord_schemas() -> list[dict]:
 
     from bot.discord_commands import register
 
-    async def send(interaction: object, reply: object) -> None:
-        raise AssertionError("never called")
-
     tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
-    register(tree, pipeline=None, commands=COMMANDS, send=send)  # type: ignore[arg-type]
+    register(tree, pipeline=None, commands=COMMANDS, answer=None)  # type: ignore[arg-type]
     found = []
     for kind in (discord.AppCommandType.chat_input, discord.AppCommandType.message):
         found += [command.to_dict(tree) for command in tree.get_commands(type=kind)]

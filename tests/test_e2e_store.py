@@ -27,13 +27,15 @@ from tests.test_store import BACKENDS, _drop_postgres, _postgres_database, inser
 FAST = {"USER_COOLDOWN_SECONDS": "0", "USER_MAX_JOBS": "100"}
 
 
-async def kept_keys(data_dir) -> set[str]:
+async def kept_rows(data_dir) -> dict[str, tuple[int | None, str]]:
+    """The explorations in the bot's SQLite file: key → (message id, message text)."""
     store = Store(f"sqlite+aiosqlite:///{data_dir / 'explorer.db'}")
     await store.start()
     try:
         async with store._transaction() as connection:
-            rows = await connection.exec_driver_sql("SELECT key FROM explorations")
-            return {row[0] for row in rows}
+            sql = "SELECT key, message_id, content FROM explorations"
+            return {key: (message, content) for key, message, content in
+                    await connection.exec_driver_sql(sql)}  # fmt: skip
     finally:
         await store.close()
 
@@ -56,9 +58,10 @@ async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_
         first.process.kill()  # SIGKILL, in the middle of the burst and the presses
         await first.process.wait()
 
-        kept = await kept_keys(tmp_path / "data")  # the file opens: nothing half-written
+        kept = await kept_rows(tmp_path / "data")  # the file opens: nothing half-written
         keys = {components(m)["layer+"]["custom_id"].split(":")[1] for m in answered}
-        assert keys <= kept  # each was committed before its message was sent
+        assert keys <= kept.keys()  # each was committed before its message was sent
+        assert len(kept) <= len(burst) + 1  # one each at most (kept0002 is the one more)
 
         second = BotProcess(server, tmp_path / "second.log", f"tiny={tiny_dir}", **FAST)
         await second.start()
@@ -69,6 +72,16 @@ async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_
             assert edited is not None and edited["content"].startswith("**tiny · layer")
         await press_kept0002(server, answered[0])  # upgraded at the first start, still steps
         assert await second.terminate() == 0
+
+
+async def test_an_answer_is_kept_once_naming_its_message_and_text(tmp_path, tiny_dir):
+    # /attention announces its live reply before drawing it: kept then, not again when sent.
+    async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **FAST) as (server, bot):
+        message = (await (await server.slash("attention", text="kept once", model="tiny"))
+                   .answer(timeout=60)).response  # fmt: skip
+        assert await bot.terminate() == 0
+    key = components(message)["layer+"]["custom_id"].split(":")[1]
+    assert await kept_rows(tmp_path / "data") == {key: (int(message["id"]), message["content"])}
 
 
 def forged(message: dict, key: str) -> dict:

@@ -72,14 +72,14 @@ def record(key: str, when: datetime | None = None, layer: int = 2) -> Exploratio
     """An exploration of a kind the store has never heard of: it keeps any kind's state."""
     when = when or datetime.now(UTC)
     live = Live("pages", {"text": "我在学习", "pair": None, "layer": layer, "shape": [3, 12]})
-    return ExplorationRecord(key, live, "**rbt3 · layer 2/3**", 7, 8, 9, when, when)
+    return ExplorationRecord(key, live, "", 7, 8, 9, when, when)
 
 
 async def test_explorations_are_kept_read_back_updated_and_pruned(store):
     old = datetime.now(UTC) - timedelta(days=40)
     await store.add_exploration(record("fresh"))
     await store.add_exploration(record("stale", when=old))
-    await store.set_message("fresh", 1234)
+    await store.set_message("fresh", 1234, "**rbt3 · layer 2/3**")
     kept = await store.exploration("fresh")
     assert kept is not None and kept.live == record("fresh").live
     assert kept.message_id == 1234 and kept.content == "**rbt3 · layer 2/3**"
@@ -159,7 +159,7 @@ async def test_a_failed_write_fails_alone_and_the_writer_goes_on(store):
 async def test_writes_queued_together_commit_together_and_a_failing_one_fails_alone(store):
     await store.add_exploration(record("taken"))
     burst = [store.add_exploration(record(key)) for key in ("one", "taken", "two")]
-    store.set_message("one", 1234)  # queued behind them, in the same group
+    store.set_message("one", 1234, "**rbt3**")  # queued behind them, in the same group
     outcomes = await asyncio.gather(*burst, return_exceptions=True)
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], StoreError)  # the key is taken: that write alone fails

@@ -6,7 +6,7 @@ the store keeps without knowing any kind. Writes go through one writer, in order
 connection it keeps open, those queued meanwhile committed together (under 1 ms on SQLite
 here). The bot commits an exploration before it sends the message whose controls need it, so
 a process killed outright loses no exploration it answered with, and SQLite's write-ahead log
-leaves the file whole."""
+leaves the file whole; the message's id and text are noted once it is sent."""
 
 from __future__ import annotations
 
@@ -306,12 +306,15 @@ class Store:
         future.add_done_callback(timed)
         return future
 
-    def set_message(self, key: str, message_id: int) -> asyncio.Future[None]:
-        """Note which message shows an exploration (known once it is sent)."""
+    def set_message(self, key: str, message_id: int, content: str) -> asyncio.Future[None]:
+        """Note which message shows an exploration, and its text (known once it is sent: an
+        exploration is kept while its picture is drawn)."""
 
         async def write(connection: AsyncConnection) -> None:
             await connection.execute(
-                update(explorations).where(explorations.c.key == key).values(message_id=message_id)
+                update(explorations)
+                .where(explorations.c.key == key)
+                .values(message_id=message_id, content=content)
             )
 
         return self._write(write)

@@ -12,7 +12,7 @@ explorations = Table(
     Column("key", String(32), primary_key=True),
     Column("kind", String(40), nullable=False),  # the live reply's kind: `attention`…
     Column("state", JSON, nullable=False),  # its state, as the kind made it
-    Column("content", Text, nullable=False),  # the message's text
+    Column("content", Text, nullable=False),  # the message's text (empty until it is sent)
     Column("guild_id", BigInteger),
     Column("channel_id", BigInteger),
     Column("message_id", BigInteger),

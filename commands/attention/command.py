@@ -13,10 +13,12 @@ from commands.attention.exploration import (
     SCALES,
     SELF,
     WEIGHTINGS,
+    Explored,
     Subject,
     ViewState,
     check_layer_head,
     find_token,
+    live_of,
 )
 from commands.attention.explore import explore, initial_state, reply_for
 from commands.attention.views import VIEW_CHOICES, check_weighting, switch_view
@@ -176,6 +178,8 @@ async def attention(
     queries = exploration.attention(part, granularity).queries
     position = find_token(queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)
+    shape = exploration.attention(state.part, state.granularity).shape
+    ctx.announce(live_of(Explored(exploration.subject, state, shape)))  # kept while drawn
     reply = await ctx.render(reply_for, exploration, state, export, ctx.language)
     unknown = await unknown_notice(ctx, card, exploration.encoding)  # the caption tells the rest
     return replace(reply, content="\n".join([reply.content, *map(ctx.tell, unknown)]))

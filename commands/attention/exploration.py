@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from commands.attention.attention_math import rollouts
-from explorer.contract import Forwarded, State, UserError
+from explorer.contract import Forwarded, Live, State, UserError
 from explorer.drawing.labels import display_token
 from explorer.encoding import Encoding
 from explorer.i18n import phrase
@@ -114,6 +114,11 @@ def state_of(explored: Explored) -> State:
         "shown": dataclasses.asdict(explored.state),
         "shape": dataclasses.asdict(explored.shape),
     }
+
+
+def live_of(explored: Explored) -> Live:
+    """The live reply showing an exploration."""
+    return Live(KIND, state_of(explored))
 
 
 def explored_of(state: State) -> Explored:

@@ -7,18 +7,17 @@ import functools
 from dataclasses import replace
 
 from commands.attention.exploration import (
-    KIND,
     Exploration,
     Explored,
     Subject,
     ViewState,
     exploration_for,
-    state_of,
+    live_of,
 )
 from commands.attention.value_weighted import ValueWeighted
 from commands.attention.views import Scene, check_weighting, scene_of, switch_view, view_of
 from commands.attention.views.base import WINDOW
-from explorer.contract import Attachment, Context, ForwardRequest, Live, Reply
+from explorer.contract import Attachment, Context, ForwardRequest, Reply
 from explorer.export import npy
 from explorer.i18n import SOURCE_LANGUAGE, phrase
 
@@ -108,8 +107,7 @@ def reply_for(
         files, note = exports(scene)
         attachments += files
         content += f"\n{note}" if note else ""
-    kept = Explored(exploration.subject, state, scene.shape)
-    return Reply(content, attachments, Live(KIND, state_of(kept)))
+    return Reply(content, attachments, live_of(Explored(exploration.subject, state, scene.shape)))
 
 
 async def show(ctx: Context, explored: Explored) -> Reply:
