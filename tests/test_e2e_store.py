@@ -75,13 +75,19 @@ async def test_sigkill_in_a_burst_loses_no_committed_exploration(tmp_path, tiny_
 
 
 async def test_an_answer_is_kept_once_naming_its_message_and_text(tmp_path, tiny_dir):
-    # /attention announces its live reply before drawing it: kept then, not again when sent.
+    # Commands announce their live reply before drawing it: kept then, not again when sent.
+    asked = {"attention": {"text": "kept once"}, "fill-mask": {"text": "kept [MASK] and [MASK]"}}
     async with fresh_bot(tmp_path / "bot.log", f"tiny={tiny_dir}", **FAST) as (server, bot):
-        message = (await (await server.slash("attention", text="kept once", model="tiny"))
-                   .answer(timeout=60)).response  # fmt: skip
+        messages = [
+            (await (await server.slash(name, model="tiny", **options)).answer(timeout=60)).response
+            for name, options in asked.items()
+        ]
         assert await bot.terminate() == 0
-    key = components(message)["layer+"]["custom_id"].split(":")[1]
-    assert await kept_rows(tmp_path / "data") == {key: (int(message["id"]), message["content"])}
+    shown = {  # each message's exploration: the key in its controls' custom ids
+        next(iter(components(m).values()))["custom_id"].split(":")[1]: (int(m["id"]), m["content"])
+        for m in messages
+    }
+    assert await kept_rows(tmp_path / "data") == shown
 
 
 def forged(message: dict, key: str) -> dict:

@@ -73,14 +73,15 @@ async def show(ctx: Context, state: State) -> Reply:
         )
     lines += await notices(ctx, card, result.encoding)
     lines.append(phrase("strongest: {tokens}", tokens=strongest(result)))
+    live = Live(ATTRIBUTE.name, {**state, "masks": result.masks})
+    ctx.announce(live)  # kept while drawn
     png = await ctx.render(render, card.name, text, result, causal, ctx.language)
     described = ctx.tell(phrase("each token coloured by its score"))
     files: tuple[Attachment, ...] = (Attachment("attribution.png", png, described),)
     if state["export"]:
         files += exported(result, ctx.language)
-    live = {**state, "masks": result.masks}
     content = "\n".join(map(ctx.tell, lines))[:2000]
-    return Reply(content, files, Live(ATTRIBUTE.name, live))
+    return Reply(content, files, live)
 
 
 def controls(state: State) -> tuple[Control, ...]:

@@ -194,12 +194,13 @@ async def render(ctx: Context, state: State) -> Reply:
             t(phrase("The picture shows the first {shown} of the {count} words both read.",
                      shown=CHARTED_WORDS, count=len(keep)))
         )  # fmt: skip
+    live = Live(COMPARE.name, {**state, "depth": depth, "deepest": sides.deepest})
+    ctx.announce(live)  # kept while drawn
     png = await ctx.render(draw, text, sides, keep[:CHARTED_WORDS], depth, ctx.language)
     image = Attachment("compare.png", png, t(phrase("both models' attention on the same words")))
     reply = reply_with_overflow("\n".join(lines), "\n".join(details), "compare.txt",
                                 attachments=(image,), reader=ctx.language)  # fmt: skip
-    live = {**state, "depth": depth, "deepest": sides.deepest}
-    return replace(reply, live=Live(COMPARE.name, live))
+    return replace(reply, live=live)
 
 
 def controls(state: State) -> tuple[Control, ...]:

@@ -147,6 +147,9 @@ async def render(ctx: Context, state: State) -> Reply:
             phrase("The chart shows the first {shown} of the {masks}; the list has them all.",
                    shown=shown, masks=masks)
         )  # fmt: skip
+    live = Live(FILL_MASK.name, {"model": card.name, "text": text, "top_k": top_k,
+                                 "focus": focus, "masks": len(filled.masks)})  # fmt: skip
+    ctx.announce(live)  # kept while drawn
     png = await ctx.render(draw, card.name, text, filled, focus, ctx.language)
     described = ctx.tell(phrase("probabilities of the top tokens"))
     bars = Attachment("fill-mask.png", png, described)
@@ -157,9 +160,7 @@ async def render(ctx: Context, state: State) -> Reply:
         attachments=(bars,),
         reader=ctx.language,
     )
-    live = {"model": card.name, "text": text, "top_k": top_k, "focus": focus,
-            "masks": len(filled.masks)}  # fmt: skip
-    return replace(reply, live=Live(FILL_MASK.name, live))
+    return replace(reply, live=live)
 
 
 def controls(state: State) -> tuple[Control, ...]:

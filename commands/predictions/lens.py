@@ -105,6 +105,9 @@ async def render(ctx: Context, state: State) -> Reply:
     read = await ctx.remember(("lens", card.name, text), compute)
     ctx.record(tokens=len(read.encoding))
     causal = card.task == "causal-lm"
+    live = Live(LENS.name, {"model": card.name, "text": text, "layer": layer,
+                            "layers": len(read.tokens) - 1})  # fmt: skip
+    ctx.announce(live)  # kept while drawn
     if layer < 0:
         png = await ctx.render(draw, card.name, text, read, causal, ctx.language)
     else:
@@ -122,9 +125,8 @@ async def render(ctx: Context, state: State) -> Reply:
     if card.untrained_head:
         lines.append(phrase("⚠️ This checkpoint ships no trained head: the predictions are random."))
     lines += await notices(ctx, card, read.encoding)
-    live = {"model": card.name, "text": text, "layer": layer, "layers": len(read.tokens) - 1}
     image = Attachment("lens.png", png, ctx.tell(phrase("the logit lens")))
-    return Reply("\n".join(map(ctx.tell, lines)), (image,), Live(LENS.name, live))
+    return Reply("\n".join(map(ctx.tell, lines)), (image,), live)
 
 
 def controls(state: State) -> tuple[Control, ...]:

@@ -112,6 +112,9 @@ async def render(ctx: Context, state: State) -> Reply:
     if position != positions - 1:
         after = phrase("the next token after token {position} “{token}”", position=position,
                        token=token)  # fmt: skip
+    live = Live(PREDICT.name, {"model": card.name, "text": text, "top_k": top_k,
+                               "position": position, "positions": positions})  # fmt: skip
+    ctx.announce(live)  # kept while drawn
     png = await ctx.render(draw, card.name, text, guesses, after, ctx.language)
     described = ctx.tell(phrase("probabilities of the most likely next tokens"))
     bars = Attachment("predict.png", png, described)
@@ -122,9 +125,7 @@ async def render(ctx: Context, state: State) -> Reply:
         attachments=(bars,),
         reader=ctx.language,
     )
-    live = {"model": card.name, "text": text, "top_k": top_k, "position": position,
-            "positions": positions}  # fmt: skip
-    return replace(reply, live=Live(PREDICT.name, live))
+    return replace(reply, live=live)
 
 
 def controls(state: State) -> tuple[Control, ...]:

@@ -70,6 +70,8 @@ async def show(ctx: Context, state: State) -> Reply:
             phrase("⚠️ This checkpoint ships no trained head: the probabilities are random.")
         )
     lines += await notices(ctx, card, result.encoding)
+    live = Live(SURPRISAL.name, {**state, "pages": pages_of(tokens)})
+    ctx.announce(live)  # kept while drawn
     png = await ctx.render(render, card.name, text, result, measure, page, ctx.language)
     described = ctx.tell(phrase("{measure} per token, in bits", measure=named))
     files: tuple[Attachment, ...] = (Attachment("surprisal.png", png, described),)
@@ -82,8 +84,7 @@ async def show(ctx: Context, state: State) -> Reply:
         attachments=files,
         reader=ctx.language,
     )
-    live = {**state, "pages": pages_of(tokens)}
-    return replace(reply, live=Live(SURPRISAL.name, live))
+    return replace(reply, live=live)
 
 
 def controls(state: State) -> tuple[Control, ...]:
