@@ -295,8 +295,8 @@ class Job(Context):
 
     @override
     def announce(self, live: Live) -> None:
-        if self.announced is not None:
-            self.announced(live)
+        if self.announced is not None:  # once the drawing is sent off, which it would delay
+            asyncio.get_running_loop().call_soon(self.announced, live)
 
     @override
     async def forward(
