@@ -1,11 +1,11 @@
-"""Drawing in a small pool of worker processes. Drawing is Python for the most part and holds the
-interpreter lock, which the event loop and the forward passes need too: in processes of their
-own, pictures are drawn beside them, on the other cores. The processes are spawned (the bot has
-threads, which a fork would copy half-way), started with the runtime and warmed (the drawing
-code imported), bounded in number, preferred in order, and stopped with it; Ctrl-C is left to
-the parent, which stops them, and a process whose parent is gone (killed) ends too. What is
-drawn and what it is drawn from cross a pipe, pickled: a render function is a module's, its
-arguments results (arrays, dataclasses), its answer a picture."""
+"""Drawing in a small pool of worker processes. Drawing is Python for the most part and holds
+the interpreter lock, which the event loop and the forward passes need too: in processes of
+their own, pictures are drawn beside them, on the other cores. The processes are spawned (the
+bot has threads, which a fork would copy half-way), started with the runtime and warmed (the
+drawing code imported), bounded in number, and stopped with it; Ctrl-C is left to the parent,
+which stops them, and a process whose parent is gone (killed) ends too. What is drawn and what
+it is drawn from cross a pipe, pickled: a render function is a module's, its arguments
+results (arrays, dataclasses), its answer a picture."""
 
 from __future__ import annotations
 
@@ -48,55 +48,37 @@ def _end_without(parent: int) -> None:
 
 
 class Renderers:
-    """`processes` drawing processes, each a pool of its own: work goes to the first idle
-    one, so that under a light load one process draws nearly everything, its caches warm (two
-    taking turns drew a short /attention about 1 ms slower each, 3.9-4.8 ms against 3.2-3.5),
-    and under a heavy load to the least busy."""
+    """A pool of `processes` drawing processes."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._pools = [self._new_pool() for _ in range(processes)]
-        self._busy = [0] * processes  # work sent to each pool and not yet answered
+        self._pool = self._new_pool()
 
-    @staticmethod
-    def _new_pool() -> ProcessPoolExecutor:
+    def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
-            1, mp_context=context, initializer=_prepare, initargs=(os.getpid(),)
+            self.processes, mp_context=context, initializer=_prepare, initargs=(os.getpid(),)
         )
 
     async def start(self) -> None:
         """Start every process, each importing the drawing code."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, os.getpid) for pool in self._pools))
+        started = [loop.run_in_executor(self._pool, os.getpid) for _ in range(self.processes)]
+        await asyncio.gather(*started)
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        """`fn(*args)` in one of the processes; one that died (killed for its memory, say) is
-        replaced, and the work tried once more."""
-        index = min(range(self.processes), key=self._busy.__getitem__)  # the first idle
-        self._busy[index] += 1
-        try:
-            return await self._run_in(index, functools.partial(fn, *args))
-        finally:
-            self._busy[index] -= 1
-
-    async def _run_in(self, index: int, work: Callable[[], T]) -> T:
+        """`fn(*args)` in one of the processes; a pool broken by a process that died (killed
+        for its memory, say) is replaced, and the work tried once more."""
         loop = asyncio.get_running_loop()
-        pool = self._pools[index]
+        work = functools.partial(fn, *args)
         try:
-            return await loop.run_in_executor(pool, work)
+            return await loop.run_in_executor(self._pool, work)
         except BrokenProcessPool:
-            if self._pools[index] is pool:  # not replaced already for other work it had
-                log.warning("a drawing process died; starting it again")
-                self._pools[index] = self._new_pool()
-                pool.shutdown(wait=False, cancel_futures=True)
-            return await loop.run_in_executor(self._pools[index], work)
+            log.warning("a drawing process died; starting the pool again")
+            broken, self._pool = self._pool, self._new_pool()
+            broken.shutdown(wait=False, cancel_futures=True)
+            return await loop.run_in_executor(self._pool, work)
 
     async def close(self) -> None:
         """Stop the processes (drawing under way is finished first, queued drawing dropped)."""
-        await asyncio.gather(
-            *(
-                asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-                for pool in self._pools
-            )
-        )
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)

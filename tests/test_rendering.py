@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,24 +45,6 @@ async def test_work_is_drawn_in_another_process_and_stops_with_the_pool():
     finally:
         await renderers.close()
     assert not alive(pid)
-
-
-async def test_one_process_draws_while_the_load_is_light_and_both_when_it_is_not():
-    renderers = Renderers(2)
-    await renderers.start()
-    try:
-        one_by_one = {await renderers.run(pid_after, 0.005) for _ in range(8)}
-        assert len(one_by_one) == 1  # the first process, its caches warm
-        side_by_side = await asyncio.gather(*(renderers.run(pid_after, 0.2) for _ in range(2)))
-        assert len(set(side_by_side)) == 2
-    finally:
-        await renderers.close()
-
-
-def pid_after(seconds: float) -> int:
-    """This process's id, after a while."""
-    time.sleep(seconds)
-    return os.getpid()
 
 
 async def test_a_drawing_process_that_dies_is_replaced():
