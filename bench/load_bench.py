@@ -207,11 +207,14 @@ def bot_timings(log: str) -> dict[str, float]:
 
 @contextmanager
 def collector_paused():
-    """This process's garbage collector paused meanwhile (collected before). The fake Discord
-    runs here: a full collection of this process (the raw work's model, thousands of recorded
-    requests: 120-200 ms here) stalled every reply in flight, and was charged to the bot (an
-    /attention at concurrency 4 answered in 220-240 ms, four at once)."""
+    """This process's garbage collector paused meanwhile. The fake Discord runs here: a full
+    collection of this process (the raw work's model, thousands of recorded requests: 120-200
+    ms here) stalled every reply in flight, and was charged to the bot (an /attention at
+    concurrency 4 answered in 220-240 ms, four at once). Collected first, and what is left
+    frozen, so that the next collection is short (a heartbeat missed during the first was
+    counted 150-200 ms late)."""
     gc.collect()
+    gc.freeze()
     gc.disable()
     try:
         yield
