@@ -175,11 +175,10 @@ async def attention(
     heads = card.decoder_heads if decoding else card.heads
     layer, head = check_layer_head(layers, heads, layer, head)
     exploration = await explore(ctx, Subject(card.name, text, text_pair, target, weighting))
-    queries = exploration.attention(part, granularity).queries
-    position = find_token(queries, token)
+    shown = exploration.attention(part, granularity)  # a view keeps its part and granularity
+    position = find_token(shown.queries, token)
     state = initial_state(view, layer, head, position, part, granularity, scale)
-    shape = exploration.attention(state.part, state.granularity).shape
-    ctx.announce(live_of(Explored(exploration.subject, state, shape)))  # kept while drawn
+    ctx.announce(live_of(Explored(exploration.subject, state, shown.shape)))  # kept while drawn
     reply = await ctx.render(reply_for, exploration, state, export, ctx.language)
     unknown = await unknown_notice(ctx, card, exploration.encoding)  # the caption tells the rest
     return replace(reply, content="\n".join([reply.content, *map(ctx.tell, unknown)]))
