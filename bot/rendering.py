@@ -68,15 +68,18 @@ class Renderers:
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         """`fn(*args)` in one of the processes; a pool broken by a process that died (killed
-        for its memory, say) is replaced, and the work tried once more."""
+        for its memory, say) is replaced, once for all the work it had, and the work tried
+        once more."""
         loop = asyncio.get_running_loop()
         work = functools.partial(fn, *args)
+        pool = self._pool
         try:
-            return await loop.run_in_executor(self._pool, work)
+            return await loop.run_in_executor(pool, work)
         except BrokenProcessPool:
-            log.warning("a drawing process died; starting the pool again")
-            broken, self._pool = self._pool, self._new_pool()
-            broken.shutdown(wait=False, cancel_futures=True)
+            if self._pool is pool:  # not replaced already for other work it had
+                log.warning("a drawing process died; starting the pool again")
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
             return await loop.run_in_executor(self._pool, work)
 
     async def close(self) -> None:

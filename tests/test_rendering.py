@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,31 @@ async def test_a_drawing_process_that_dies_is_replaced():
         assert await renderers.run(divmod, 7, 2) == (3, 1)
     finally:
         await renderers.close()
+
+
+async def test_work_under_way_in_a_pool_that_breaks_is_all_drawn_again(caplog):
+    renderers = Renderers(2)
+    await renderers.start()
+    try:
+        drawing = [asyncio.ensure_future(renderers.run(pid_after, 1.0)) for _ in range(2)]
+        await asyncio.sleep(0.5)  # both are drawing
+        os.kill(_a_process(renderers), signal.SIGKILL)  # the pool breaks under both
+        again = await asyncio.gather(*drawing)
+        assert len(again) == 2 and all(alive(pid) for pid in again)
+        assert caplog.text.count("a drawing process died") == 1  # one new pool for both
+    finally:
+        await renderers.close()
+
+
+def _a_process(renderers: Renderers) -> int:
+    """One of the pool's processes."""
+    return next(iter(renderers._pool._processes))
+
+
+def pid_after(seconds: float) -> int:
+    """This process's id, after a while."""
+    time.sleep(seconds)
+    return os.getpid()
 
 
 async def test_no_drawing_process_outlives_the_bot(tmp_path, tiny_dir):
