@@ -16,10 +16,10 @@ NOTE_SIZE = 12
 HEADING_SIZE = 13
 GAP = 14
 NOTES_WIDTH = 520  # notes wrap at the blocks' width, or this: a 550-px preview shows them 1:1
+# CJK characters (radicals to ideographs, Hangul, compatibility ideographs, full-width forms).
+CJK = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 # Where a line may break: after a space, or around a CJK character (no spaces between words).
-BREAKS = re.compile(
-    r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+\s*|\s+"
-)
+BREAKS = re.compile(rf"[{CJK}]|[^\s{CJK}]+\s*|\s+")
 
 
 class Block(Protocol):
