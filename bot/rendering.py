@@ -3,48 +3,172 @@ the interpreter lock, which the event loop and the forward passes need too: in p
 their own, pictures are drawn beside them, on the other cores. The processes are spawned (the
 bot has threads, which a fork would copy half-way), started with the runtime and warmed (the
 drawing code imported), bounded in number, and stopped with it; Ctrl-C is left to the parent,
-which stops them, and a process whose parent is gone (killed) ends too. What is drawn and what
-it is drawn from cross a pipe, pickled: a render function is a module's, its arguments
-results (arrays, dataclasses), its answer a picture."""
+which stops them, and a process whose parent is gone (killed) ends too.
+
+What is drawn and what it is drawn from cross a pipe, pickled: a render function is a
+module's, its arguments results (arrays, dataclasses), its answer a picture. The event loop
+writes the work into a free process's pipe and reads the answer from the other as it arrives:
+no thread of this process stands between them (a process pool's feeder and manager threads
+each waited for the interpreter lock, about 2.5 ms a picture)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import collections
 import importlib
 import logging
 import multiprocessing
-import os
+import pickle
 import signal
-import threading
-import time
+import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import IO, Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Imported by each process as it starts: the features, whose functions draw.
 DRAWING_CODE = "commands"
-# How often a drawing process checks that its parent is still there.
-PARENT_CHECK_SECONDS = 1.0
+# Each message on a pipe: its length (8 bytes, big-endian), then that many bytes of pickle.
+HEADER = 8
+# How long a process stopping with the bot may take to finish its drawing before it is killed.
+STOP_SECONDS = 10.0
 
 
-def _prepare(parent: int) -> None:
-    """In each drawing process, first: Ctrl-C at a terminal reaches the whole process group,
-    and is the parent's to handle; the process ends once its parent is gone (the pool's pipes
-    would keep it waiting for work forever); the drawing code is imported before the first
-    picture."""
+class DrawingFailed(Exception):
+    """A drawing process died under the same work twice."""
+
+
+class RemoteTraceback(Exception):
+    """Where a drawing failed, in its process (the cause of the error raised here)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def frame(payload: bytes) -> bytes:
+    """One message for a pipe."""
+    return len(payload).to_bytes(HEADER, "big") + payload
+
+
+def _read_message(stream: IO[bytes]) -> bytes | None:
+    """The next message, or None once the other end is closed."""
+    header = stream.read(HEADER)
+    if len(header) < HEADER:
+        return None
+    size = int.from_bytes(header, "big")
+    payload = stream.read(size)
+    return payload if len(payload) == size else None
+
+
+def _answer(work: bytes) -> bytes:
+    """`fn(*args)` for the pickled `(fn, args)`: `(True, result)` or `(False, error, where)`,
+    pickled."""
+    try:
+        fn, args = pickle.loads(work)  # noqa: S301 - from the parent, on its own pipe
+        return pickle.dumps((True, fn(*args)))
+    except Exception as error:
+        where = traceback.format_exc()
+        try:
+            return pickle.dumps((False, error, where))
+        except Exception:  # an error that does not pickle is told by its text
+            return pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}"), where))
+
+
+def _serve(requests: Connection, answers: Connection) -> None:
+    """A drawing process: Ctrl-C at a terminal reaches the whole process group, and is the
+    parent's to handle; the drawing code is imported, then readiness told; then each piece of
+    work is answered in turn, until the parent closes the pipe or is gone (its end closes
+    with it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_end_without, args=(parent,), daemon=True).start()
     importlib.import_module(DRAWING_CODE)
+    with (
+        open(requests.fileno(), "rb", closefd=False) as incoming,
+        open(answers.fileno(), "wb", closefd=False) as outgoing,
+    ):
+        try:
+            outgoing.write(frame(b""))
+            outgoing.flush()
+            while (work := _read_message(incoming)) is not None:
+                outgoing.write(frame(_answer(work)))
+                outgoing.flush()
+        except BrokenPipeError:  # the parent is gone
+            pass
 
 
-def _end_without(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(0)
+class _Reader(asyncio.Protocol):
+    """Splits a process's answers pipe into messages."""
+
+    def __init__(self, drawer: _Drawer) -> None:
+        self._drawer = drawer
+        self._buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= HEADER:
+            size = int.from_bytes(self._buffer[:HEADER], "big")
+            if len(self._buffer) < HEADER + size:
+                return
+            message = bytes(self._buffer[HEADER : HEADER + size])
+            del self._buffer[: HEADER + size]
+            self._drawer.answered(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._drawer.lost()
+
+
+@dataclass(eq=False)
+class _Work:
+    """One drawing: the pickled `(fn, args)`, its caller's future, and whether a process has
+    already died under it."""
+
+    payload: bytes
+    future: asyncio.Future[Any]
+    retried: bool = False
+
+
+@dataclass(eq=False)
+class _Drawer:
+    """One drawing process, its two pipes, and the work it is drawing."""
+
+    pool: Renderers
+    process: BaseProcess
+    ready: asyncio.Future[bool]  # True once the drawing code is imported; False: it never was
+    writer: asyncio.WriteTransport | None = None
+    work: _Work | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.work is None and self.ready.done() and self.ready.result()
+
+    def answered(self, message: bytes) -> None:
+        if not self.ready.done():  # the first message: the drawing code is imported
+            self.ready.set_result(True)
+        elif self.work is not None:
+            work, self.work = self.work, None
+            if not work.future.done():  # a caller that gave up is gone
+                _settle(work.future, message)
+        self.pool.dispatch()
+
+    def lost(self) -> None:
+        started = self.ready.done()
+        if not started:
+            self.ready.set_result(False)
+        if self.writer is not None:
+            self.writer.close()
+        self.pool.died(self, started)
+
+
+def _settle(future: asyncio.Future[Any], message: bytes) -> None:
+    answer = pickle.loads(message)  # noqa: S301 - from a drawing process, on its own pipe
+    if answer[0]:
+        future.set_result(answer[1])
+        return
+    error, where = answer[1], answer[2]
+    error.__cause__ = RemoteTraceback(where)
+    future.set_exception(error)
 
 
 class Renderers:
@@ -52,36 +176,111 @@ class Renderers:
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(
-            self.processes, mp_context=context, initializer=_prepare, initargs=(os.getpid(),)
-        )
+        self._drawers: list[_Drawer] = []
+        self._waiting: collections.deque[_Work] = collections.deque()
+        self._closing = False
 
     async def start(self) -> None:
         """Start every process, each importing the drawing code."""
+        drawers = [await self._spawn() for _ in range(self.processes)]
+        if not all(await asyncio.gather(*(drawer.ready for drawer in drawers))):
+            raise DrawingFailed("a drawing process could not start")
+
+    async def _spawn(self) -> _Drawer:
         loop = asyncio.get_running_loop()
-        started = [loop.run_in_executor(self._pool, os.getpid) for _ in range(self.processes)]
-        await asyncio.gather(*started)
+        context = multiprocessing.get_context("spawn")
+        work_out, work_in = context.Pipe(duplex=False)
+        answers_out, answers_in = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_serve, args=(work_out, answers_in), name="explorer-drawing", daemon=True
+        )
+        process.start()
+        work_out.close()  # the child's ends: its own copies stay open in it
+        answers_in.close()
+        drawer = _Drawer(self, process, loop.create_future())
+        self._drawers.append(drawer)
+        drawer.writer, _ = await loop.connect_write_pipe(asyncio.Protocol, work_in)
+        await loop.connect_read_pipe(lambda: _Reader(drawer), answers_out)
+        return drawer
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
-        """`fn(*args)` in one of the processes; a pool broken by a process that died (killed
-        for its memory, say) is replaced, once for all the work it had, and the work tried
-        once more."""
-        loop = asyncio.get_running_loop()
-        work = functools.partial(fn, *args)
-        pool = self._pool
-        try:
-            return await loop.run_in_executor(pool, work)
-        except BrokenProcessPool:
-            if self._pool is pool:  # not replaced already for other work it had
-                log.warning("a drawing process died; starting the pool again")
-                self._pool = self._new_pool()
-                pool.shutdown(wait=False, cancel_futures=True)
-            return await loop.run_in_executor(self._pool, work)
+        """`fn(*args)` in one of the processes, the first free one. Work under way in a
+        process that dies (killed for its memory, say) is drawn once more in another, and the
+        process replaced."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Work(pickle.dumps((fn, args)), future))
+        self.dispatch()
+        return await future
+
+    def dispatch(self) -> None:
+        """Give waiting work to free processes (dropping work whose caller gave up)."""
+        for drawer in self._drawers:
+            while self._waiting and self._waiting[0].future.done():
+                self._waiting.popleft()
+            if not self._waiting:
+                return
+            if drawer.free:
+                drawer.work = self._waiting.popleft()
+                assert drawer.writer is not None
+                drawer.writer.write(frame(drawer.work.payload))
+
+    def died(self, drawer: _Drawer, started: bool) -> None:
+        """A process is gone: its work is drawn again elsewhere (once), and it is replaced;
+        one that never started is not (the next would fail alike)."""
+        self._drawers.remove(drawer)
+        drawer.process.join(0)  # reaped, not left a zombie
+        work = drawer.work
+        if not started:
+            log.error("a drawing process could not start (exit code %s)", drawer.process.exitcode)
+            if not self._drawers:
+                self._fail_waiting(DrawingFailed("no drawing process could start"))
+            return
+        if self._closing:
+            if work is not None and not work.future.done():
+                work.future.set_exception(DrawingFailed("the drawing process died"))
+            return
+        log.warning("a drawing process died (exit code %s); starting another",
+                    drawer.process.exitcode)  # fmt: skip
+        if work is not None and not work.future.done():
+            if work.retried:
+                work.future.set_exception(DrawingFailed("the drawing process died twice"))
+            else:
+                work.retried = True
+                self._waiting.appendleft(work)
+        replacement = asyncio.ensure_future(self._spawn())
+        replacement.add_done_callback(self._replaced)
+
+    def _replaced(self, spawned: asyncio.Future[_Drawer]) -> None:
+        error = None if spawned.cancelled() else spawned.exception()
+        if error is not None:
+            log.error("could not start a drawing process: %s", error)
+            if not self._drawers:
+                self._fail_waiting(DrawingFailed("no drawing process could start"))
+
+    def _fail_waiting(self, error: Exception) -> None:
+        for work in self._waiting:
+            if not work.future.done():
+                work.future.set_exception(error)
+        self._waiting.clear()
 
     async def close(self) -> None:
-        """Stop the processes (drawing under way is finished first, queued drawing dropped)."""
-        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        """Stop the processes: drawing under way is finished first, waiting work dropped."""
+        self._closing = True
+        for work in self._waiting:
+            work.future.cancel()
+        self._waiting.clear()
+        under_way = [d.work.future for d in self._drawers if d.work is not None]
+        await asyncio.gather(*under_way, return_exceptions=True)
+        for drawer in self._drawers:
+            if drawer.writer is not None:
+                drawer.writer.close()  # the process reads the end of its work, and ends
+        processes = [drawer.process for drawer in self._drawers]
+        await asyncio.to_thread(_stop, processes)
+
+
+def _stop(processes: list[BaseProcess]) -> None:
+    for process in processes:
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from bot.rendering import Renderers
+from bot.rendering import DrawingFailed, Renderers
 from bot.runtime import PROCESS_DRAWING_BYTES
 from tests.bot_process import fresh_bot
 from tests.conftest import make_settings, running
@@ -62,23 +63,60 @@ async def test_a_drawing_process_that_dies_is_replaced():
         await renderers.close()
 
 
-async def test_work_under_way_in_a_pool_that_breaks_is_all_drawn_again(caplog):
+async def test_work_under_way_in_a_process_that_dies_is_drawn_again_and_the_rest_is_not(caplog):
     renderers = Renderers(2)
     await renderers.start()
     try:
         drawing = [asyncio.ensure_future(renderers.run(pid_after, 1.0)) for _ in range(2)]
-        await asyncio.sleep(0.5)  # both are drawing
-        os.kill(_a_process(renderers), signal.SIGKILL)  # the pool breaks under both
-        again = await asyncio.gather(*drawing)
-        assert len(again) == 2 and all(alive(pid) for pid in again)
-        assert caplog.text.count("a drawing process died") == 1  # one new pool for both
+        await asyncio.sleep(0.5)  # both are drawing, one in each process
+        killed, spared = _processes(renderers)
+        os.kill(killed, signal.SIGKILL)
+        drawn = await asyncio.gather(*drawing)
+        assert spared in drawn  # the other process's drawing was not disturbed
+        assert killed not in drawn and len(set(drawn)) == 2  # drawn again, elsewhere
+        assert caplog.text.count("a drawing process died") == 1
+        assert len(_processes(renderers)) == 2  # and the dead one replaced
     finally:
         await renderers.close()
 
 
-def _a_process(renderers: Renderers) -> int:
-    """One of the pool's processes."""
-    return next(iter(renderers._pool._processes))
+async def test_work_that_kills_its_process_twice_fails_and_the_pool_still_draws():
+    renderers = Renderers(1)
+    await renderers.start()
+    try:
+        with pytest.raises(DrawingFailed):
+            await renderers.run(os._exit, 3)
+        assert await renderers.run(divmod, 7, 2) == (3, 1)
+    finally:
+        await renderers.close()
+
+
+async def test_an_error_in_a_drawing_reaches_the_caller_with_where_it_happened():
+    renderers = Renderers(1)
+    await renderers.start()
+    try:
+        with pytest.raises(ValueError, match="no picture") as raised:
+            await renderers.run(fails_to_draw)
+        assert "fails_to_draw" in str(raised.value.__cause__)  # the drawing process's traceback
+        assert await renderers.run(pow, 3, 2) == 9  # the process lives on
+    finally:
+        await renderers.close()
+
+
+async def test_closing_finishes_drawing_under_way_and_drops_waiting_work():
+    renderers = Renderers(1)
+    await renderers.start()
+    under_way = asyncio.ensure_future(renderers.run(pid_after, 0.5))
+    waiting = asyncio.ensure_future(renderers.run(pid_after, 0.5))
+    await asyncio.sleep(0.2)
+    await renderers.close()
+    assert isinstance(under_way.result(), int)
+    assert waiting.cancelled()
+
+
+def _processes(renderers: Renderers) -> list[int]:
+    """The pool's processes, in the order work goes to them."""
+    return [drawer.process.pid for drawer in renderers._drawers if drawer.process.pid]
 
 
 def pid_after(seconds: float) -> int:
@@ -102,6 +140,11 @@ async def test_no_drawing_process_outlives_the_bot(tmp_path, tiny_dir):
                 bot.process.kill()
                 await bot.process.wait()
             assert await gone(drawing), f"left running after the bot was {ending}"
+
+
+def fails_to_draw() -> None:
+    """Stands for a drawing that fails."""
+    raise ValueError("no picture")
 
 
 def drawn_where(*_: object) -> int:
