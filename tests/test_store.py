@@ -171,6 +171,35 @@ async def test_writes_queued_together_commit_together_and_a_failing_one_fails_al
     assert await store.count_explorations() == 3
 
 
+async def test_a_burst_queued_together_is_written_in_order_and_within_the_bound(database_url):
+    start = datetime.now(UTC) - timedelta(hours=1)
+    bounded = Store(database_url, max_explorations=4)
+    await bounded.start()
+    try:
+        burst = [  # one group: rows of one statement are written together
+            bounded.add_exploration(record(key, when=start + timedelta(minutes=minute)))
+            for minute, key in enumerate("abcdef")
+        ]
+        now = datetime.now(UTC)
+        # Each message's last text is the one kept, whichever kind of write came last.
+        bounded.touch_exploration("f", record("f", layer=3).live, "**f: layer 3/3**", now)
+        bounded.set_message("e", 1, "**e: sent**")
+        bounded.set_message("f", 2, "**f: sent**")
+        bounded.touch_exploration("e", record("e", layer=3).live, "**e: layer 3/3**", now)
+        bounded.touch_exploration("f", record("f", layer=1).live, "**f: layer 1/3**", now)
+        bounded.set_message("e", 1, "**e: layer 3/3, sent**")
+        await asyncio.gather(*burst)
+        await bounded.flush()
+        assert await kept_keys(bounded) == {"c", "d", "e", "f"}  # a and b made way
+        e, f = await bounded.exploration("e"), await bounded.exploration("f")
+        assert e is not None and (e.message_id, e.content) == (1, "**e: layer 3/3, sent**")
+        assert f is not None and (f.message_id, f.content) == (2, "**f: layer 1/3**")
+        assert (e.live, f.live) == (record("e", layer=3).live, record("f", layer=1).live)
+        assert await bounded.count_explorations() == 4
+    finally:
+        await bounded.close()
+
+
 async def test_a_waiter_that_gives_up_does_not_stop_the_writer(store):
     abandoned = store.add_exploration(record("abandoned"))
     abandoned.cancel()  # its command timed out, say

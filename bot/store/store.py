@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import logging
 import time
 from collections import deque
@@ -22,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
 
 from bot.store.tables import explorations, server_settings
 from explorer.contract import Live, ServerSettings
@@ -38,7 +40,22 @@ _MIGRATION_LOCK = 74_200_013  # PostgreSQL advisory lock: one process migrates a
 WRITE_GROUP = 64
 
 
-Write = Callable[[AsyncConnection], Awaitable[None]]
+@dataclass(frozen=True)
+class Row:
+    """A write of one row by a statement made once: the rows of one statement queued one
+    after another are written by one `executemany` (a burst of explorations, one round trip
+    to the database's thread instead of one each)."""
+
+    statement: Executable
+    values: dict[str, Any]
+
+
+# A row, or any other work on the connection.
+Write = Row | Callable[[AsyncConnection], Awaitable[None]]
+_ADD = insert(explorations)
+# The SET clause is the row's other keys.
+_SET_MESSAGE = update(explorations).where(explorations.c.key == bindparam("row_key"))
+_TOUCH = update(explorations).where(explorations.c.key == bindparam("row_key"))
 
 
 class StoreError(Exception):
@@ -117,7 +134,6 @@ class Store:
         # by each `prune`, kept up by its own writes (another process's are seen at the next
         # prune), so that the bound costs one small delete per add rather than a count.
         self._kept = 0
-        self._adding = 0  # explorations added (less those removed) in the open write group
         self._engine: AsyncEngine | None = None
         self._servers: dict[int, ServerSettings] = {}  # a server's settings, read once
         self._pending: asyncio.Queue[tuple[Write, asyncio.Future[None]]] = asyncio.Queue()
@@ -236,11 +252,11 @@ class Store:
         try:
             if connection is None:
                 connection = await self._engine.connect()
-            for write, _ in group:
-                await write(connection)
+            added = await _execute(connection, [write for write, _ in group])
+            if added:  # the oldest beyond the bound make way
+                added -= await self._bound(connection, self._kept + added)
             await connection.commit()
         except Exception as error:  # the driver's own (a refused connection) as well
-            self._adding = 0
             await _close(connection)
             if len(group) > 1:
                 kept = None
@@ -255,8 +271,7 @@ class Store:
                 future.set_exception(StoreError(f"the database failed ({_reason(error)})"))
             return None
         self.writes += len(group)
-        self._kept += self._adding
-        self._adding = 0
+        self._kept += added
         for _, future in group:
             if not future.done():
                 future.set_result(None)
@@ -278,64 +293,46 @@ class Store:
     def add_exploration(self, record: ExplorationRecord) -> asyncio.Future[None]:
         """Keep a new exploration (committed when the future is done)."""
 
-        async def write(connection: AsyncConnection) -> None:
-            await connection.execute(
-                insert(explorations).values(
-                    key=record.key,
-                    kind=record.live.kind,
-                    state=dict(record.live.state),
-                    content=record.content,
-                    guild_id=record.guild_id,
-                    channel_id=record.channel_id,
-                    message_id=record.message_id,
-                    user_id=record.user_id,
-                    created_at=record.created_at,
-                    last_used_at=record.last_used_at,
-                )
-            )
-            self._adding += 1
-            self._adding -= await self._bound(connection, self._kept + self._adding)
-
+        row = {
+            "key": record.key,
+            "kind": record.live.kind,
+            "state": dict(record.live.state),
+            "content": record.content,
+            "guild_id": record.guild_id,
+            "channel_id": record.channel_id,
+            "message_id": record.message_id,
+            "user_id": record.user_id,
+            "created_at": record.created_at,
+            "last_used_at": record.last_used_at,
+        }
         started = time.perf_counter()
 
         def timed(future: asyncio.Future[None]) -> None:
             if not future.cancelled() and future.exception() is None:
                 self._add_seconds.append(time.perf_counter() - started)
 
-        future = self._write(write)
+        future = self._write(Row(_ADD, row))
         future.add_done_callback(timed)
         return future
 
     def set_message(self, key: str, message_id: int, content: str) -> asyncio.Future[None]:
         """Note which message shows an exploration, and its text (known once it is sent: an
         exploration is kept while its picture is drawn)."""
-
-        async def write(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(explorations)
-                .where(explorations.c.key == key)
-                .values(message_id=message_id, content=content)
-            )
-
-        return self._write(write)
+        return self._write(
+            Row(_SET_MESSAGE, {"row_key": key, "message_id": message_id, "content": content})
+        )
 
     def touch_exploration(
         self, key: str, live: Live, content: str, when: datetime
     ) -> asyncio.Future[None]:
         """Keep what an exploration shows now (its state), and when it was used."""
-
-        async def write(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(explorations)
-                .where(explorations.c.key == key)
-                .values(
-                    state=dict(live.state),
-                    content=content,
-                    last_used_at=when,
-                )
-            )
-
-        return self._write(write)
+        values = {
+            "row_key": key,
+            "state": dict(live.state),
+            "content": content,
+            "last_used_at": when,
+        }
+        return self._write(Row(_TOUCH, values))
 
     async def exploration(self, key: str) -> ExplorationRecord | None:
         """The exploration kept under `key`, if any."""
@@ -423,6 +420,21 @@ class Store:
 
         await self._write(write)
         self._servers[settings.guild_id] = settings
+
+
+async def _execute(connection: AsyncConnection, writes: list[Write]) -> int:
+    """The writes in order, each run of rows of one statement in one `executemany`; returns
+    how many explorations were added."""
+    added = 0
+    for _, run in itertools.groupby(writes, lambda w: id(w.statement if isinstance(w, Row) else w)):
+        first, *rest = run
+        if isinstance(first, Row):
+            rows = [first.values] + [write.values for write in rest if isinstance(write, Row)]
+            await connection.execute(first.statement, rows)
+            added += len(rows) if first.statement is _ADD else 0
+        else:
+            await first(connection)
+    return added
 
 
 async def _close(connection: AsyncConnection | None) -> None:
