@@ -67,6 +67,8 @@ def token_count(count: int) -> Phrase:
 def text_width(text: str) -> int:
     """Columns `text` takes in a monospaced block: wide (CJK) characters take two,
     combining and zero-width ones none."""
+    if text.isascii():  # one column each: no ASCII character is wide, combining or zero-width
+        return len(text)
     width = 0
     for char in text:
         if unicodedata.combining(char) or unicodedata.category(char) in {"Cf", "Mn", "Me"}:

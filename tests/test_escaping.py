@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from explorer.text import ZERO_WIDTH_SPACE, escape_markdown, in_code, neutralise, quote_inline
+from explorer.text import (
+    ZERO_WIDTH_SPACE,
+    escape_markdown,
+    in_code,
+    neutralise,
+    pad,
+    quote_inline,
+    text_width,
+)
 
 ZW = ZERO_WIDTH_SPACE
 HOSTILE = [
@@ -53,3 +61,22 @@ def test_a_quotation_is_one_inline_code_span_that_text_cannot_close(text, _):
 def test_text_in_a_code_block_cannot_close_it(text, _):
     assert "```" not in f"```\n{in_code(text)}"[3:]
     assert in_code(text).replace(ZW, "") == neutralise(text)
+
+
+# Columns in a monospaced table: what lines the token columns up in /tokenize and /forward.
+WIDTHS = [
+    ("[CLS]", 5),
+    ("##ing", 5),
+    ("\tx", 2),  # a control character still takes its column, as before
+    ("学习", 4),  # wide
+    ("Ｎ", 2),  # fullwidth
+    ("e\u0301", 1),  # a combining accent takes none
+    ("a\u200bb", 2),  # a zero-width space takes none
+    ("", 0),
+]
+
+
+@pytest.mark.parametrize(("text", "columns"), WIDTHS)
+def test_text_width_counts_the_columns_a_monospaced_block_shows(text, columns):
+    assert text_width(text) == columns
+    assert text_width(pad(text, 8)) == max(8, columns)
