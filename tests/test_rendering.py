@@ -4,9 +4,11 @@ replaced, and none outlives the bot (stopped, or killed)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -37,36 +39,37 @@ async def gone(pids: set[int]) -> bool:
     return False
 
 
-async def test_work_is_drawn_in_another_process_and_stops_with_the_pool():
-    renderers = Renderers(1)
+@contextlib.asynccontextmanager
+async def started(processes: int) -> AsyncIterator[Renderers]:
+    """A pool of drawing processes, started, and stopped after use."""
+    renderers = Renderers(processes)
     await renderers.start()
     try:
+        yield renderers
+    finally:
+        await renderers.close()
+
+
+async def test_work_is_drawn_in_another_process_and_stops_with_the_pool():
+    async with started(1) as renderers:
         assert await renderers.run(pow, 2, 10) == 1024
         pid = await renderers.run(os.getpid)
         assert pid != os.getpid()
-    finally:
-        await renderers.close()
     assert not alive(pid)
 
 
 async def test_a_drawing_process_that_dies_is_replaced():
-    renderers = Renderers(1)
-    await renderers.start()
-    try:
+    async with started(1) as renderers:
         first = await renderers.run(os.getpid)
         os.kill(first, signal.SIGKILL)
         await gone({first})
         second = await renderers.run(os.getpid)
         assert second != first and alive(second)
         assert await renderers.run(divmod, 7, 2) == (3, 1)
-    finally:
-        await renderers.close()
 
 
 async def test_work_under_way_in_a_process_that_dies_is_drawn_again_and_the_rest_is_not(caplog):
-    renderers = Renderers(2)
-    await renderers.start()
-    try:
+    async with started(2) as renderers:
         drawing = [asyncio.ensure_future(renderers.run(pid_after, 1.0)) for _ in range(2)]
         await asyncio.sleep(0.5)  # both are drawing, one in each process
         killed, spared = _processes(renderers)
@@ -76,31 +79,21 @@ async def test_work_under_way_in_a_process_that_dies_is_drawn_again_and_the_rest
         assert killed not in drawn and len(set(drawn)) == 2  # drawn again, elsewhere
         assert caplog.text.count("a drawing process died") == 1
         assert len(_processes(renderers)) == 2  # and the dead one replaced
-    finally:
-        await renderers.close()
 
 
 async def test_work_that_kills_its_process_twice_fails_and_the_pool_still_draws():
-    renderers = Renderers(1)
-    await renderers.start()
-    try:
+    async with started(1) as renderers:
         with pytest.raises(DrawingFailed):
             await renderers.run(os._exit, 3)
         assert await renderers.run(divmod, 7, 2) == (3, 1)
-    finally:
-        await renderers.close()
 
 
 async def test_an_error_in_a_drawing_reaches_the_caller_with_where_it_happened():
-    renderers = Renderers(1)
-    await renderers.start()
-    try:
+    async with started(1) as renderers:
         with pytest.raises(ValueError, match="no picture") as raised:
             await renderers.run(fails_to_draw)
         assert "fails_to_draw" in str(raised.value.__cause__)  # the drawing process's traceback
         assert await renderers.run(pow, 3, 2) == 9  # the process lives on
-    finally:
-        await renderers.close()
 
 
 async def test_closing_finishes_drawing_under_way_and_drops_waiting_work():
