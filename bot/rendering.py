@@ -3,7 +3,8 @@ the interpreter lock, which the event loop and the forward passes need too: in p
 their own, pictures are drawn beside them, on the other cores. The processes are spawned (the
 bot has threads, which a fork would copy half-way), started with the runtime and warmed (the
 drawing code imported), bounded in number, and stopped with it; Ctrl-C is left to the parent,
-which stops them, and a process whose parent is gone (killed) ends too.
+which stops them, and a process whose parent is gone (killed) ends too, even in the middle
+of a drawing.
 
 What is drawn and what it is drawn from cross a pipe, pickled: a render function is a
 module's, its arguments results (arrays, dataclasses), its answer a picture. The event loop
@@ -15,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import importlib
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +40,13 @@ DRAWING_CODE = "commands"
 HEADER = 8
 # How long a process stopping with the bot may take to finish its drawing before it is killed.
 STOP_SECONDS = 10.0
+# How often a drawing process checks that its parent is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
 class DrawingFailed(Exception):
-    """A drawing process died under the same work twice."""
+    """The drawing could not be done: its process died under it twice, no process could
+    start, the pool is stopping, or its answer could not be read."""
 
 
 class RemoteTraceback(Exception):
@@ -72,30 +80,37 @@ def _answer(work: bytes) -> bytes:
     except Exception as error:
         where = traceback.format_exc()
         try:
-            return pickle.dumps((False, error, where))
-        except Exception:  # an error that does not pickle is told by its text
+            told = pickle.dumps((False, error, where))
+            pickle.loads(told)  # noqa: S301 - its own bytes: the error must unpickle there too
+            return told
+        except Exception:  # an error that does not travel is told by its text
             return pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}"), where))
 
 
-def _serve(requests: Connection, answers: Connection) -> None:
+def _serve(requests: Connection, answers: Connection, parent: int) -> None:
     """A drawing process: Ctrl-C at a terminal reaches the whole process group, and is the
-    parent's to handle; the drawing code is imported, then readiness told; then each piece of
-    work is answered in turn, until the parent closes the pipe or is gone (its end closes
-    with it)."""
+    parent's to handle; the process ends once its parent is gone (at the end of its work, or
+    within a second if a drawing hangs); the drawing code is imported, then readiness told;
+    then each piece of work is answered in turn, until the parent closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_without, args=(parent,), daemon=True).start()
     importlib.import_module(DRAWING_CODE)
     with (
+        contextlib.suppress(BrokenPipeError),  # the parent is gone
         open(requests.fileno(), "rb", closefd=False) as incoming,
         open(answers.fileno(), "wb", closefd=False) as outgoing,
     ):
-        try:
-            outgoing.write(frame(b""))
+        outgoing.write(frame(b""))
+        outgoing.flush()
+        while (work := _read_message(incoming)) is not None:
+            outgoing.write(frame(_answer(work)))
             outgoing.flush()
-            while (work := _read_message(incoming)) is not None:
-                outgoing.write(frame(_answer(work)))
-                outgoing.flush()
-        except BrokenPipeError:  # the parent is gone
-            pass
+
+
+def _end_without(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 class _Reader(asyncio.Protocol):
@@ -162,13 +177,20 @@ class _Drawer:
 
 
 def _settle(future: asyncio.Future[Any], message: bytes) -> None:
-    answer = pickle.loads(message)  # noqa: S301 - from a drawing process, on its own pipe
-    if answer[0]:
-        future.set_result(answer[1])
-        return
-    error, where = answer[1], answer[2]
-    error.__cause__ = RemoteTraceback(where)
-    future.set_exception(error)
+    """The caller's answer: the drawing's result, or its error with where it happened; an
+    answer that cannot be given fails the caller with why (StopIteration, say, which no
+    future takes)."""
+    try:
+        answer = pickle.loads(message)  # noqa: S301 - from a drawing process, on its own pipe
+        if answer[0]:
+            future.set_result(answer[1])
+            return
+        error, where = answer[1], answer[2]
+        error.__cause__ = RemoteTraceback(where)
+        future.set_exception(error)
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"
+        future.set_exception(DrawingFailed(f"the drawing's answer could not be read ({reason})"))
 
 
 class Renderers:
@@ -178,6 +200,8 @@ class Renderers:
         self.processes = processes
         self._drawers: list[_Drawer] = []
         self._waiting: collections.deque[_Work] = collections.deque()
+        self._spawning: set[asyncio.Task[_Drawer]] = set()  # replacements on their way
+        self._reaping: set[asyncio.Future[None]] = set()
         self._closing = False
 
     async def start(self) -> None:
@@ -192,7 +216,10 @@ class Renderers:
         work_out, work_in = context.Pipe(duplex=False)
         answers_out, answers_in = context.Pipe(duplex=False)
         process = context.Process(
-            target=_serve, args=(work_out, answers_in), name="explorer-drawing", daemon=True
+            target=_serve,
+            args=(work_out, answers_in, os.getpid()),
+            name="explorer-drawing",
+            daemon=True,
         )
         process.start()
         work_out.close()  # the child's ends: its own copies stay open in it
@@ -203,10 +230,27 @@ class Renderers:
         await loop.connect_read_pipe(lambda: _Reader(drawer), answers_out)
         return drawer
 
+    def _respawn(self) -> None:
+        """Start another process, in the background."""
+        spawning = asyncio.ensure_future(self._spawn())
+        self._spawning.add(spawning)
+        spawning.add_done_callback(self._spawned)
+
+    def _spawned(self, spawning: asyncio.Task[_Drawer]) -> None:
+        self._spawning.discard(spawning)
+        error = None if spawning.cancelled() else spawning.exception()
+        if error is not None:
+            log.error("could not start a drawing process: %s", error)
+        self._hand_out()
+
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         """`fn(*args)` in one of the processes, the first free one. Work under way in a
         process that dies (killed for its memory, say) is drawn once more in another, and the
-        process replaced."""
+        process replaced; a pool left with no process starts one again for the next work."""
+        if self._closing:
+            raise DrawingFailed("the drawing processes are stopping")
+        if not self._drawers and not self._spawning:
+            self._respawn()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Work(pickle.dumps((fn, args)), future))
         self.dispatch()
@@ -224,44 +268,41 @@ class Renderers:
                 assert drawer.writer is not None
                 drawer.writer.write(frame(drawer.work.payload))
 
+    def _hand_out(self) -> None:
+        """Give waiting work to free processes, or fail it when no process is left and none
+        is starting."""
+        if self._drawers or self._spawning:
+            self.dispatch()
+            return
+        for work in self._waiting:
+            if not work.future.done():
+                work.future.set_exception(DrawingFailed("no drawing process could start"))
+        self._waiting.clear()
+
     def died(self, drawer: _Drawer, started: bool) -> None:
         """A process is gone: its work is drawn again elsewhere (once), and it is replaced;
-        one that never started is not (the next would fail alike)."""
+        one that never started is not (the next would fail alike; the next work tries)."""
         self._drawers.remove(drawer)
-        drawer.process.join(0)  # reaped, not left a zombie
-        work = drawer.work
-        if not started:
-            log.error("a drawing process could not start (exit code %s)", drawer.process.exitcode)
-            if not self._drawers:
-                self._fail_waiting(DrawingFailed("no drawing process could start"))
-            return
+        reaped = asyncio.ensure_future(asyncio.to_thread(drawer.process.join, STOP_SECONDS))
+        self._reaping.add(reaped)  # not left a zombie
+        reaped.add_done_callback(self._reaping.discard)
+        work, drawer.work = drawer.work, None
         if self._closing:
             if work is not None and not work.future.done():
                 work.future.set_exception(DrawingFailed("the drawing process died"))
             return
-        log.warning("a drawing process died (exit code %s); starting another",
-                    drawer.process.exitcode)  # fmt: skip
-        if work is not None and not work.future.done():
-            if work.retried:
-                work.future.set_exception(DrawingFailed("the drawing process died twice"))
-            else:
-                work.retried = True
-                self._waiting.appendleft(work)
-        replacement = asyncio.ensure_future(self._spawn())
-        replacement.add_done_callback(self._replaced)
-
-    def _replaced(self, spawned: asyncio.Future[_Drawer]) -> None:
-        error = None if spawned.cancelled() else spawned.exception()
-        if error is not None:
-            log.error("could not start a drawing process: %s", error)
-            if not self._drawers:
-                self._fail_waiting(DrawingFailed("no drawing process could start"))
-
-    def _fail_waiting(self, error: Exception) -> None:
-        for work in self._waiting:
-            if not work.future.done():
-                work.future.set_exception(error)
-        self._waiting.clear()
+        if not started:
+            log.error("a drawing process could not start")
+        else:
+            log.warning("a drawing process died; starting another")
+            if work is not None and not work.future.done():
+                if work.retried:
+                    work.future.set_exception(DrawingFailed("the drawing process died twice"))
+                else:
+                    work.retried = True
+                    self._waiting.appendleft(work)
+            self._respawn()
+        self._hand_out()
 
     async def close(self) -> None:
         """Stop the processes: drawing under way is finished first, waiting work dropped."""
@@ -269,8 +310,11 @@ class Renderers:
         for work in self._waiting:
             work.future.cancel()
         self._waiting.clear()
-        under_way = [d.work.future for d in self._drawers if d.work is not None]
-        await asyncio.gather(*under_way, return_exceptions=True)
+        if self._spawning:  # a replacement on its way is stopped with the others
+            await asyncio.wait(self._spawning)
+        under_way = {d.work.future for d in self._drawers if d.work is not None}
+        if under_way:  # waited for, not cancelled with this wait
+            await asyncio.wait(under_way)
         for drawer in self._drawers:
             if drawer.writer is not None:
                 drawer.writer.close()  # the process reads the end of its work, and ends

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from bot.runtime import PROCESS_DRAWING_BYTES
 from tests.bot_process import fresh_bot
 from tests.conftest import make_settings, running
 from tests.test_e2e_discord import explore
+
+ROOT = Path(__file__).parents[1]
 
 
 def alive(pid: int) -> bool:
@@ -96,6 +99,69 @@ async def test_an_error_in_a_drawing_reaches_the_caller_with_where_it_happened()
         assert await renderers.run(pow, 3, 2) == 9  # the process lives on
 
 
+async def test_work_of_a_process_that_dies_goes_to_a_free_one_without_waiting_for_its_successor(
+    monkeypatch,
+):
+    async with started(2) as renderers:
+        monkeypatch.setattr(renderers, "_respawn", lambda: None)  # no successor comes
+        drawing = asyncio.ensure_future(renderers.run(pid_after, 0.5))
+        await asyncio.sleep(0.3)
+        busy, free = _processes(renderers)  # work goes to the first free process
+        os.kill(busy, signal.SIGKILL)
+        assert await asyncio.wait_for(drawing, 30) == free
+
+
+async def test_a_pool_whose_every_process_is_gone_starts_one_for_the_next_drawing(caplog):
+    async with started(1) as renderers:
+        spawn = renderers._spawn
+        failures = iter([OSError("fork: Cannot allocate memory")])
+
+        async def failing_once() -> object:
+            for error in failures:
+                raise error
+            return await spawn()
+
+        renderers._spawn = failing_once  # type: ignore[method-assign]
+        (only,) = _processes(renderers)
+        os.kill(only, signal.SIGKILL)
+        for _ in range(100):  # its successor failed to start
+            if "could not start a drawing process" in caplog.text:
+                break
+            await asyncio.sleep(0.1)
+        assert not _processes(renderers)
+        pid = await asyncio.wait_for(renderers.run(os.getpid), 30)
+        assert alive(pid) and pid != only
+
+
+class Unreadable(Exception):
+    """An error that pickles but does not unpickle (its arguments are not its message's)."""
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"{left} and {right}")
+
+
+def fails_unreadably() -> None:
+    raise Unreadable("this", "that")
+
+
+def stops_iterating() -> None:
+    next(iter(()))
+
+
+@pytest.mark.parametrize(
+    ("drawing", "error", "told"),
+    [
+        (fails_unreadably, RuntimeError, "Unreadable: this and that"),
+        (stops_iterating, DrawingFailed, "StopIteration"),
+    ],
+)
+async def test_an_error_that_cannot_travel_back_still_reaches_the_caller(drawing, error, told):
+    async with started(1) as renderers:
+        with pytest.raises(error, match=told):
+            await asyncio.wait_for(renderers.run(drawing), 30)
+        assert await renderers.run(pow, 3, 2) == 9  # the process lives on
+
+
 async def test_closing_finishes_drawing_under_way_and_drops_waiting_work():
     renderers = Renderers(1)
     await renderers.start()
@@ -105,6 +171,34 @@ async def test_closing_finishes_drawing_under_way_and_drops_waiting_work():
     await renderers.close()
     assert isinstance(under_way.result(), int)
     assert waiting.cancelled()
+    with pytest.raises(DrawingFailed, match="stopping"):
+        await renderers.run(pow, 2, 2)
+
+
+HANGING_PARENT = """
+import asyncio, sys, time
+from bot.rendering import Renderers
+
+async def main():
+    renderers = Renderers(1)
+    await renderers.start()
+    print(renderers._drawers[0].process.pid, flush=True)
+    await renderers.run(time.sleep, 600)  # a drawing that hangs
+
+asyncio.run(main())
+"""
+
+
+async def test_a_drawing_process_ends_when_its_parent_is_killed_even_while_drawing():
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HANGING_PARENT, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    child = int(await asyncio.wait_for(parent.stdout.readline(), 60))
+    await asyncio.sleep(0.5)  # drawing
+    parent.kill()
+    await parent.wait()
+    assert await gone({child})
 
 
 def _processes(renderers: Renderers) -> list[int]:

@@ -44,7 +44,8 @@ WRITE_GROUP = 64
 class Row:
     """A write of one row by a statement made once: the rows of one statement queued one
     after another are written by one `executemany` (a burst of explorations, one round trip
-    to the database's thread instead of one each)."""
+    to the database's thread instead of one each). Every row of a statement has the same
+    keys: SQLAlchemy takes the columns from the first."""
 
     statement: Executable
     values: dict[str, Any]
@@ -426,7 +427,10 @@ async def _execute(connection: AsyncConnection, writes: list[Write]) -> int:
     """The writes in order, each run of rows of one statement in one `executemany`; returns
     how many explorations were added."""
     added = 0
-    for _, run in itertools.groupby(writes, lambda w: id(w.statement if isinstance(w, Row) else w)):
+    # Rows of one statement one after another form a run; any other write is a run alone.
+    for _, run in itertools.groupby(
+        writes, lambda w: id(w.statement) if isinstance(w, Row) else object()
+    ):
         first, *rest = run
         if isinstance(first, Row):
             rows = [first.values] + [write.values for write in rest if isinstance(write, Row)]
