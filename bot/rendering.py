@@ -126,7 +126,7 @@ class _Reader(asyncio.Protocol):
             size = int.from_bytes(self._buffer[:HEADER], "big")
             if len(self._buffer) < HEADER + size:
                 return
-            message = bytes(self._buffer[HEADER : HEADER + size])
+            message = self._buffer[HEADER : HEADER + size]  # its own copy
             del self._buffer[: HEADER + size]
             self._drawer.answered(message)
 
@@ -158,7 +158,7 @@ class _Drawer:
     def free(self) -> bool:
         return self.work is None and self.ready.done() and self.ready.result()
 
-    def answered(self, message: bytes) -> None:
+    def answered(self, message: bytearray) -> None:
         if not self.ready.done():  # the first message: the drawing code is imported
             self.ready.set_result(True)
         elif self.work is not None:
@@ -168,15 +168,14 @@ class _Drawer:
         self.pool.dispatch()
 
     def lost(self) -> None:
-        started = self.ready.done()
-        if not started:
+        if not self.ready.done():
             self.ready.set_result(False)
         if self.writer is not None:
             self.writer.close()
-        self.pool.died(self, started)
+        self.pool.died(self)
 
 
-def _settle(future: asyncio.Future[Any], message: bytes) -> None:
+def _settle(future: asyncio.Future[Any], message: bytearray) -> None:
     """The caller's answer: the drawing's result, or its error with where it happened; an
     answer that cannot be given fails the caller with why (StopIteration, say, which no
     future takes)."""
@@ -279,11 +278,11 @@ class Renderers:
                 work.future.set_exception(DrawingFailed("no drawing process could start"))
         self._waiting.clear()
 
-    def died(self, drawer: _Drawer, started: bool) -> None:
+    def died(self, drawer: _Drawer) -> None:
         """A process is gone: its work is drawn again elsewhere (once), and it is replaced;
         one that never started is not (the next would fail alike; the next work tries)."""
         self._drawers.remove(drawer)
-        reaped = asyncio.ensure_future(asyncio.to_thread(drawer.process.join, STOP_SECONDS))
+        reaped = asyncio.ensure_future(asyncio.to_thread(_stop, [drawer.process]))
         self._reaping.add(reaped)  # not left a zombie
         reaped.add_done_callback(self._reaping.discard)
         work, drawer.work = drawer.work, None
@@ -291,7 +290,7 @@ class Renderers:
             if work is not None and not work.future.done():
                 work.future.set_exception(DrawingFailed("the drawing process died"))
             return
-        if not started:
+        if not drawer.ready.result():  # it never started
             log.error("a drawing process could not start")
         else:
             log.warning("a drawing process died; starting another")
@@ -323,6 +322,7 @@ class Renderers:
 
 
 def _stop(processes: list[BaseProcess]) -> None:
+    """Wait for the processes to end (reaped, not left zombies); kill one that does not."""
     for process in processes:
         process.join(STOP_SECONDS)
         if process.is_alive():

@@ -42,10 +42,9 @@ WRITE_GROUP = 64
 
 @dataclass(frozen=True)
 class Row:
-    """A write of one row by a statement made once: the rows of one statement queued one
-    after another are written by one `executemany` (a burst of explorations, one round trip
-    to the database's thread instead of one each). Every row of a statement has the same
-    keys: SQLAlchemy takes the columns from the first."""
+    """A write of one row by a statement made once: rows of one statement and the same keys
+    queued one after another are written by one `executemany` (a burst of explorations, one
+    round trip to the database's thread instead of one each)."""
 
     statement: Executable
     values: dict[str, Any]
@@ -55,8 +54,7 @@ class Row:
 Write = Row | Callable[[AsyncConnection], Awaitable[None]]
 _ADD = insert(explorations)
 # The SET clause is the row's other keys.
-_SET_MESSAGE = update(explorations).where(explorations.c.key == bindparam("row_key"))
-_TOUCH = update(explorations).where(explorations.c.key == bindparam("row_key"))
+_UPDATE = update(explorations).where(explorations.c.key == bindparam("row_key"))
 
 
 class StoreError(Exception):
@@ -320,7 +318,7 @@ class Store:
         """Note which message shows an exploration, and its text (known once it is sent: an
         exploration is kept while its picture is drawn)."""
         return self._write(
-            Row(_SET_MESSAGE, {"row_key": key, "message_id": message_id, "content": content})
+            Row(_UPDATE, {"row_key": key, "message_id": message_id, "content": content})
         )
 
     def touch_exploration(
@@ -333,7 +331,7 @@ class Store:
             "content": content,
             "last_used_at": when,
         }
-        return self._write(Row(_TOUCH, values))
+        return self._write(Row(_UPDATE, values))
 
     async def exploration(self, key: str) -> ExplorationRecord | None:
         """The exploration kept under `key`, if any."""
@@ -427,9 +425,10 @@ async def _execute(connection: AsyncConnection, writes: list[Write]) -> int:
     """The writes in order, each run of rows of one statement in one `executemany`; returns
     how many explorations were added."""
     added = 0
-    # Rows of one statement one after another form a run; any other write is a run alone.
+    # Rows of one statement and the same keys (SQLAlchemy takes the columns from the first)
+    # one after another form a run; any other write is a run alone.
     for _, run in itertools.groupby(
-        writes, lambda w: id(w.statement) if isinstance(w, Row) else object()
+        writes, lambda w: (id(w.statement), tuple(w.values)) if isinstance(w, Row) else object()
     ):
         first, *rest = run
         if isinstance(first, Row):
