@@ -200,6 +200,29 @@ async def test_a_burst_queued_together_is_written_in_order_and_within_the_bound(
         await bounded.close()
 
 
+async def test_a_prune_applies_after_the_writes_asked_before_it_and_counts_them_once(
+    database_url,
+):
+    now = datetime.now(UTC)
+    bounded = Store(database_url, max_explorations=4)
+    await bounded.start()
+    try:
+        queued = [  # asked for, not yet committed, when the prune is asked for
+            bounded.add_exploration(record("stale-1", when=now - timedelta(days=40))),
+            bounded.add_exploration(record("stale-2", when=now - timedelta(days=39))),
+            bounded.add_exploration(record("x", when=now - timedelta(minutes=9))),
+            bounded.add_exploration(record("y", when=now - timedelta(minutes=8))),
+        ]
+        assert await bounded.prune(now - timedelta(days=30)) == 2
+        await asyncio.gather(*queued)
+        assert await kept_keys(bounded) == {"x", "y"}
+        for minute, key in enumerate(("z1", "z2", "z3")):
+            await bounded.add_exploration(record(key, when=now + timedelta(minutes=minute)))
+        assert await kept_keys(bounded) == {"y", "z1", "z2", "z3"}  # x alone made way
+    finally:
+        await bounded.close()
+
+
 async def test_a_waiter_that_gives_up_does_not_stop_the_writer(store):
     abandoned = store.add_exploration(record("abandoned"))
     abandoned.cancel()  # its command timed out, say

@@ -50,8 +50,9 @@ class Row:
     values: dict[str, Any]
 
 
-# A row, or any other work on the connection.
-Write = Row | Callable[[AsyncConnection], Awaitable[None]]
+# A row, or any other work on the connection; work that counts the explorations (a prune)
+# returns how many are kept after it.
+Write = Row | Callable[[AsyncConnection], Awaitable[int | None]]
 _ADD = insert(explorations)
 # The SET clause is the row's other keys.
 _UPDATE = update(explorations).where(explorations.c.key == bindparam("row_key"))
@@ -131,7 +132,8 @@ class Store:
         self.max_explorations = max_explorations
         # How many explorations are kept, as far as this process knows: counted at start and
         # by each `prune`, kept up by its own writes (another process's are seen at the next
-        # prune), so that the bound costs one small delete per add rather than a count.
+        # prune), so that the bound costs one small delete per add rather than a count. Only
+        # the writer changes it, once its group is committed.
         self._kept = 0
         self._engine: AsyncEngine | None = None
         self._servers: dict[int, ServerSettings] = {}  # a server's settings, read once
@@ -251,17 +253,16 @@ class Store:
         try:
             if connection is None:
                 connection = await self._engine.connect()
-            added = await _execute(connection, [write for write, _ in group])
-            if added:  # the oldest beyond the bound make way
-                added -= await self._bound(connection, self._kept + added)
+            kept = await _execute(connection, [write for write, _ in group], self._kept)
+            kept -= await self._bound(connection, kept)  # the oldest beyond it make way
             await connection.commit()
         except Exception as error:  # the driver's own (a refused connection) as well
             await _close(connection)
             if len(group) > 1:
-                kept = None
+                alone = None
                 for item in group:
-                    kept = await self._commit(kept, [item])
-                return kept
+                    alone = await self._commit(alone, [item])
+                return alone
             self.writes += 1
             self.failed_writes += 1
             log.warning("store error: %s", error)
@@ -270,7 +271,7 @@ class Store:
                 future.set_exception(StoreError(f"the database failed ({_reason(error)})"))
             return None
         self.writes += len(group)
-        self._kept += added
+        self._kept = kept
         for _, future in group:
             if not future.done():
                 future.set_result(None)
@@ -359,16 +360,23 @@ class Store:
 
     async def prune(self, before: datetime) -> int:
         """Forget explorations last used before `before`, and the least recently used beyond
-        the bound; returns how many."""
-        async with self._transaction() as connection:
-            result = await connection.execute(
+        the bound; returns how many. A write like the others, after those asked before it,
+        and counting what is kept again (another process's writes included)."""
+        removed = 0
+
+        async def write(connection: AsyncConnection) -> int:
+            nonlocal removed
+            old = await connection.execute(
                 delete(explorations).where(explorations.c.last_used_at < before)
             )
             counted = await connection.execute(select(func.count()).select_from(explorations))
-            self._kept = int(counted.scalar_one())
-            beyond = await self._bound(connection, self._kept)
-            self._kept -= beyond
-        return int(result.rowcount or 0) + beyond
+            kept = int(counted.scalar_one())
+            beyond = await self._bound(connection, kept)
+            removed = int(old.rowcount or 0) + beyond
+            return kept - beyond
+
+        await self._write(write)
+        return removed
 
     async def count_explorations(self) -> int:
         """How many explorations are kept."""
@@ -421,10 +429,9 @@ class Store:
         self._servers[settings.guild_id] = settings
 
 
-async def _execute(connection: AsyncConnection, writes: list[Write]) -> int:
+async def _execute(connection: AsyncConnection, writes: list[Write], kept: int) -> int:
     """The writes in order, each run of rows of one statement in one `executemany`; returns
-    how many explorations were added."""
-    added = 0
+    how many explorations are kept after them, of `kept` before."""
     # Rows of one statement and the same keys (SQLAlchemy takes the columns from the first)
     # one after another form a run; any other write is a run alone.
     for _, run in itertools.groupby(
@@ -434,10 +441,10 @@ async def _execute(connection: AsyncConnection, writes: list[Write]) -> int:
         if isinstance(first, Row):
             rows = [first.values] + [write.values for write in rest if isinstance(write, Row)]
             await connection.execute(first.statement, rows)
-            added += len(rows) if first.statement is _ADD else 0
-        else:
-            await first(connection)
-    return added
+            kept += len(rows) if first.statement is _ADD else 0
+        elif (counted := await first(connection)) is not None:
+            kept = counted
+    return kept
 
 
 async def _close(connection: AsyncConnection | None) -> None:
