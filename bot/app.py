@@ -4,6 +4,7 @@ SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import signal
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # Connections to Discord's REST API held open at once (discord.py sets no limit).
 HTTP_CONNECTIONS = 32
+# Allocations between two collections of the youngest generation (Python's default: 700).
+# Every interaction leaves reference cycles behind (discord.py's interaction and its response
+# point at each other): at 700, a flood of 400 presses ran about 40 young and 3 middle
+# collections, 14-21 ms of the event loop; at this, one of 5-8 ms.
+YOUNG_COLLECTION_OBJECTS = 20_000
 
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -195,6 +201,7 @@ async def serve(settings: Settings) -> int:
     address the endpoints cannot listen on `SettingsError`."""
     use_endpoints(settings.api_base, settings.gateway_url)
     yield_after_each_event()
+    gc.set_threshold(YOUNG_COLLECTION_OBJECTS, *gc.get_threshold()[1:])
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())
     store = Store(settings.database_url, settings.max_stored_explorations)
