@@ -31,10 +31,11 @@ TRIM_THRESHOLD = 1024 * 2**20
 # worker threads' own heaps kept up to 25 MiB more than the budget (tests/test_memory.py).
 ARENAS = 1
 
-# Memory freed since the last trim kept for reuse, at most: a short request's buffers are
-# taken again by the next one (trimming after every job made each short /attention fault
-# 850 pages back in), a long one's or a dropped exploration's go back.
+# Memory freed, or resident memory gained, since the last trim kept for reuse, at most: a
+# short request's buffers are taken again by the next one (trimming after every job made each
+# short /attention fault 850 pages back in), a long one's or a dropped exploration's go back.
 KEEP = 4 * 2**20
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class _MallInfo(ctypes.Structure):
@@ -56,6 +57,7 @@ class _Heap:
     trim: Callable[[int], int]
     free: Callable[[], int]  # bytes free in the heap (resident or given back)
     free_after_trim: int = 0
+    resident_after_trim: int = 0
 
 
 _heap: list[_Heap] = []
@@ -102,12 +104,22 @@ def _after_collection(phase: str, info: dict[str, int]) -> None:
 
 def give_back() -> None:
     """Return the heap's free memory to the system (`malloc_trim(0)`: about 10 ms after a
-    512-token pass freed 100 MiB) once more than `KEEP` was freed since the last time, if
-    `release_large_blocks` configured the allocator."""
+    512-token pass freed 100 MiB), if `release_large_blocks` configured the allocator, once
+    more than `KEEP` was freed since the last time, or the process's resident memory grew by
+    more than that with as much free in the heap: pages given back, faulted in again by a
+    later long pass and freed again leave the heap's free bytes where they were."""
     for heap in _heap:
-        free = heap.free()
-        if free - heap.free_after_trim > KEEP:
+        free, resident = heap.free(), _resident()
+        freed = free - heap.free_after_trim > KEEP
+        if free > KEEP and (freed or resident - heap.resident_after_trim > KEEP):
             heap.trim(0)
-            heap.free_after_trim = heap.free()
-        else:  # measured from its lowest: memory taken again and freed again is no news
+            heap.free_after_trim, heap.resident_after_trim = heap.free(), _resident()
+        else:  # measured from their lowest: memory taken again and freed again is no news
             heap.free_after_trim = min(heap.free_after_trim, free)
+            heap.resident_after_trim = min(heap.resident_after_trim, resident)
+
+
+def _resident() -> int:
+    """This process's resident memory, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
