@@ -42,6 +42,12 @@ HEADER = 8
 STOP_SECONDS = 10.0
 # How often a drawing process checks that its parent is still there.
 PARENT_CHECK_SECONDS = 1.0
+# A process that dies this soon after it started is a short life. After two short lives in a
+# row its successor waits, twice as long after each next one: processes that cannot live are
+# not started again and again, each import of the drawing code taking a core for a second.
+SHORT_LIFE_SECONDS = 10.0
+FIRST_RESPAWN_WAIT = 1.0
+LONGEST_RESPAWN_WAIT = 60.0
 
 
 class DrawingFailed(Exception):
@@ -153,6 +159,7 @@ class _Drawer:
     ready: asyncio.Future[bool]  # True once the drawing code is imported; False: it never was
     writer: asyncio.WriteTransport | None = None
     work: _Work | None = None
+    started_at: float = 0.0  # when it was ready (time.monotonic)
 
     @property
     def free(self) -> bool:
@@ -161,6 +168,7 @@ class _Drawer:
     def answered(self, message: bytearray) -> None:
         if not self.ready.done():  # the first message: the drawing code is imported
             self.ready.set_result(True)
+            self.started_at = time.monotonic()
         elif self.work is not None:
             work, self.work = self.work, None
             if not work.future.done():  # a caller that gave up is gone
@@ -199,9 +207,11 @@ class Renderers:
         self.processes = processes
         self._drawers: list[_Drawer] = []
         self._waiting: collections.deque[_Work] = collections.deque()
-        self._spawning: set[asyncio.Task[_Drawer]] = set()  # replacements on their way
+        self._spawning: set[asyncio.Task[_Drawer | None]] = set()  # replacements on their way
         self._reaping: set[asyncio.Future[None]] = set()
+        self._short_lives = 0  # processes in a row that died soon after they started
         self._closing = False
+        self._closed = asyncio.Event()  # ends a replacement's wait
 
     async def start(self) -> None:
         """Start every process, each importing the drawing code."""
@@ -229,13 +239,22 @@ class Renderers:
         await loop.connect_read_pipe(lambda: _Reader(drawer), answers_out)
         return drawer
 
-    def _respawn(self) -> None:
-        """Start another process, in the background."""
-        spawning = asyncio.ensure_future(self._spawn())
+    def _respawn(self, wait: float = 0.0) -> None:
+        """Start another process, in the background, after `wait` seconds."""
+        spawning = asyncio.ensure_future(self._spawn_after(wait))
         self._spawning.add(spawning)
         spawning.add_done_callback(self._spawned)
 
-    def _spawned(self, spawning: asyncio.Task[_Drawer]) -> None:
+    async def _spawn_after(self, wait: float) -> _Drawer | None:
+        """A new process once `wait` seconds have passed; none if the pool closes first."""
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), wait)
+            if self._closing:
+                return None
+        return await self._spawn()
+
+    def _spawned(self, spawning: asyncio.Task[_Drawer | None]) -> None:
         self._spawning.discard(spawning)
         error = None if spawning.cancelled() else spawning.exception()
         if error is not None:
@@ -279,7 +298,8 @@ class Renderers:
         self._waiting.clear()
 
     def died(self, drawer: _Drawer) -> None:
-        """A process is gone: its work is drawn again elsewhere (once), and it is replaced;
+        """A process is gone: its work is drawn again elsewhere (once), and it is replaced
+        (after a wait while processes keep dying soon after they start);
         one that never started is not (the next would fail alike; the next work tries)."""
         self._drawers.remove(drawer)
         reaped = asyncio.ensure_future(asyncio.to_thread(_stop, [drawer.process]))
@@ -293,19 +313,30 @@ class Renderers:
         if not drawer.ready.result():  # it never started
             log.error("a drawing process could not start")
         else:
-            log.warning("a drawing process died; starting another")
+            wait = self._replacement_wait(time.monotonic() - drawer.started_at)
+            log.warning("a drawing process died; starting another%s",
+                        f" in {wait:g} s ({self._short_lives} in a row died within "
+                        f"{SHORT_LIFE_SECONDS:g} s of starting)" if wait else "")  # fmt: skip
             if work is not None and not work.future.done():
                 if work.retried:
                     work.future.set_exception(DrawingFailed("the drawing process died twice"))
                 else:
                     work.retried = True
                     self._waiting.appendleft(work)
-            self._respawn()
+            self._respawn(wait)
         self._hand_out()
+
+    def _replacement_wait(self, lived: float) -> float:
+        """How long the successor of a process that lived `lived` seconds waits to start."""
+        self._short_lives = self._short_lives + 1 if lived < SHORT_LIFE_SECONDS else 0
+        if self._short_lives < 2:
+            return 0.0
+        return min(FIRST_RESPAWN_WAIT * 2 ** (self._short_lives - 2), LONGEST_RESPAWN_WAIT)
 
     async def close(self) -> None:
         """Stop the processes: drawing under way is finished first, waiting work dropped."""
         self._closing = True
+        self._closed.set()
         for work in self._waiting:
             work.future.cancel()
         self._waiting.clear()

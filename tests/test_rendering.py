@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import rendering
 from bot.rendering import DrawingFailed, Renderers
 from bot.runtime import PROCESS_DRAWING_BYTES
 from tests.bot_process import fresh_bot
@@ -103,7 +104,7 @@ async def test_work_of_a_process_that_dies_goes_to_a_free_one_without_waiting_fo
     monkeypatch,
 ):
     async with started(2) as renderers:
-        monkeypatch.setattr(renderers, "_respawn", lambda: None)  # no successor comes
+        monkeypatch.setattr(renderers, "_respawn", lambda wait: None)  # no successor comes
         drawing = asyncio.ensure_future(renderers.run(pid_after, 0.5))
         await asyncio.sleep(0.3)
         busy, free = _processes(renderers)  # work goes to the first free process
@@ -160,6 +161,51 @@ async def test_an_error_that_cannot_travel_back_still_reaches_the_caller(drawing
         with pytest.raises(error, match=told):
             await asyncio.wait_for(renderers.run(drawing), 30)
         assert await renderers.run(pow, 3, 2) == 9  # the process lives on
+
+
+async def test_processes_that_keep_dying_soon_after_starting_are_replaced_ever_more_slowly(
+    monkeypatch, caplog
+):
+    monkeypatch.setattr(rendering, "FIRST_RESPAWN_WAIT", 0.5)
+    async with started(1) as renderers:
+        spawn, spawned = renderers._spawn, []
+
+        async def recorded() -> object:
+            spawned.append(time.monotonic())
+            return await spawn()
+
+        renderers._spawn = recorded  # type: ignore[method-assign]
+        killed: list[float] = []
+        dead: set[int] = set()
+        for _ in range(3):  # each killed as soon as it is ready
+            (pid,) = await ready_processes(renderers, dead)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(time.monotonic())
+            dead.add(pid)
+        await ready_processes(renderers, dead)
+        waits = [start - death for start, death in zip(spawned, killed, strict=True)]
+        assert waits[0] < 0.4 and 0.5 <= waits[1] < 0.9 and 1.0 <= waits[2] < 1.4, waits
+        assert "starting another in 1 s (3 in a row died within 10 s of starting)" in caplog.text
+        monkeypatch.setattr(rendering, "FIRST_RESPAWN_WAIT", 30.0)
+        (pid,) = _processes(renderers)
+        os.kill(pid, signal.SIGKILL)
+        await gone({pid})
+        await asyncio.sleep(0.2)  # its successor waits 60 s
+        assert not _processes(renderers)
+    # the pool closed at once, starting nothing more
+    assert len(spawned) == 3 and time.monotonic() - killed[-1] < 10
+
+
+async def ready_processes(renderers: Renderers, dead: set[int]) -> list[int]:
+    """The pool's processes once every one of them is ready for work, and none of `dead` (the
+    pool may not have seen them die yet) is among them."""
+    for _ in range(600):
+        drawers = renderers._drawers
+        pids = {drawer.process.pid for drawer in drawers}
+        if drawers and all(drawer.free for drawer in drawers) and not pids & dead:
+            return [drawer.process.pid for drawer in drawers if drawer.process.pid]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no process became ready")
 
 
 async def test_closing_finishes_drawing_under_way_and_drops_waiting_work():
