@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import ExplorationRecord, Store, StoreError
+from bot.store import store as store_module
 from explorer.contract import Live, ServerSettings
 
 ROOT = Path(__file__).parents[1]
@@ -219,6 +220,44 @@ async def test_a_prune_applies_after_the_writes_asked_before_it_and_counts_them_
         for minute, key in enumerate(("z1", "z2", "z3")):
             await bounded.add_exploration(record(key, when=now + timedelta(minutes=minute)))
         assert await kept_keys(bounded) == {"y", "z1", "z2", "z3"}  # x alone made way
+    finally:
+        await bounded.close()
+
+
+async def test_a_prune_removes_all_that_is_old_a_batch_at_a_time(database_url, monkeypatch):
+    monkeypatch.setattr(store_module, "PRUNE_BATCH", 2)
+    now = datetime.now(UTC)
+    bounded = Store(database_url, max_explorations=6)
+    await bounded.start()
+    try:
+        for day, key in enumerate(("s1", "s2", "s3", "s4", "s5")):
+            await bounded.add_exploration(record(key, when=now - timedelta(days=40 + day)))
+        await bounded.add_exploration(record("fresh", when=now - timedelta(minutes=1)))
+        assert await bounded.prune(now - timedelta(days=30)) == 5  # three writes: 2, 2, 1
+        assert await kept_keys(bounded) == {"fresh"}
+        for minute, key in enumerate("abcdef"):
+            await bounded.add_exploration(record(key, when=now + timedelta(minutes=minute)))
+        assert await kept_keys(bounded) == set("abcdef")  # counted right: fresh alone made way
+    finally:
+        await bounded.close()
+    with pytest.raises(StoreError, match="closed"):  # not left waiting for a writer
+        await bounded.prune(now)
+
+
+async def test_an_exploration_added_while_a_prune_runs_makes_none_make_way(database_url):
+    now = datetime.now(UTC)
+    bounded = Store(database_url, max_explorations=6)
+    await bounded.start()
+    try:
+        for day, key in enumerate(("s1", "s2")):
+            await bounded.add_exploration(record(key, when=now - timedelta(days=40 + day)))
+        for minute, key in enumerate(("f1", "f2", "f3", "f4")):
+            await bounded.add_exploration(record(key, when=now - timedelta(minutes=9 - minute)))
+        pruning = asyncio.ensure_future(bounded.prune(now - timedelta(days=30)))
+        added = bounded.add_exploration(record("g", when=now))  # committed with the removal
+        assert await pruning == 2
+        await added
+        assert await kept_keys(bounded) == {"f1", "f2", "f3", "f4", "g"}  # 5 of 6: f1 stays
     finally:
         await bounded.close()
 

@@ -38,6 +38,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 74_200_013  # PostgreSQL advisory lock: one process migrates at a time
 # Writes queued together and committed in one transaction, at most.
 WRITE_GROUP = 64
+# Explorations one write of a prune removes, at most: a large removal (the first after the
+# retention was shortened, say) does not hold the other writes back for its whole length.
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,9 @@ class Row:
     values: dict[str, Any]
 
 
-# A row, or any other work on the connection; work that counts the explorations (a prune)
-# returns how many are kept after it.
-Write = Row | Callable[[AsyncConnection], Awaitable[int | None]]
+# A row, or any other work on the connection: given how many explorations are kept before
+# it, it returns how many are kept after it.
+Write = Row | Callable[[AsyncConnection, int], Awaitable[int]]
 _ADD = insert(explorations)
 # The SET clause is the row's other keys.
 _UPDATE = update(explorations).where(explorations.c.key == bindparam("row_key"))
@@ -222,7 +225,10 @@ class Store:
         """Queue a write for the writer; the future says when it is committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_quiet)
-        self._pending.put_nowait((write, future))
+        if self._writer is None:
+            future.set_exception(StoreError("the store is not started, or is closed"))
+        else:
+            self._pending.put_nowait((write, future))
         return future
 
     async def _write_in_order(self) -> None:
@@ -254,7 +260,8 @@ class Store:
             if connection is None:
                 connection = await self._engine.connect()
             kept = await _execute(connection, [write for write, _ in group], self._kept)
-            kept -= await self._bound(connection, kept)  # the oldest beyond it make way
+            if kept > self._kept:  # added to: the oldest beyond the bound make way
+                kept -= await self._bound(connection, kept)
             await connection.commit()
         except Exception as error:  # the driver's own (a refused connection) as well
             await _close(connection)
@@ -360,23 +367,39 @@ class Store:
 
     async def prune(self, before: datetime) -> int:
         """Forget explorations last used before `before`, and the least recently used beyond
-        the bound; returns how many. A write like the others, after those asked before it,
-        and counting what is kept again (another process's writes included)."""
-        removed = 0
+        the bound; returns how many. Writes like the others, each after those asked before
+        it: the old ones removed `PRUNE_BATCH` at a time, then what is kept counted again
+        (another process's writes included)."""
+        old = select(explorations.c.key).where(explorations.c.last_used_at < before)
+        # Each write's own count, set again if the writer runs it again alone after its group
+        # failed: added up only once committed.
+        removed_now = 0
 
-        async def write(connection: AsyncConnection) -> int:
-            nonlocal removed
-            old = await connection.execute(
-                delete(explorations).where(explorations.c.last_used_at < before)
+        async def remove_old(connection: AsyncConnection, kept: int) -> int:
+            nonlocal removed_now
+            result = await connection.execute(
+                delete(explorations).where(
+                    explorations.c.key.in_(old.limit(PRUNE_BATCH).scalar_subquery())
+                )
             )
+            removed_now = int(result.rowcount or 0)
+            return kept - removed_now
+
+        async def count_again(connection: AsyncConnection, _: int) -> int:
+            nonlocal removed_now
             counted = await connection.execute(select(func.count()).select_from(explorations))
             kept = int(counted.scalar_one())
-            beyond = await self._bound(connection, kept)
-            removed = int(old.rowcount or 0) + beyond
-            return kept - beyond
+            removed_now = await self._bound(connection, kept)
+            return kept - removed_now
 
-        await self._write(write)
-        return removed
+        removed = 0
+        while True:
+            await self._write(remove_old)
+            removed += removed_now
+            if removed_now < PRUNE_BATCH:
+                break
+        await self._write(count_again)
+        return removed + removed_now
 
     async def count_explorations(self) -> int:
         """How many explorations are kept."""
@@ -414,7 +437,7 @@ class Store:
             "updated_at": datetime.now(UTC),
         }
 
-        async def write(connection: AsyncConnection) -> None:
+        async def write(connection: AsyncConnection, kept: int) -> int:
             changed = await connection.execute(
                 update(server_settings)
                 .where(server_settings.c.guild_id == settings.guild_id)
@@ -424,6 +447,7 @@ class Store:
                 await connection.execute(
                     insert(server_settings).values(guild_id=settings.guild_id, **values)
                 )
+            return kept
 
         await self._write(write)
         self._servers[settings.guild_id] = settings
@@ -442,8 +466,8 @@ async def _execute(connection: AsyncConnection, writes: list[Write], kept: int) 
             rows = [first.values] + [write.values for write in rest if isinstance(write, Row)]
             await connection.execute(first.statement, rows)
             kept += len(rows) if first.statement is _ADD else 0
-        elif (counted := await first(connection)) is not None:
-            kept = counted
+        else:
+            kept = await first(connection, kept)
     return kept
 
 
