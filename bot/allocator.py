@@ -97,7 +97,8 @@ def release_large_blocks() -> bool:
 
 def _after_collection(phase: str, info: dict[str, int]) -> None:
     """Memory freed by the cycle collector (cycles holding a pass's tensors outlive it) is
-    given back too; its youngest generation, run most often, is left out."""
+    given back too; its youngest generation, run most often, is left out (`give_back` reads
+    the heap's statistics: 0.1 ms with a large heap)."""
     if phase == "stop" and info["generation"] > 0 and info["collected"]:
         give_back()
 
@@ -120,6 +121,11 @@ def give_back() -> None:
 
 
 def _resident() -> int:
-    """This process's resident memory, in bytes."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
+    """This process's resident memory that no file backs (the model's mapped weights do not
+    count), in bytes; 0 where it cannot be read (then freed bytes alone decide)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            resident, shared = statm.read().split()[1:3]
+    except (OSError, ValueError):
+        return 0
+    return (int(resident) - int(shared)) * PAGE

@@ -42,9 +42,10 @@ HEADER = 8
 STOP_SECONDS = 10.0
 # How often a drawing process checks that its parent is still there.
 PARENT_CHECK_SECONDS = 1.0
-# A process that dies this soon after it started is a short life. After two short lives in a
-# row its successor waits, twice as long after each next one: processes that cannot live are
-# not started again and again, each import of the drawing code taking a core for a second.
+# A process that dies idle this soon after it started is a short life (one killed by what it
+# drew is not: that drawing fails after its second try). After two short lives in a row the
+# successor waits, twice as long after each next one: processes that cannot live are not
+# started again and again, each import of the drawing code taking a core for a second.
 SHORT_LIFE_SECONDS = 10.0
 FIRST_RESPAWN_WAIT = 1.0
 LONGEST_RESPAWN_WAIT = 60.0
@@ -313,9 +314,10 @@ class Renderers:
         if not drawer.ready.result():  # it never started
             log.error("a drawing process could not start")
         else:
-            wait = self._replacement_wait(time.monotonic() - drawer.started_at)
+            lived = time.monotonic() - drawer.started_at
+            wait = 0.0 if work is not None else self._replacement_wait(lived)
             log.warning("a drawing process died; starting another%s",
-                        f" in {wait:g} s ({self._short_lives} in a row died within "
+                        f" in {wait:g} s ({self._short_lives} in a row died idle within "
                         f"{SHORT_LIFE_SECONDS:g} s of starting)" if wait else "")  # fmt: skip
             if work is not None and not work.future.done():
                 if work.retried:
@@ -327,7 +329,8 @@ class Renderers:
         self._hand_out()
 
     def _replacement_wait(self, lived: float) -> float:
-        """How long the successor of a process that lived `lived` seconds waits to start."""
+        """How long the successor of a process that died idle after `lived` seconds waits to
+        start."""
         self._short_lives = self._short_lives + 1 if lived < SHORT_LIFE_SECONDS else 0
         if self._short_lives < 2:
             return 0.0

@@ -87,12 +87,14 @@ def test_memory_a_batch_frees_is_given_back_to_the_system_once_it_is_done():
     step after step); after the batch, `give_back` returns them: resident memory follows
     what is kept."""
     script = """
+import os
+
 import numpy as np
 from bot.allocator import give_back, release_large_blocks
 
 def resident():
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 assert release_large_blocks()
 before = resident()
@@ -116,12 +118,14 @@ def test_memory_taken_again_by_a_later_batch_is_given_back_again():
     bytes are then where they were after the first trim, and only the resident memory tells
     that they must go back once more (they stayed, ~100 MiB after the memory bench's work)."""
     script = """
+import os
+
 import numpy as np
 from bot.allocator import give_back, release_large_blocks
 
 def resident():
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 kept = []
 
