@@ -82,11 +82,8 @@ def test_resident_memory_grows_by_the_exploration_budget_and_no_more(long_dir, t
     assert after - before <= budget_mb * 1.15, f"+{after - before} MiB for {budget_mb} MiB"
 
 
-def test_memory_a_batch_frees_is_given_back_to_the_system_once_it_is_done():
-    """Within a pass, freed buffers stay in the allocator's heaps to be reused (no page faults
-    step after step); after the batch, `give_back` returns them: resident memory follows
-    what is kept."""
-    script = """
+# Run first in each allocator script: the allocator configured, and resident memory in MiB.
+ALLOCATOR_PRELUDE = """
 import os
 
 import numpy as np
@@ -97,18 +94,32 @@ def resident():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 assert release_large_blocks()
+"""
+
+
+def allocator_run(script: str) -> list[int]:
+    """The whole numbers `script` prints, run after `ALLOCATOR_PRELUDE` in a process of its own
+    (the allocator is set up first thing, and an operator's MALLOC_ settings left out)."""
+    done = subprocess.run([sys.executable, "-c", ALLOCATOR_PRELUDE + script], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith("MALLOC_")})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [int(number) for number in done.stdout.split()]
+
+
+def test_memory_a_batch_frees_is_given_back_to_the_system_once_it_is_done():
+    """Within a pass, freed buffers stay in the allocator's heaps to be reused (no page faults
+    step after step); after the batch, `give_back` returns them: resident memory follows
+    what is kept."""
+    before, freed, after = allocator_run("""
 before = resident()
 buffers = [np.ones(2**20) for _ in range(40)]  # 40 blocks of 8 MiB, below the mmap threshold
 del buffers
 freed = resident()
 give_back()
 print(round(before), round(freed), round(resident()))
-"""
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, env={k: v for k, v in os.environ.items()
-                                          if not k.startswith("MALLOC_")}, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    before, freed, after = (int(mib) for mib in done.stdout.split())
+""")
     assert freed - before >= 250  # kept for reuse while the batch runs
     assert after - before <= 30  # given back after it
 
@@ -117,16 +128,7 @@ def test_memory_taken_again_by_a_later_batch_is_given_back_again():
     """Pages given back are faulted in again by the next long pass, and freed: the heap's free
     bytes are then where they were after the first trim, and only the resident memory tells
     that they must go back once more (they stayed, ~100 MiB after the memory bench's work)."""
-    script = """
-import os
-
-import numpy as np
-from bot.allocator import give_back, release_large_blocks
-
-def resident():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
+    before, first, freed_again, after = allocator_run("""
 kept = []
 
 def batch():
@@ -137,7 +139,6 @@ def batch():
     del buffers
     return resident()
 
-assert release_large_blocks()
 before = resident()
 batch()
 give_back()
@@ -145,12 +146,7 @@ first = resident()
 freed_again = batch()
 give_back()
 print(round(before), round(first), round(freed_again), round(resident()))
-"""
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, env={k: v for k, v in os.environ.items()
-                                          if not k.startswith("MALLOC_")}, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    before, first, freed_again, after = (int(mib) for mib in done.stdout.split())
+""")
     assert first - before <= 30  # the first batch's pages went back
     assert freed_again - first >= 250  # the second faulted them in again
     assert after - before <= 30, f"{after - before} MiB stayed after the second batch"
