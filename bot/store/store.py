@@ -373,33 +373,33 @@ class Store:
         old = select(explorations.c.key).where(explorations.c.last_used_at < before)
         # Each write's own count, set again if the writer runs it again alone after its group
         # failed: added up only once committed.
-        removed_now = 0
+        batch = beyond = 0
 
         async def remove_old(connection: AsyncConnection, kept: int) -> int:
-            nonlocal removed_now
+            nonlocal batch
             result = await connection.execute(
                 delete(explorations).where(
                     explorations.c.key.in_(old.limit(PRUNE_BATCH).scalar_subquery())
                 )
             )
-            removed_now = int(result.rowcount or 0)
-            return kept - removed_now
+            batch = int(result.rowcount or 0)
+            return kept - batch
 
         async def count_again(connection: AsyncConnection, _: int) -> int:
-            nonlocal removed_now
+            nonlocal beyond
             counted = await connection.execute(select(func.count()).select_from(explorations))
             kept = int(counted.scalar_one())
-            removed_now = await self._bound(connection, kept)
-            return kept - removed_now
+            beyond = await self._bound(connection, kept)
+            return kept - beyond
 
         removed = 0
         while True:
             await self._write(remove_old)
-            removed += removed_now
-            if removed_now < PRUNE_BATCH:
+            removed += batch
+            if batch < PRUNE_BATCH:
                 break
         await self._write(count_again)
-        return removed + removed_now
+        return removed + beyond
 
     async def count_explorations(self) -> int:
         """How many explorations are kept."""
