@@ -126,10 +126,7 @@ async def test_a_pool_whose_every_process_is_gone_starts_one_for_the_next_drawin
         renderers._spawn = failing_once  # type: ignore[method-assign]
         (only,) = _processes(renderers)
         os.kill(only, signal.SIGKILL)
-        for _ in range(100):  # its successor failed to start
-            if "could not start a drawing process" in caplog.text:
-                break
-            await asyncio.sleep(0.1)
+        await logged(caplog, "could not start a drawing process")  # its successor failed
         assert not _processes(renderers)
         pid = await asyncio.wait_for(renderers.run(os.getpid), 30)
         assert alive(pid) and pid != only
@@ -191,14 +188,20 @@ async def test_processes_that_keep_dying_soon_after_starting_are_replaced_ever_m
         (pid,) = _processes(renderers)
         os.kill(pid, signal.SIGKILL)
         assert await gone({pid})
-        for _ in range(100):  # its death seen, its successor waits a minute
-            if "in 60 s (4 in a row" in caplog.text:
-                break
-            await asyncio.sleep(0.05)
-        assert "in 60 s (4 in a row" in caplog.text and not _processes(renderers)
+        await logged(caplog, "in 60 s (4 in a row")  # its death seen, its successor waits
+        assert not _processes(renderers)
         closing = time.monotonic()
     assert time.monotonic() - closing < 5  # closed without waiting out the minute
     assert len(spawned) == 3  # and without starting the fourth successor
+
+
+async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Return once `text` is in the captured log, given ten seconds to appear."""
+    for _ in range(200):
+        if text in caplog.text:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never logged: {text!r}")
 
 
 async def ready_processes(renderers: Renderers, dead: set[int]) -> list[int]:
